@@ -1,0 +1,33 @@
+"""The one place that picks adapters from configuration."""
+
+from __future__ import annotations
+
+from firesight.config import Config, load_config
+from firesight.errors import InvalidParameterError
+from firesight.ports import MetadataStore, ObjectStore
+
+
+def metadata_store(config: Config | None = None) -> MetadataStore:
+    """The metadata store named by ``config.metadata_url`` (SQLite by default)."""
+    cfg = (config or load_config()).resolved()
+    url = cfg.metadata_url
+    if url.startswith("sqlite:///"):
+        from firesight.adapters.local.metadata import SQLiteMetadataStore
+
+        return SQLiteMetadataStore(url[len("sqlite:///"):])
+    if url.startswith("dynamodb://"):
+        try:
+            from firesight.adapters.aws.metadata import DynamoDBMetadataStore
+        except ImportError as exc:  # the AWS adapter lands with the AWS issue
+            raise InvalidParameterError("metadata_url", "a supported adapter", url) from exc
+        return DynamoDBMetadataStore(url[len("dynamodb://"):], endpoint_url=cfg.aws_endpoint_url or None,
+                                     region=cfg.aws_region)
+    raise InvalidParameterError("metadata_url", "sqlite:///PATH or dynamodb://TABLE_PREFIX", url)
+
+
+def object_store(url: str | None = None, config: Config | None = None) -> ObjectStore:
+    """An object store at ``url`` (default: ``config.object_store_url``)."""
+    from firesight.adapters.local.objectstore import FsspecObjectStore
+
+    cfg = (config or load_config()).resolved()
+    return FsspecObjectStore(url or cfg.object_store_url)

@@ -1,0 +1,59 @@
+"""The ``firesight`` command line. Each area registers its commands from
+``firesight.commands.<area>``; this module only assembles them and turns typed errors into
+clear messages and exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from firesight.errors import FiresightError
+
+app = typer.Typer(
+    name="firesight",
+    help="Fire prediction from physics-based synthetic FLIR Lepton 3.5 + Sensirion SCD41 data.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+bench_app = typer.Typer(help="Benchmarks: each prints JSON.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+#: Command modules, each with ``register(app, bench_app)``.
+COMMAND_MODULES = ("data", "sensors", "validate", "features", "detect", "iot", "fleet")
+
+for _name in COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(f"firesight.commands.{_name}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"firesight.commands.{_name}":
+            raise
+        continue
+    _module.register(app, bench_app)
+
+
+def main() -> None:
+    """Entry point: run the app, printing firesight errors without a traceback."""
+    try:
+        app(standalone_mode=False)
+    except FiresightError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except typer.Abort:
+        Console(stderr=True).print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        Console(stderr=True).print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors carry their own exit codes
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise

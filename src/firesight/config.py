@@ -1,0 +1,53 @@
+"""Configuration: one typed object with defaults, read from the environment on request
+(never at import time)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Config:
+    """Where firesight keeps its state and which adapters it uses.
+
+    Every field has an embedded default that works on one machine with nothing installed.
+    ``FIRESIGHT_<FIELD>`` environment variables override them (see :func:`load_config`).
+    """
+
+    home: Path = field(default_factory=lambda: Path.home() / ".firesight")
+    #: ``sqlite:///PATH`` (default: ``{home}/metadata.db``) or ``dynamodb://TABLE_PREFIX``
+    metadata_url: str = ""
+    #: object store root: a folder, ``s3://bucket/prefix`` or any fsspec URL
+    object_store_url: str = ""
+    #: MQTT broker: ``embedded`` (in-process) or ``mqtt://host:port`` / ``mqtts://host:8883``
+    broker_url: str = "embedded"
+    #: MLflow tracking/registry URI (default: ``sqlite:///{home}/mlflow.db``)
+    registry_uri: str = ""
+    #: AWS endpoint override (a moto server in tests); empty means AWS itself
+    aws_endpoint_url: str = ""
+    aws_region: str = "eu-west-1"
+
+    def resolved(self) -> "Config":
+        """Fill the defaults that depend on ``home``."""
+        home = Path(self.home)
+        return replace(
+            self,
+            home=home,
+            metadata_url=self.metadata_url or f"sqlite:///{home / 'metadata.db'}",
+            object_store_url=self.object_store_url or str(home / "objects"),
+            registry_uri=self.registry_uri or f"sqlite:///{home / 'mlflow.db'}",
+        )
+
+
+def load_config(environ: dict[str, str] | None = None, **overrides) -> Config:
+    """Build a :class:`Config` from ``FIRESIGHT_*`` environment variables and overrides."""
+    env = os.environ if environ is None else environ
+    values: dict = {}
+    for name in Config.__dataclass_fields__:
+        key = f"FIRESIGHT_{name.upper()}"
+        if key in env:
+            values[name] = Path(env[key]) if name == "home" else env[key]
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Config(**values).resolved()
