@@ -8,21 +8,14 @@ from firesight.ports import MetadataStore, ObjectStore
 
 
 def metadata_store(config: Config | None = None) -> MetadataStore:
-    """The metadata store named by ``config.metadata_url`` (SQLite by default)."""
+    """The metadata store named by ``config.metadata_url`` (SQLite)."""
     cfg = (config or load_config()).resolved()
     url = cfg.metadata_url
     if url.startswith("sqlite:///"):
         from firesight.adapters.local.metadata import SQLiteMetadataStore
 
         return SQLiteMetadataStore(url[len("sqlite:///"):])
-    if url.startswith("dynamodb://"):
-        try:
-            from firesight.adapters.aws.metadata import DynamoDBMetadataStore
-        except ImportError as exc:  # the AWS adapter lands with the AWS issue
-            raise InvalidParameterError("metadata_url", "a supported adapter", url) from exc
-        return DynamoDBMetadataStore(url[len("dynamodb://"):], endpoint_url=cfg.aws_endpoint_url or None,
-                                     region=cfg.aws_region)
-    raise InvalidParameterError("metadata_url", "sqlite:///PATH or dynamodb://TABLE_PREFIX", url)
+    raise InvalidParameterError("metadata_url", "sqlite:///PATH (the DynamoDB adapter is not part of this release)", url)
 
 
 def object_store(url: str | None = None, config: Config | None = None) -> ObjectStore:

@@ -17,7 +17,7 @@ class Config:
     """
 
     home: Path = field(default_factory=lambda: Path.home() / ".firesight")
-    #: ``sqlite:///PATH`` (default: ``{home}/metadata.db``) or ``dynamodb://TABLE_PREFIX``
+    #: ``sqlite:///PATH`` (default: ``{home}/metadata.db``)
     metadata_url: str = ""
     #: object store root: a folder, ``s3://bucket/prefix`` or any fsspec URL
     object_store_url: str = ""

@@ -1,0 +1,122 @@
+"""``firesight validate`` (physics and sensor models against NIST's real measurements)
+and ``firesight bench physics`` (speed of the fire and room models)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+
+from firesight.errors import FiresightError, InvalidParameterError
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    """Add ``validate`` to ``app`` and ``physics`` to ``bench_app``."""
+
+    @app.command("validate")
+    def validate(
+        real_data: Path = typer.Option(
+            None, "--real-data",
+            help="Folder with NIST's FAA_Cargo_Compartments/ and DelCo_Trainers/. "
+                 "Default: ../shared/real-data next to the repository (found from the "
+                 "current directory or the installed package)."),
+        out: Path = typer.Option(
+            Path("docs"), "--out",
+            help="Folder to write validation.md and img/validation_*.png into."),
+        seed: int = typer.Option(
+            0, "--seed", help="Seed of the SCD41 device draws (integer >= 0)"),
+        check: bool = typer.Option(
+            False, "--check/--no-check",
+            help="Exit with an error when a model error leaves its stated bound. "
+                 "(default: report only)"),
+    ) -> None:
+        """Compare the zone model and the SCD41 model with the FAA cargo-bay and DelCo
+        fire measurements; write plots and a table of errors (RMSE, peak error as a
+        fraction of the measured peak, time-to-rise error in s) to OUT/validation.md."""
+        from rich.console import Console
+        from rich.progress import Progress
+        from rich.table import Table
+
+        from firesight.validation import run_validation, write_report
+        from firesight.validation.nist import default_real_data_dir
+
+        if seed < 0:
+            raise InvalidParameterError("--seed", "an integer >= 0", seed)
+        data_dir = Path(real_data) if real_data is not None else default_real_data_dir()
+        console = Console()
+        steps = 4 + 9 + 1 + 1
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("validating", total=steps)
+
+            def advance(label: str) -> None:
+                progress.update(task, advance=1, description=label)
+
+            result = run_validation(data_dir, seed=seed, progress=advance)
+            command = "firesight validate --out docs/"
+            if seed:
+                command += f" --seed {seed}"
+            paths = write_report(result, out, command=command)
+            advance("report written")
+        table = Table(title="model vs measurement")
+        for col in ("test", "quantity", "RMSE", "peak err", "t_rise err [s]"):
+            table.add_column(col)
+        for _, row in result["faa_table"].iterrows():
+            table.add_row(str(row["test"]), row["quantity"], f"{row['rmse']:.1f} {row['unit']}",
+                          f"{100 * row['peak_error_rel']:+.0f} %", f"{row['t_rise_error_s']:+.1f}")
+        console.print(table)
+        failed = [name for name, (_, _, _, ok) in result["checks"].items() if not ok]
+        for name, (worst, low, high, ok) in result["checks"].items():
+            mark = "[green]ok[/]" if ok else "[bold red]OUT OF BOUNDS[/]"
+            console.print(f"{name}: {worst:.3g} in [{low:g}, {high:g}] {mark}")
+        for p in paths:
+            console.print(f"wrote {p}")
+        if check and failed:
+            raise FiresightError(f"validation bounds exceeded: {', '.join(failed)}")
+
+    @bench_app.command("physics")
+    def bench_physics(
+        duration_s: float = typer.Option(
+            3600.0, "--duration-s", help="Simulated duration (s)"),
+        step_s: float = typer.Option(1.0, "--step-s", help="Time step (s)"),
+        repeats: int = typer.Option(50, "--repeats", help="Timed runs; the median is reported"),
+    ) -> None:
+        """Print JSON: wall time of simulate_fire and simulate_room for one scenario."""
+        import numpy as np
+
+        from firesight.physics import FireSpec, Room, RoomSources, simulate_fire, simulate_room
+
+        if duration_s <= 0:
+            raise InvalidParameterError("--duration-s", "> 0", duration_s)
+        if step_s <= 0 or step_s > duration_s:
+            raise InvalidParameterError("--step-s", f"in (0, {duration_s}]", step_s)
+        if repeats < 1:
+            raise InvalidParameterError("--repeats", ">= 1", repeats)
+        t = np.arange(0.0, duration_s + step_s, step_s)
+        spec = FireSpec(fuel="wood", ignition_time_s=0.2 * duration_s, smoulder_duration_s=600.0,
+                        smoulder_hrr_kw=0.5, growth_alpha_kw_s2=0.0469, peak_hrr_kw=300.0,
+                        fuel_energy_kj=2e5)
+        room = Room(width_m=5.0, depth_m=4.0, height_m=2.6)
+
+        def one():
+            fire = simulate_fire(spec, t)
+            src = RoomSources(plume_hrr_kw=fire.hrr_kw, plume_xy_m=np.array([1.0, 1.0]),
+                              plume_radiative_fraction=fire.radiative_fraction,
+                              co2_g_s=fire.co2_g_s, h2o_g_s=fire.h2o_g_s, soot_g_s=fire.soot_g_s)
+            return simulate_room(t, room, src, sensor_xyz_m=[2.5, 2.0, 2.55])
+
+        t0 = time.perf_counter()
+        one()  # compile / load the numba cache
+        warmup_s = time.perf_counter() - t0
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            one()
+            times.append(time.perf_counter() - t0)
+        print(json.dumps({
+            "benchmark": "physics", "duration_s": duration_s, "step_s": step_s,
+            "steps": int(t.size), "repeats": repeats, "first_call_s": round(warmup_s, 4),
+            "fire_plus_room_median_ms": round(1e3 * float(np.median(times)), 3),
+            "fire_plus_room_min_ms": round(1e3 * float(np.min(times)), 3),
+        }))
