@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from firesight.config import Config, load_config
 from firesight.errors import InvalidParameterError
-from firesight.ports import MetadataStore, ObjectStore
+from firesight.ports import MessageQueue, MetadataStore, ObjectStore
 
 
 def metadata_store(config: Config | None = None) -> MetadataStore:
@@ -24,3 +26,11 @@ def object_store(url: str | None = None, config: Config | None = None) -> Object
 
     cfg = (config or load_config()).resolved()
     return FsspecObjectStore(url or cfg.object_store_url)
+
+
+def message_queue(config: Config | None = None) -> MessageQueue:
+    """The durable local queue (SQLite under ``config.home``), the SQS stand-in."""
+    from firesight.adapters.local.queue import SQLiteMessageQueue
+
+    cfg = (config or load_config()).resolved()
+    return SQLiteMessageQueue(str(Path(cfg.home) / "queue.db"))

@@ -2,5 +2,6 @@
 
 from firesight.adapters.local.metadata import SQLiteMetadataStore
 from firesight.adapters.local.objectstore import FsspecObjectStore
+from firesight.adapters.local.queue import SQLiteMessageQueue
 
-__all__ = ["FsspecObjectStore", "SQLiteMetadataStore"]
+__all__ = ["FsspecObjectStore", "SQLiteMessageQueue", "SQLiteMetadataStore"]
