@@ -1,0 +1,443 @@
+"""FLIR Lepton 3.5 radiometric thermal camera: the device model.
+
+True apparent temperatures in (rendered by :mod:`firesight.scenarios.render`), device
+frames out: per-device accuracy offset, fixed-pattern noise, temporal noise (NETD),
+TLinear quantisation in high gain (0.01 K) or low gain (0.1 K) with automatic gain
+switching, saturation, flat-field correction (FFC) with its "imminent" flag and frozen
+frames, and optional faults (dead pixels, stuck frames, dropped frames).
+
+References
+----------
+1. FLIR Lepton 3.5 engineering datasheet, document 500-0771-01-09 rev. 200 (2018):
+   160 x 120 px, 12 um pitch, 57 deg HFOV, f/1.1, 8–14 um, < 9 Hz, NETD < 50 mK,
+   radiometric accuracy ±5 C (high gain) / ±10 C (low gain), scene dynamic range
+   −10…140 C (high gain) and −10…400 C (low gain), TLinear output 0.01 K or 0.1 K.
+2. FLIR Lepton Software Interface Description Document (IDD), document 110-0144-04
+   rev. 303: FFC states (``FFC imminent`` asserted before an automatic FFC, frames
+   frozen during the shutter), automatic FFC every 180 s or on a 1.5 C FPA drift,
+   ``LEP_SYS_GAIN_MODE_AUTO`` with population/temperature thresholds.
+3. J. W. Goodman, *Introduction to Fourier Optics*, 3rd ed., 2005: Airy pattern;
+   Gaussian approximation sigma = 0.42 lambda N.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from numba import njit
+
+from firesight.errors import require
+from firesight.scenarios.scene import CameraPose
+
+ZERO_C_K = 273.15
+
+#: Lepton 3.5 datasheet constants [1, 2].
+LEPTON35 = {
+    "width_px": 160,
+    "height_px": 120,
+    "pixel_pitch_um": 12.0,
+    "hfov_deg": 57.0,
+    "f_number": 1.1,
+    "band_um": (8.0, 14.0),
+    "frame_rate_hz": 8.7,  # export-compliant effective rate (< 9 Hz)
+    "netd_k": 0.050,  # thermal sensitivity < 50 mK
+    "high_gain_range_c": (-10.0, 140.0),
+    "low_gain_range_c": (-10.0, 400.0),
+    "high_gain_resolution_k": 0.01,
+    "low_gain_resolution_k": 0.1,
+    "high_gain_accuracy_c": 5.0,
+    "low_gain_accuracy_c": 10.0,
+    "ffc_interval_s": 180.0,
+    "ffc_drift_c": 1.5,
+    "ffc_imminent_s": 2.0,
+    "ffc_duration_s": 0.9,
+}
+
+#: Model parameters that the datasheet does not give; each is an assumption stated in
+#: docs/sensors.md. ``psf_sigma_px``: Airy disk of f/1.1 at ~11 um gives sigma = 0.42
+#: lambda N / pitch = 0.42 px [3]; doubled for aberrations and pixel crosstalk.
+LEPTON35_MODEL = {
+    "psf_sigma_px": 0.8,
+    "fpn_sigma_k": 0.03,  # residual fixed-pattern noise after FFC
+    "drift_k_per_k": 0.2,  # uncorrected offset per kelvin of FPA drift since last FFC
+    "gain_high_to_low_c": 140.0,  # AUTO gain: leave high gain when ...
+    "gain_high_to_low_fraction": 0.0,  # ... more than this fraction of pixels exceed it
+    "gain_low_to_high_c": 110.0,  # return to high gain when ...
+    "gain_low_to_high_fraction": 1.0,  # ... at least this fraction of pixels is below it
+    "noise_bank_size": 1 << 19,
+}
+
+GAIN_HIGH, GAIN_LOW = 0, 1
+FFC_NORMAL, FFC_IMMINENT, FFC_IN_PROGRESS = 0, 1, 2
+
+
+@dataclass
+class LeptonFaults:
+    """Optional device faults.
+
+    Attributes
+    ----------
+    dead_pixel_fraction : float
+        Fraction of pixels that read 0 (dead, not replaced) [-].
+    stuck_frame_prob : float
+        Per-frame probability that the device re-sends the previous frame [-].
+    dropped_frame_prob : float
+        Per-frame probability that a frame is lost (``valid`` False; content repeats) [-].
+    """
+
+    dead_pixel_fraction: float = 0.0
+    stuck_frame_prob: float = 0.0
+    dropped_frame_prob: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("dead_pixel_fraction", "stuck_frame_prob", "dropped_frame_prob"):
+            value = getattr(self, name)
+            require(0.0 <= value <= 1.0, name, "within [0, 1]", value)
+
+
+@dataclass
+class LeptonFrames:
+    """A run of device frames, as read over VoSPI with telemetry [1, 2].
+
+    ``frames`` (n, 120, 160) uint16 TLinear counts; ``time_s`` float64 [s]; ``gain``
+    uint8 (0 high, 1 low); ``resolution_k`` float32 [K per count] (0.01 or 0.1);
+    ``ffc_state`` uint8 (0 normal, 1 imminent, 2 in progress); ``frame_counter`` uint32;
+    ``valid`` bool (False for a dropped frame, whose content repeats the last frame or
+    is zero before any frame).
+    """
+
+    frames: np.ndarray
+    time_s: np.ndarray
+    gain: np.ndarray
+    resolution_k: np.ndarray
+    ffc_state: np.ndarray
+    frame_counter: np.ndarray
+    valid: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.frames.shape[0])
+
+    @staticmethod
+    def concatenate(parts: list["LeptonFrames"]) -> "LeptonFrames":
+        """Join chunks in order."""
+        require(len(parts) > 0, "parts", "at least one LeptonFrames", len(parts))
+        names = ("frames", "time_s", "gain", "resolution_k", "ffc_state", "frame_counter", "valid")
+        return LeptonFrames(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names})
+
+
+def to_celsius(frames, resolution_k):
+    """TLinear counts to temperature [C]: ``counts * resolution_k - 273.15`` [1].
+
+    Parameters
+    ----------
+    frames : array (n, ...) or (...) uint16
+        TLinear counts.
+    resolution_k : float or array (n,)
+        Kelvin per count (0.01 high gain, 0.1 low gain), one per frame.
+    """
+    counts = np.asarray(frames, dtype=np.float64)
+    res = np.asarray(resolution_k, dtype=np.float64)
+    if res.ndim == 1:
+        res = res.reshape((-1,) + (1,) * (counts.ndim - 1))
+    return counts * res - ZERO_C_K
+
+
+def _rotation_room_from_camera(pose: CameraPose) -> np.ndarray:
+    """Columns: camera right, up, forward in room coordinates."""
+    yaw, tilt, roll = (math.radians(v) for v in (pose.yaw_deg, pose.tilt_deg, pose.roll_deg))
+    fwd = np.array([math.cos(yaw) * math.cos(tilt), math.sin(yaw) * math.cos(tilt), -math.sin(tilt)])
+    right = np.array([math.sin(yaw), -math.cos(yaw), 0.0])
+    up = np.cross(right, fwd)
+    r_roll = math.cos(roll) * right + math.sin(roll) * up
+    u_roll = -math.sin(roll) * right + math.cos(roll) * up
+    return np.stack([r_roll, u_roll, fwd], axis=1)
+
+
+class LeptonCamera:
+    """One Lepton 3.5 unit at a pose, with its own manufacturing spread.
+
+    Parameters
+    ----------
+    pose : CameraPose
+        Position [m] and yaw / tilt / roll [deg] in room coordinates.
+    rng : numpy.random.Generator
+        Draws the per-device accuracy offsets (uniform-ish within ±5 C high gain,
+        ±10 C low gain [1]), the fixed-pattern noise, dead pixels, the temporal-noise
+        bank, the FFC phase and the per-frame random stream seed. Nothing else is random.
+    frame_rate_hz : float, default 8.7
+        Output frame rate [Hz] [1].
+    ffc_interval_s : float, default 180
+        Automatic FFC period [s] [2].
+    faults : LeptonFaults or None
+        Optional faults.
+    constants, model : dict, optional
+        Override :data:`LEPTON35` / :data:`LEPTON35_MODEL` entries (for tests).
+    """
+
+    def __init__(
+        self,
+        *,
+        pose: CameraPose,
+        rng: np.random.Generator,
+        frame_rate_hz: float = 8.7,
+        ffc_interval_s: float = 180.0,
+        faults: LeptonFaults | None = None,
+        constants: dict | None = None,
+        model: dict | None = None,
+    ):
+        require(isinstance(rng, np.random.Generator), "rng", "a numpy.random.Generator", type(rng).__name__)
+        require(frame_rate_hz > 0, "frame_rate_hz", "> 0 [Hz]", frame_rate_hz)
+        require(ffc_interval_s > 0, "ffc_interval_s", "> 0 [s]", ffc_interval_s)
+        self.pose = pose
+        self.frame_rate_hz = float(frame_rate_hz)
+        self.ffc_interval_s = float(ffc_interval_s)
+        self.faults = faults or LeptonFaults()
+        self.constants = {**LEPTON35, **(constants or {})}
+        self.model = {**LEPTON35_MODEL, **(model or {})}
+        c, m = self.constants, self.model
+        self.height_px, self.width_px = int(c["height_px"]), int(c["width_px"])
+        self.focal_px = 0.5 * self.width_px / math.tan(math.radians(0.5 * c["hfov_deg"]))
+        self.rotation = _rotation_room_from_camera(pose)
+        n_pix = self.height_px * self.width_px
+        # per-device accuracy offsets: normal, 3 sigma at the datasheet bound, clipped there
+        z = np.clip(rng.standard_normal(2), -3.0, 3.0) / 3.0
+        self.offset_high_k = float(z[0] * c["high_gain_accuracy_c"])
+        self.offset_low_k = float(z[1] * c["low_gain_accuracy_c"])
+        self.fpn_k = (rng.standard_normal(n_pix) * m["fpn_sigma_k"]).astype(np.float32)
+        n_dead = int(round(self.faults.dead_pixel_fraction * n_pix))
+        self.dead_pixels = np.sort(rng.permutation(n_pix)[:n_dead]).astype(np.int64)
+        bank = np.rint(rng.standard_normal(int(m["noise_bank_size"]) + n_pix) * (c["netd_k"] * 100.0))
+        self.noise_bank = np.clip(bank, -32768, 32767).astype(np.int16)
+        self.ffc_phase_s = float(rng.uniform(0.0, self.ffc_interval_s))
+        self.stream_seed = int(rng.integers(0, 2**63 - 1))
+
+    # ---- geometry -------------------------------------------------------------------
+    def pixel_rays(self, rows_px, cols_px) -> np.ndarray:
+        """Unit ray directions in room coordinates through image points.
+
+        ``rows_px``, ``cols_px`` are continuous pixel coordinates (pixel ``(i, j)``
+        spans ``[i, i+1) x [j, j+1)``; its centre is ``(i + 0.5, j + 0.5)``); returns
+        shape ``broadcast + (3,)``. Pinhole model with focal length
+        ``f = (W/2) / tan(HFOV/2)`` [px].
+        """
+        rows, cols = np.broadcast_arrays(np.asarray(rows_px, float), np.asarray(cols_px, float))
+        x = (cols - 0.5 * self.width_px) / self.focal_px
+        y = -(rows - 0.5 * self.height_px) / self.focal_px
+        cam = np.stack([x, y, np.ones_like(x)], axis=-1)
+        d = cam @ self.rotation.T
+        return d / np.linalg.norm(d, axis=-1, keepdims=True)
+
+    def project(self, points_m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Room points [m] to continuous pixel ``(row, col)`` and depth along the
+        optical axis [m] (depth <= 0: behind the camera)."""
+        p = np.asarray(points_m, float) - np.asarray(self.pose.position_m, float)
+        cam = p @ self.rotation
+        depth = cam[..., 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            col = cam[..., 0] / depth * self.focal_px + 0.5 * self.width_px
+            row = -cam[..., 1] / depth * self.focal_px + 0.5 * self.height_px
+        return row, col, depth
+
+    # ---- FFC ------------------------------------------------------------------------
+    def ffc_schedule(self, frame_times_s, camera_temperature_k):
+        """Automatic FFC timeline [2].
+
+        An FFC starts ``ffc_interval_s`` after the previous one (the first at the
+        device's random phase) or ``ffc_imminent_s`` after the FPA temperature has moved
+        more than ``ffc_drift_c`` since the last FFC, whichever comes first. The
+        ``imminent`` state covers the ``ffc_imminent_s`` before the start; frames are
+        frozen for ``ffc_duration_s`` after it.
+
+        Returns
+        -------
+        ffc_state : uint8 array (n,)
+        reference_temperature_k : float64 array (n,)
+            FPA temperature at the end of the last completed FFC, per frame [K].
+        """
+        t = np.asarray(frame_times_s, dtype=np.float64)
+        cam = np.asarray(camera_temperature_k, dtype=np.float64)
+        c = self.constants
+        imminent, duration, drift = c["ffc_imminent_s"], c["ffc_duration_s"], c["ffc_drift_c"]
+        state = np.zeros(t.size, dtype=np.uint8)
+        ref = np.full(t.size, cam[0] if t.size else 0.0)
+        if t.size == 0:
+            return state, ref
+        last_start = t[0] - self.ffc_phase_s
+        i0, t_ref = 0, cam[0]
+        while True:
+            start = last_start + self.ffc_interval_s
+            moved = np.flatnonzero(np.abs(cam[i0:] - t_ref) > drift)
+            if moved.size:
+                start = min(start, t[i0 + moved[0]] + imminent)
+            if start - imminent > t[-1]:
+                break
+            state[(t >= start - imminent) & (t < start)] = FFC_IMMINENT
+            state[(t >= start) & (t < start + duration)] = FFC_IN_PROGRESS
+            i_end = int(np.searchsorted(t, start + duration, side="left"))
+            if i_end >= t.size:
+                break
+            t_ref = float(np.interp(start + duration, t, cam))
+            ref[i_end:] = t_ref
+            last_start, i0 = start, i_end
+        return state, ref
+
+    # ---- exposure -------------------------------------------------------------------
+    def new_state(self) -> "LeptonState":
+        """Fresh streaming state (gain, last frame, counters, per-frame random stream)."""
+        return LeptonState(
+            gain=GAIN_HIGH,
+            last=np.zeros(self.height_px * self.width_px, dtype=np.uint16),
+            counter=0,
+            rng=np.random.Generator(np.random.PCG64(self.stream_seed)),
+        )
+
+    def expose(self, key_counts, key_a, key_b, weight, frame_times_s, ffc_state, drift_k, state):
+        """Turn apparent-temperature key images into device frames (one chunk).
+
+        Parameters
+        ----------
+        key_counts : float32 array (n_keys, 120*160)
+            Noise-free apparent temperature in 0.01 K units, fixed-pattern noise
+            included (see :meth:`key_image_counts`).
+        key_a, key_b, weight : arrays (n,)
+            Per frame: the two bracketing key images and the linear weight of ``key_b``.
+        frame_times_s, ffc_state, drift_k : arrays (n,)
+            Frame times [s], FFC states, uncorrected FPA-drift offset [K].
+        state : LeptonState
+            Streaming state, updated in place.
+        """
+        n = int(np.asarray(frame_times_s).size)
+        c, m, f = self.constants, self.model, self.faults
+        draws = state.rng.random((n, 3))
+        bank_span = self.noise_bank.size - self.height_px * self.width_px
+        noise_off = np.floor(draws[:, 0] * bank_span).astype(np.int64)
+        dropped = draws[:, 1] < f.dropped_frame_prob
+        stuck = draws[:, 2] < f.stuck_frame_prob
+        frozen = (np.asarray(ffc_state) == FFC_IN_PROGRESS) | dropped | stuck
+        drift = np.asarray(drift_k, dtype=np.float64)
+        off_hi = ((self.offset_high_k + drift) * 100.0).astype(np.float32)
+        off_lo = ((self.offset_low_k + drift) * 100.0).astype(np.float32)
+        out = np.empty((n, self.height_px * self.width_px), dtype=np.uint16)
+        gains = np.empty(n, dtype=np.uint8)
+        gstate = np.array([state.gain], dtype=np.int64)
+        key_counts = np.ascontiguousarray(key_counts, dtype=np.float32)
+        _expose_kernel(
+            key_counts, key_counts.max(axis=1), key_counts.argmax(axis=1), np.asarray(key_a, np.int64), np.asarray(key_b, np.int64),
+            np.asarray(weight, np.float32), off_hi, off_lo, self.noise_bank, noise_off,
+            frozen, self.dead_pixels,
+            np.float32((m["gain_high_to_low_c"] + ZERO_C_K) * 100.0),
+            float(m["gain_high_to_low_fraction"]),
+            np.float32((m["gain_low_to_high_c"] + ZERO_C_K) * 100.0),
+            float(m["gain_low_to_high_fraction"]),
+            np.float32((c["high_gain_range_c"][1] + ZERO_C_K) * 100.0),
+            np.float32((c["low_gain_range_c"][1] + ZERO_C_K) * 100.0),
+            gstate, state.last, out, gains,
+        )
+        state.gain = int(gstate[0])
+        counter = (state.counter + np.arange(n, dtype=np.uint64)).astype(np.uint32)
+        state.counter += n
+        res = np.where(gains == GAIN_HIGH, c["high_gain_resolution_k"], c["low_gain_resolution_k"])
+        return LeptonFrames(
+            frames=out.reshape(n, self.height_px, self.width_px),
+            time_s=np.asarray(frame_times_s, dtype=np.float64),
+            gain=gains,
+            resolution_k=res.astype(np.float32),
+            ffc_state=np.asarray(ffc_state, dtype=np.uint8),
+            frame_counter=counter,
+            valid=~dropped,
+        )
+
+
+@dataclass
+class LeptonState:
+    """Streaming state of one camera across chunks."""
+
+    gain: int
+    last: np.ndarray
+    counter: int
+    rng: np.random.Generator = field(repr=False)
+
+
+@njit(cache=True, nogil=True)
+def _population_decides(a, b, w, lim, above, needed, start):
+    """Whether the count of interpolated pixels above (or below) ``lim`` exceeds
+    (reaches) ``needed``; scans from ``start`` (the key's hottest pixel) and stops as
+    soon as the answer is known."""
+    n = a.size
+    hits = 0
+    misses = 0
+    for q in range(n):
+        p = start + q
+        if p >= n:
+            p -= n
+        v = a[p] + w * (b[p] - a[p])
+        if (v > lim) if above else (v < lim):
+            hits += 1
+            if above and hits > needed:
+                return True
+        else:
+            misses += 1
+            if not above and n - misses < needed:
+                return False
+    return hits > needed if above else hits >= needed
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _expose_kernel(keys, key_max, key_argmax, key_a, key_b, weight, off_hi, off_lo, bank, noise_off, frozen,
+                   dead, thr_h2l, frac_h2l, thr_l2h, frac_l2h, sat_hi, sat_lo, gstate, last, out,
+                   gains):
+    n_frames = key_a.size
+    n_pix = keys.shape[1]
+    gain = gstate[0]
+    zero = np.float32(0.0)
+    half = np.float32(0.5)
+    tenth = np.float32(0.1)
+    for i in range(n_frames):
+        if frozen[i]:
+            out[i, :] = last
+            gains[i] = gain
+            continue
+        a = keys[key_a[i]]
+        b = keys[key_b[i]]
+        w = weight[i]
+        peak = max(key_max[key_a[i]], key_max[key_b[i]])
+        # automatic gain: population of noise-free pixels above / below the thresholds;
+        # the key images' maxima settle most frames without a pass over the pixels
+        if gain == 0:
+            lim = thr_h2l - off_hi[i]
+            if peak > lim and _population_decides(a, b, w, lim, True, frac_h2l * n_pix,
+                                                   key_argmax[key_a[i]]):
+                gain = 1
+        else:
+            lim = thr_l2h - off_lo[i]
+            if peak < lim or _population_decides(a, b, w, lim, False, frac_l2h * n_pix,
+                                                  key_argmax[key_a[i]]):
+                gain = 0
+        bk = bank[noise_off[i]:noise_off[i] + n_pix]
+        row = out[i]
+        if gain == 0:
+            off = off_hi[i] + half
+            for p in range(n_pix):
+                v = a[p] + w * (b[p] - a[p]) + off + np.float32(bk[p])
+                if v < zero:
+                    v = zero
+                if v > sat_hi:
+                    v = sat_hi
+                row[p] = np.int32(v)
+        else:
+            off = off_lo[i]
+            top = sat_lo * tenth + half
+            for p in range(n_pix):
+                v = (a[p] + w * (b[p] - a[p]) + off + np.float32(bk[p])) * tenth + half
+                if v < zero:
+                    v = zero
+                if v > top:
+                    v = top
+                row[p] = np.int32(v)
+        for d in dead:
+            row[d] = 0
+        last[:] = row
+        gains[i] = gain
+    gstate[0] = gain

@@ -1,0 +1,162 @@
+"""Scene rendering: room projection, radiance (not temperature) mixing, sub-pixel
+objects, transparent flames, smoke layer, optics blur.
+
+Physics: Vollmer & Möllmann, *Infrared Thermal Imaging*, 2nd ed. (2018), ch. 1.4 and 7
+(radiance mixing, emissivity, transmission); Planck band radiance as in
+firesight.physics.radiometry."""
+
+import numpy as np
+from numpy.testing import assert_allclose
+
+from firesight.physics.radiometry import band_radiance_to_temperature, planck_band_radiance
+from firesight.scenarios.render import render_apparent_temperature, render_radiance
+from firesight.scenarios.scene import CameraPose, SmokeLayer, ThermalObject, ThermalScene
+from firesight.sensors.lepton import LeptonCamera
+
+ROOM_K = 293.15
+SPOT_K = 873.15  # 600 C
+POSE = CameraPose(np.array([0.5, 2.0, 1.5]), 0.0, 0.0)  # along +x, 1.5 m high, level
+
+
+def _scene(objects=(), smoke=None, surface_k=ROOM_K, room=(10.0, 4.0, 3.0)):
+    return ThermalScene(time_s=np.array([0.0]), width_m=room[0], depth_m=room[1], height_m=room[2],
+                        surface_temperature_k=np.array([surface_k]), objects=list(objects), smoke=smoke)
+
+
+def _camera(pose=POSE, **kw):
+    return LeptonCamera(pose=pose, rng=np.random.default_rng(0), **kw)
+
+
+def _spot(diameter_m, distance_m=5.0, y_m=2.0, temperature_k=SPOT_K, emissivity=1.0):
+    return ThermalObject("spot", np.array([0.5 + distance_m, y_m, 1.5]), diameter_m, diameter_m,
+                         temperature_k, emissivity=emissivity)
+
+
+def test_empty_room_reads_its_surface_temperature():
+    """An isothermal grey enclosure is a blackbody cavity: every pixel reads T_s."""
+    t = render_apparent_temperature(_scene(surface_k=300.0), _camera(), 0)
+    assert t.shape == (120, 160)
+    assert_allclose(t, 300.0, atol=1e-3)
+
+
+def test_radiance_is_conserved_for_a_small_disk():
+    """Sum over pixels of (L - L_room) x pixel solid angle (1/f^2 near the axis) equals
+    (L_spot - L_room) x the disk's solid angle pi r^2 / d^2, to the supersampling error."""
+    cam = _camera()
+    img = render_radiance(_scene([_spot(0.05, y_m=2.013)]), cam, 0)
+    l_room, l_spot = planck_band_radiance(ROOM_K), planck_band_radiance(SPOT_K)
+    measured = (img - l_room).sum() / cam.focal_px**2
+    expected = (l_spot - l_room) * np.pi * 0.025**2 / 5.0**2
+    assert_allclose(measured, expected, rtol=0.03)
+
+
+def test_sub_pixel_hot_spot_reads_far_cooler_than_the_spot():
+    """ARCHITECTURE.md / issue 2: a small glowing spot is a few pixels that read far
+    cooler than the spot. At 5 m one pixel spans 5 m x 57 deg / 160 = 3.1 cm, so a
+    10 cm 600 C spot covers ~3 pixels across and a 2 cm spot is sub-pixel; the optics
+    blur spreads both."""
+    cam = _camera()
+    big = render_apparent_temperature(_scene([_spot(0.10)]), cam, 0).max()
+    small = render_apparent_temperature(_scene([_spot(0.02)]), cam, 0).max()
+    assert big < SPOT_K - 100.0  # at least 100 K cooler than the spot
+    assert small < SPOT_K - 400.0  # sub-pixel: hundreds of kelvin cooler
+    assert small > ROOM_K + 20.0  # ... but still a clear hot pixel
+
+
+def test_pixels_mix_radiance_not_temperature():
+    """The brightest pixel of a sub-pixel spot holds a radiance fraction f of the spot;
+    its reading is the blackbody temperature of f L_spot + (1 - f) L_room, which is
+    hotter than the temperature mix f T_spot + (1 - f) T_room (Planck is convex)."""
+    cam = _camera()
+    scene = _scene([_spot(0.02)])
+    img = render_radiance(scene, cam, 0)
+    i = np.unravel_index(np.argmax(img), img.shape)
+    l_room, l_spot = planck_band_radiance(ROOM_K), planck_band_radiance(SPOT_K)
+    f = (img[i] - l_room) / (l_spot - l_room)
+    assert 0.05 < f < 0.6
+    no_blur = _camera(model={"psf_sigma_px": 0.0})
+    t_pixel = render_apparent_temperature(scene, no_blur, 0)[i]
+    assert_allclose(t_pixel, band_radiance_to_temperature(img[i]), atol=2e-3)
+    assert t_pixel > f * SPOT_K + (1 - f) * ROOM_K + 30.0
+
+
+def test_partly_transparent_flame_shows_what_lies_behind():
+    """A flame of emissivity 0.4 filling a pixel: L = 0.4 L_b(T_f) + 0.6 L_behind."""
+    cam = _camera()
+    flame = ThermalObject("flame", np.array([3.5, 2.0, 1.5]), 0.8, 0.8, 1100.0, emissivity=0.4)
+    img = render_radiance(_scene([flame]), cam, 0)
+    expected = 0.4 * planck_band_radiance(1100.0) + 0.6 * planck_band_radiance(ROOM_K)
+    assert_allclose(img[60, 80], expected, rtol=1e-9)
+    # a person standing behind the flame shows through it
+    person = ThermalObject("person", np.array([5.0, 2.0, 1.5]), 1.0, 1.8, 306.0, emissivity=1.0)
+    img2 = render_radiance(_scene([flame, person]), cam, 0)
+    expected2 = 0.4 * planck_band_radiance(1100.0) + 0.6 * planck_band_radiance(306.0)
+    assert_allclose(img2[60, 80], expected2, rtol=1e-9)
+
+
+def test_hot_smoke_layer_covers_the_upper_part_of_the_view():
+    """Beer–Lambert through a layer 0.8 m deep at 80 C with emissivity 0.5 over its
+    thickness: rays into the ceiling region read warmer; rays to the floor below the
+    layer are untouched; a ray running level inside the layer for 9.5 m to the far wall
+    has transmittance 0.5^(9.5 / 0.8)."""
+    smoke = SmokeLayer(depth_m=np.array([0.8]), temperature_k=np.array([353.15]), emissivity=np.array([0.5]))
+    level_in_layer = CameraPose(np.array([0.5, 2.0, 2.6]), 0.0, 0.0)
+    img = render_radiance(_scene(smoke=smoke), _camera(level_in_layer), 0)
+    l_room, l_smoke = planck_band_radiance(ROOM_K), planck_band_radiance(353.15)
+    tau = 0.5 ** (9.5 / 0.8)  # the four centre rays run within 0.4 deg of level
+    centre = img[59:61, 79:81].mean()
+    assert_allclose(centre, tau * l_room + (1 - tau) * l_smoke, rtol=2e-3)
+    t = render_apparent_temperature(_scene(smoke=smoke), _camera(), 0)
+    assert t[0].mean() > ROOM_K + 5.0  # top rows: ceiling seen through the layer
+    assert_allclose(t[-1], ROOM_K, atol=1e-3)  # bottom rows: floor, rays below the layer
+
+
+def test_camera_pose_projects_objects_where_geometry_says():
+    """Pinhole projection with yaw and tilt: a floor patch 3 m ahead of a camera 2.5 m
+    high, tilted down by atan(2.5/3), appears at the image centre; turning the camera
+    away (yaw 180 deg) removes it from view."""
+    patch = ThermalObject("hotplate", np.array([3.5, 2.0, 0.0]), 0.3, 0.3, 500.0, orientation="horizontal")
+    tilt = np.degrees(np.arctan2(2.5, 3.0))
+    cam = _camera(CameraPose(np.array([0.5, 2.0, 2.5]), 0.0, tilt))
+    t = render_apparent_temperature(_scene([patch]), cam, 0)
+    r, c = np.unravel_index(np.argmax(t), t.shape)
+    assert abs(r - 59.5) <= 1.0 and abs(c - 79.5) <= 1.0
+    away = _camera(CameraPose(np.array([0.5, 2.0, 2.5]), 180.0, tilt))
+    assert_allclose(render_apparent_temperature(_scene([patch]), away, 0), ROOM_K, atol=1e-3)
+
+
+def test_optics_blur_spreads_a_spot_but_keeps_its_radiance():
+    """The Gaussian PSF (linear in radiance) lowers the peak and widens the spot;
+    radiance summed over the image is unchanged."""
+    scene = _scene([_spot(0.02)])
+    sharp = render_apparent_temperature(scene, _camera(model={"psf_sigma_px": 0.0}), 0)
+    blurred = render_apparent_temperature(scene, _camera(), 0)
+    assert blurred.max() < sharp.max() - 20.0
+    assert (blurred > ROOM_K + 1.0).sum() > (sharp > ROOM_K + 1.0).sum()
+    l_room = planck_band_radiance(ROOM_K)
+    assert_allclose((planck_band_radiance(blurred) - l_room).sum(),
+                    (planck_band_radiance(sharp) - l_room).sum(), rtol=2e-3)
+
+
+def test_compiled_streaming_path_matches_the_reference_path():
+    """The fused per-sample kernel used for streaming gives the same key images as the
+    step-by-step reference (room + smoke interpolated between 1 s base samples, objects
+    at every 0.25 s sample), to float32 rounding."""
+    from firesight.scenarios.render import _SceneRenderer
+
+    t = np.arange(0.0, 6.01, 0.25)
+    grow = t / 6.0
+    scene = ThermalScene(
+        time_s=t, width_m=6.0, depth_m=8.0, height_m=3.0, surface_temperature_k=ROOM_K + grow,
+        objects=[ThermalObject("flame", np.array([3.0, 6.0, 0.3]), 0.1 + 0.3 * grow,
+                               (0.2 + 0.4 * grow) * (1 + 0.3 * np.sin(4 * np.pi * t)), 900.0 + 200 * grow, 0.5),
+                 ThermalObject("person", np.array([1.5, 4.0, 0.9]), 0.5, 1.8, 306.0, 0.98),
+                 ThermalObject("hob", np.array([4.0, 5.0, 0.9]), 0.2, 0.2, 450.0, 0.9, "horizontal")],
+        smoke=SmokeLayer(depth_m=0.2 + grow, temperature_k=ROOM_K + 40 * grow, emissivity=0.1 + 0.4 * grow))
+    cam = _camera(CameraPose(np.array([3.0, 0.1, 2.8]), 90.0, 20.0))
+    fpn = cam.fpn_k * np.float32(100.0)
+    fast = _SceneRenderer(scene, cam).key_counts_range(0, t.size - 1, fpn)
+    ref = _SceneRenderer(scene, cam)
+    slow = np.stack([ref.key_counts(k, fpn) for k in range(t.size)])
+    assert np.abs(slow - fast).max() < 0.02  # counts of 0.01 K
+    assert fast.max() > (ROOM_K + 100.0) * 100.0  # the flame is in view
