@@ -1,0 +1,315 @@
+"""MQTT clients over TLS 1.2+ with X.509 client certificates (paho-mqtt 2).
+
+The same code reaches the embedded broker, Mosquitto and AWS IoT Core
+(``mqtts://<prefix>-ats.iot.<region>.amazonaws.com:8883``, client id = thing name, CA =
+Amazon Root CA 1). :class:`DeviceClient` is a thing; :class:`ServiceClient` is one of
+firesight's own services (gateway, shadow service, rules engine), with a service
+certificate or, on the embedded broker's plain internal listener, without one.
+
+After the first successful connection, a dropped connection is retried by paho's network
+thread with exponential backoff from ``reconnect_min_s`` doubling up to
+``reconnect_max_s``; subscriptions are renewed on every reconnect.
+
+References
+----------
+1. AWS IoT Core developer guide, "Device communication protocols" (MQTT, port 8883, TLS
+   1.2, ALPN not needed on 8883) and "Server authentication" (Amazon Root CA 1).
+2. paho-mqtt 2.x documentation, ``Client.tls_set_context``, ``reconnect_delay_set``.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import paho.mqtt.client as mqtt
+
+from firesight.errors import AccessDeniedError, FiresightError, InvalidParameterError
+from firesight.iot.topics import DEVICE_STREAMS, device_topic, validate_name
+
+log = logging.getLogger(__name__)
+
+MessageCallback = Callable[[str, bytes], None]
+DEFAULT_PORTS = {"mqtts": 8883, "mqtt": 1883, "ssl": 8883, "tcp": 1883}
+
+
+@dataclass(frozen=True)
+class BrokerAddress:
+    """A parsed broker URL: ``mqtts://host:port`` (TLS) or ``mqtt://host:port`` (plain)."""
+
+    host: str
+    port: int
+    tls: bool
+
+    @classmethod
+    def parse(cls, url: str) -> "BrokerAddress":
+        u = urlparse(url)
+        if u.scheme not in DEFAULT_PORTS or not u.hostname:
+            raise InvalidParameterError("broker_url", "mqtts://HOST[:PORT] or mqtt://HOST[:PORT]", url)
+        return cls(u.hostname, u.port or DEFAULT_PORTS[u.scheme], u.scheme in ("mqtts", "ssl"))
+
+
+def tls_context(*, ca_path: str | Path | None, cert_path: str | Path | None = None,
+                key_path: str | Path | None = None) -> ssl.SSLContext:
+    """Client TLS context: server verified against ``ca_path`` (system CAs if None),
+    hostname checked, TLS 1.2 minimum, optional client certificate."""
+    ctx = ssl.create_default_context(cafile=str(ca_path) if ca_path else None)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if cert_path or key_path:
+        if not (cert_path and key_path):
+            raise InvalidParameterError("cert_path/key_path", "both or neither", (cert_path, key_path))
+        ctx.load_cert_chain(str(cert_path), str(key_path))
+    return ctx
+
+
+class MqttClient:
+    """A connected MQTT 3.1.1 client with callbacks per topic filter; thread-safe.
+
+    Parameters
+    ----------
+    client_id : str
+        MQTT client id (a thing name for devices).
+    broker_url : str
+        ``mqtts://host:port`` or ``mqtt://host:port``.
+    cert_path, key_path, ca_path : path, optional
+        Client certificate, its key, and the CA that signed the broker's certificate.
+    keepalive_s : int
+        MQTT keep-alive [s].
+    reconnect_min_s, reconnect_max_s : float
+        Reconnect backoff: first delay and cap [s] (doubling in between).
+    max_queued : int
+        Outgoing messages held while disconnected before new ones are refused.
+    will : tuple (topic, payload, qos, retain), optional
+        Last-will message the broker publishes if the connection drops.
+    """
+
+    def __init__(self, client_id: str, broker_url: str, *, cert_path: str | Path | None = None,
+                 key_path: str | Path | None = None, ca_path: str | Path | None = None,
+                 keepalive_s: int = 30, reconnect_min_s: float = 1.0, reconnect_max_s: float = 60.0,
+                 max_queued: int = 1000, will: tuple[str, bytes, int, bool] | None = None):
+        self.client_id = client_id
+        self.broker_url = broker_url
+        self.address = BrokerAddress.parse(broker_url)
+        self.keepalive_s = keepalive_s
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                   protocol=mqtt.MQTTv311, clean_session=True)
+        if self.address.tls:
+            self._client.tls_set_context(tls_context(ca_path=ca_path, cert_path=cert_path, key_path=key_path))
+        elif cert_path:
+            raise InvalidParameterError("broker_url", "mqtts:// when a client certificate is given", broker_url)
+        if not 0 < reconnect_min_s <= reconnect_max_s:
+            raise InvalidParameterError("reconnect_min_s/reconnect_max_s", "0 < min <= max",
+                                        (reconnect_min_s, reconnect_max_s))
+        self._client.reconnect_delay_set(min_delay=reconnect_min_s, max_delay=reconnect_max_s)  # type: ignore[arg-type]
+        self._client.max_queued_messages_set(max_queued)
+        if will is not None:
+            self._client.will_set(will[0], will[1], qos=will[2], retain=will[3])
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_subscribe = self._on_subscribe
+        self._lock = threading.Lock()
+        self._first = threading.Event()
+        self._connect_error: str | None = None
+        self._connected = False
+        self._subscriptions: dict[str, int] = {}
+        self._suback: dict[int, tuple[threading.Event, list]] = {}
+        self._started = False
+        self.disconnects = 0
+
+    # ------------------------------------------------------------------ callbacks
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        if reason_code.is_failure:
+            self._connect_error = f"CONNACK refused: {reason_code}"
+            self._first.set()
+            return
+        sock = client.socket()
+        if sock is not None:  # Nagle + delayed ACK would hold a frame's last segment ~40 ms
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                log.debug("TCP_NODELAY not set for %s", self.client_id)
+        with self._lock:
+            self._connected = True
+            subs = dict(self._subscriptions)
+        for topic_filter, qos in subs.items():  # renew after a reconnect (clean session)
+            client.subscribe(topic_filter, qos)
+        self._first.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        with self._lock:
+            was = self._connected
+            self._connected = False
+        if was:
+            self.disconnects += 1
+        if not self._first.is_set():
+            self._connect_error = f"connection closed by broker ({reason_code})"
+            self._first.set()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:  # noqa: ANN001
+        with self._lock:
+            waiter = self._suback.get(mid)
+        if waiter is not None:
+            waiter[1].extend(reason_codes)
+            waiter[0].set()
+
+    # ------------------------------------------------------------------ lifecycle
+    def connect(self, timeout_s: float = 10.0) -> "MqttClient":
+        """Connect and wait for CONNACK.
+
+        Raises
+        ------
+        AccessDeniedError
+            TLS handshake refused (no/unknown/revoked certificate) or CONNACK refused.
+        FiresightError
+            Broker unreachable or no answer within ``timeout_s``.
+        """
+        self._first.clear()
+        self._connect_error = None
+        try:
+            self._client.connect(self.address.host, self.address.port, keepalive=self.keepalive_s)
+        except ssl.SSLError as exc:
+            raise AccessDeniedError(f"{self.client_id}: TLS handshake with {self.broker_url} failed: {exc}") from exc
+        except OSError as exc:
+            raise FiresightError(f"{self.client_id}: cannot reach {self.broker_url}: {exc}") from exc
+        self._client.loop_start()
+        self._started = True
+        if not self._first.wait(timeout_s):
+            self.close()
+            raise FiresightError(f"{self.client_id}: no CONNACK from {self.broker_url} within {timeout_s} s")
+        if self._connect_error is not None or not self.is_connected:
+            error = self._connect_error or "connection closed"
+            self.close()
+            raise AccessDeniedError(f"{self.client_id}: {self.broker_url} refused the connection: {error}")
+        return self
+
+    @property
+    def is_connected(self) -> bool:
+        with self._lock:
+            return self._connected
+
+    def close(self) -> None:
+        """Disconnect cleanly and stop the network thread."""
+        try:
+            self._client.disconnect()
+        except Exception:  # already closed sockets raise from paho; closing is best effort
+            log.debug("disconnect of %s failed", self.client_id, exc_info=True)
+        if self._started:
+            self._client.loop_stop()
+            self._started = False
+        with self._lock:
+            self._connected = False
+
+    def __enter__(self) -> "MqttClient":
+        if not self._started:
+            self.connect()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ messaging
+    def publish(self, topic: str, payload: bytes | str, *, qos: int = 0, retain: bool = False,
+                wait_s: float | None = None) -> mqtt.MQTTMessageInfo:
+        """Publish; with ``wait_s`` (QoS >= 1) block until the broker acknowledged it."""
+        if qos not in (0, 1):
+            raise InvalidParameterError("qos", "0 or 1 (AWS IoT Core supports no QoS 2)", qos)
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
+            raise FiresightError(f"{self.client_id}: publish to {topic} failed: {mqtt.error_string(info.rc)}")
+        if wait_s is not None:
+            info.wait_for_publish(wait_s)
+        return info
+
+    def subscribe(self, topic_filter: str, callback: MessageCallback, *, qos: int = 0,
+                  timeout_s: float = 10.0) -> int:
+        """Subscribe and route matching messages to ``callback(topic, payload)`` (called on
+        the network thread; keep it short). Returns the granted QoS.
+
+        Raises
+        ------
+        AccessDeniedError
+            The broker refused the subscription (SUBACK 0x80).
+        """
+        def _deliver(client, userdata, message) -> None:  # noqa: ANN001
+            try:
+                callback(message.topic, message.payload)
+            except Exception:  # a failing consumer must not kill the network thread
+                log.exception("message callback for %s failed", topic_filter)
+
+        self._client.message_callback_add(topic_filter, _deliver)
+        event: threading.Event = threading.Event()
+        codes: list = []
+        with self._lock:
+            result, mid = self._client.subscribe(topic_filter, qos)
+            self._suback[mid] = (event, codes)
+        try:
+            if result != mqtt.MQTT_ERR_SUCCESS or not event.wait(timeout_s):
+                self._client.message_callback_remove(topic_filter)
+                raise FiresightError(f"{self.client_id}: no SUBACK for {topic_filter} within {timeout_s} s")
+        finally:
+            with self._lock:
+                self._suback.pop(mid, None)
+        if not codes or codes[0].is_failure:
+            self._client.message_callback_remove(topic_filter)
+            raise AccessDeniedError(f"{self.client_id}: broker refused subscription to {topic_filter}")
+        with self._lock:
+            self._subscriptions[topic_filter] = qos
+        return int(codes[0].value)
+
+    def unsubscribe(self, topic_filter: str) -> None:
+        with self._lock:
+            self._subscriptions.pop(topic_filter, None)
+        self._client.unsubscribe(topic_filter)
+        self._client.message_callback_remove(topic_filter)
+
+
+class DeviceClient(MqttClient):
+    """A thing: client id = thing name, authenticated by its own certificate.
+
+    Parameters
+    ----------
+    thing_name : str
+        Registered thing name (also the client id).
+    broker_url : str
+        ``mqtts://host:port``.
+    cert_path, key_path, ca_path : path
+        The thing's certificate and key, and the CA of the broker certificate.
+    site : str, optional
+        The thing's site, to build its own topics with :meth:`topic`.
+    """
+
+    def __init__(self, thing_name: str, broker_url: str, *, cert_path: str | Path, key_path: str | Path,
+                 ca_path: str | Path | None, site: str | None = None, **kwargs: object):
+        validate_name(thing_name)
+        self.thing_name = thing_name
+        self.site = site
+        super().__init__(thing_name, broker_url, cert_path=cert_path, key_path=key_path, ca_path=ca_path,
+                         **kwargs)  # type: ignore[arg-type]
+
+    def topic(self, stream: str) -> str:
+        """This device's topic for one of ``thermal``, ``scd41``, ``status``, ``features``."""
+        if self.site is None:
+            raise InvalidParameterError("site", f"set to build {DEVICE_STREAMS} topics", None)
+        return device_topic(self.site, self.thing_name, stream)
+
+
+class ServiceClient(MqttClient):
+    """One of firesight's services. With certificate paths it authenticates as the
+    service principal (``registry.register_service``); without, it must use a plain
+    internal listener (``mqtt://``). The client id is the service name plus a short
+    random suffix unless ``client_id`` is given, so several instances may run."""
+
+    def __init__(self, service_name: str, broker_url: str, *, cert_path: str | Path | None = None,
+                 key_path: str | Path | None = None, ca_path: str | Path | None = None,
+                 client_id: str | None = None, **kwargs: object):
+        validate_name(service_name, "service_name")
+        self.service_name = service_name
+        super().__init__(client_id or f"{service_name}-{uuid.uuid4().hex[:8]}", broker_url, cert_path=cert_path,
+                         key_path=key_path, ca_path=ca_path, **kwargs)  # type: ignore[arg-type]

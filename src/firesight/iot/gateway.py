@@ -1,0 +1,184 @@
+"""Ingest gateway: subscribe to device streams, validate every payload, hand readings on.
+
+The MQTT network thread only enqueues ``(topic, payload, received_ns)``; a worker thread
+decodes and validates (:class:`firesight.iot.codec.IngestValidator`) and calls the
+handler. Queues are bounded: when the thermal-frame queue is full the *oldest frame* is
+shed and counted; SCD41, status and feature messages have their own queue, so frames
+never push them out (they are shed, oldest first and counted, only if that queue fills
+too). Rejections are counted by reason.
+
+References
+----------
+1. AWS IoT Core developer guide, "Rules for AWS IoT" (the gateway stands in for the
+   message broker → rules hand-off when running locally).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from firesight.errors import InvalidParameterError
+from firesight.iot.client import MqttClient
+from firesight.iot.codec import DecodedMessage, IngestValidator, PayloadRejected
+from firesight.iot.topics import DEVICE_STREAMS, device_filter
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[DecodedMessage], None]
+RejectHandler = Callable[[str, bytes, PayloadRejected], None]
+
+
+@dataclass(frozen=True)
+class GatewayConfig:
+    """Ingest gateway settings.
+
+    Parameters
+    ----------
+    streams : tuple of str
+        Device streams to subscribe to.
+    site : str
+        Site to serve (``+``: every site).
+    frame_queue_size : int
+        Thermal frames held between the network thread and the worker [-].
+    reading_queue_size : int
+        Other messages held [-].
+    qos : int
+        Subscription QoS.
+    """
+
+    streams: tuple[str, ...] = DEVICE_STREAMS
+    site: str = "+"
+    frame_queue_size: int = 256
+    reading_queue_size: int = 4096
+    qos: int = 0
+
+
+class IngestGateway:
+    """Validated device messages from a broker, delivered to ``handler`` on a worker thread.
+
+    Parameters
+    ----------
+    client : MqttClient
+        A connected service client (its policy must allow subscribing to device topics).
+    handler : callable
+        ``handler(message)`` for each accepted :data:`DecodedMessage`.
+    on_reject : callable, optional
+        ``on_reject(topic, payload, error)`` for each rejected payload.
+    config : GatewayConfig, optional
+    validator : IngestValidator, optional
+        Shared validator (a new one by default).
+    clock_ms : callable
+        Receiver clock [ms since epoch] for the future-timestamp check.
+    """
+
+    def __init__(self, client: MqttClient, handler: Handler, *, on_reject: RejectHandler | None = None,
+                 config: GatewayConfig | None = None, validator: IngestValidator | None = None,
+                 clock_ms: Callable[[], int] = lambda: int(time.time() * 1000)):
+        self.client = client
+        self.handler = handler
+        self.on_reject = on_reject
+        self.config = config or GatewayConfig()
+        for s in self.config.streams:
+            if s not in DEVICE_STREAMS:
+                raise InvalidParameterError("streams", f"a subset of {DEVICE_STREAMS}", self.config.streams)
+        self.validator = validator or IngestValidator()
+        self.clock_ms = clock_ms
+        self._frames: deque[tuple[str, bytes, int]] = deque()
+        self._readings: deque[tuple[str, bytes, int]] = deque()
+        self._cond = threading.Condition()
+        self._shed: Counter[str] = Counter()
+        self._handler_errors = 0
+        self._running = False
+        self._worker: threading.Thread | None = None
+        self._filters: list[str] = []
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "IngestGateway":
+        """Start the worker and subscribe to the configured streams."""
+        if self._running:
+            return self
+        self._running = True
+        self._worker = threading.Thread(target=self._work, name="firesight-gateway", daemon=True)
+        self._worker.start()
+        for stream in self.config.streams:
+            topic_filter = device_filter(stream, self.config.site)
+            self.client.subscribe(topic_filter, self._enqueue, qos=self.config.qos)
+            self._filters.append(topic_filter)
+        return self
+
+    def stop(self, drain_timeout_s: float = 5.0) -> None:
+        """Unsubscribe, let the worker drain the queues for up to ``drain_timeout_s``, stop."""
+        for f in self._filters:
+            try:
+                self.client.unsubscribe(f)
+            except Exception:  # the client may already be closed
+                log.debug("unsubscribe %s failed", f, exc_info=True)
+        self._filters.clear()
+        deadline = time.monotonic() + drain_timeout_s
+        with self._cond:
+            while (self._frames or self._readings) and time.monotonic() < deadline:
+                self._cond.wait(0.05)
+            self._running = False
+            self._cond.notify_all()
+        if self._worker is not None:
+            self._worker.join(drain_timeout_s)
+            self._worker = None
+
+    def __enter__(self) -> "IngestGateway":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ queues
+    def _enqueue(self, topic: str, payload: bytes) -> None:
+        item = (topic, payload, time.time_ns())
+        is_frame = topic.endswith("/thermal")
+        with self._cond:
+            queue, limit = ((self._frames, self.config.frame_queue_size) if is_frame
+                            else (self._readings, self.config.reading_queue_size))
+            if len(queue) >= limit:
+                queue.popleft()
+                self._shed["thermal" if is_frame else "other"] += 1
+            queue.append(item)
+            self._cond.notify()
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                while self._running and not self._frames and not self._readings:
+                    self._cond.wait(0.5)
+                if not self._frames and not self._readings:
+                    if not self._running:
+                        return
+                    continue
+                topic, payload, _ = (self._readings or self._frames).popleft()
+                self._cond.notify_all()
+            try:
+                message = self.validator.validate(topic, payload, now_ms=self.clock_ms())
+            except PayloadRejected as exc:
+                if self.on_reject is not None:
+                    self._call(self.on_reject, topic, payload, exc)
+                continue
+            self._call(self.handler, message)
+
+    def _call(self, fn: Callable[..., None], *args: object) -> None:
+        try:
+            fn(*args)
+        except Exception:  # a consumer bug must not stop ingest; counted and logged
+            self._handler_errors += 1
+            log.exception("gateway handler failed")
+
+    # ------------------------------------------------------------------ stats
+    def stats(self) -> dict[str, object]:
+        """Accepted, rejected by reason, shed by queue, queue depths, handler errors."""
+        with self._cond:
+            depth = {"thermal": len(self._frames), "other": len(self._readings)}
+            shed = dict(self._shed)
+        return {"accepted": self.validator.accepted, "rejected": self.validator.rejections(), "shed": shed,
+                "queue_depth": depth, "handler_errors": self._handler_errors}
