@@ -35,6 +35,18 @@ for _name in COMMAND_MODULES:
     _module.register(app, bench_app)
 
 
+def _plain_help(typer_app: typer.Typer) -> None:
+    """Show help text literally: units are written in brackets (``[s]``, ``[ppm]``), which
+    Rich markup would otherwise swallow."""
+    typer_app.rich_markup_mode = None
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _plain_help(group.typer_instance)
+
+
+_plain_help(app)
+
+
 def main() -> None:
     """Entry point: run the app, printing firesight errors without a traceback."""
     try:
