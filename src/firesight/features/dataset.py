@@ -1,0 +1,214 @@
+"""Window features of a whole dataset, on the local engine (process pool) or Spark.
+
+Each scenario is one job (:func:`scenario_feature_table`) that opens the dataset, loads
+the scenario and returns its window table with identity and truth columns; the engines
+only schedule these jobs. Results are assembled in manifest order and written as one
+parquet file, atomically (a temporary name, then a rename or a single PUT), so a failed
+run leaves any earlier file untouched and both engines write identical files.
+
+Output columns: :data:`ID_COLUMNS`, ``time_s``, :data:`FEATURE_NAMES`, :data:`TRUTH_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import posixpath
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from firesight.errors import DataError, InvalidParameterError, require
+from firesight.features.windows import FEATURE_NAMES, compute_scenario_features, truth_state_at
+
+#: Identity columns of every window row.
+ID_COLUMNS = ("scenario_id", "family", "label", "is_fire", "ignition_time_s")
+#: Ground-truth columns: simulated state (0 none, 1 smouldering, 2 flaming) and the label
+#: ``burning`` (state != 0) at the window's end.
+TRUTH_COLUMNS = ("truth_state", "burning")
+OUTPUT_COLUMNS = (*ID_COLUMNS, "time_s", *FEATURE_NAMES, *TRUTH_COLUMNS)
+ENGINES = ("local", "spark")
+FEATURES_FILE = "features.parquet"
+
+
+def scenario_feature_table(url: str, scenario_id: str, *, step_s: float = 1.0, window_s: float = 60.0) -> pd.DataFrame:
+    """Window features of scenario ``scenario_id`` of the dataset at ``url`` with identity and
+    truth columns (:data:`OUTPUT_COLUMNS`). A picklable top-level function: the job every
+    engine runs."""
+    from firesight.datasets import open_dataset
+
+    scenario = open_dataset(url).load(scenario_id)
+    return label_scenario_features(scenario, compute_scenario_features(scenario, step_s=step_s, window_s=window_s))
+
+
+def label_scenario_features(scenario, features: pd.DataFrame) -> pd.DataFrame:
+    """Add the identity columns and the truth columns (from ``scenario.truth``) to ``features``."""
+    table = features.copy()
+    ignition = scenario.ignition_time_s
+    ids = {"scenario_id": str(scenario.id), "family": str(scenario.family), "label": str(scenario.label),
+           "is_fire": bool(scenario.is_fire),
+           "ignition_time_s": float(ignition) if ignition is not None else math.nan}
+    for position, (name, value) in enumerate(ids.items()):
+        table.insert(position, name, value)
+    state = truth_state_at(table, scenario.truth)
+    table["truth_state"] = state.to_numpy()
+    table["burning"] = (state.to_numpy() != 0).astype(np.int8)
+    table["is_fire"] = table["is_fire"].astype(bool)
+    return table[list(OUTPUT_COLUMNS)]
+
+
+def resolve_output(out: str) -> str:
+    """``out`` itself, or ``out/features.parquet`` when ``out`` ends with ``/`` or is a folder."""
+    import fsspec
+
+    if out.endswith("/"):
+        return out + FEATURES_FILE
+    fs, path = fsspec.core.url_to_fs(out)
+    if fs.exists(path) and fs.isdir(path):
+        return posixpath.join(out, FEATURES_FILE)
+    return out
+
+
+def write_features(table: pd.DataFrame, out: str) -> str:
+    """Write ``table`` as parquet at ``out`` (path or fsspec URL) atomically; return the path."""
+    import fsspec
+
+    target = resolve_output(out)
+    fs, path = fsspec.core.url_to_fs(target)
+    local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
+    if local:
+        folder = os.path.dirname(os.path.abspath(path))
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise InvalidParameterError("out", "a writable path", out) from exc
+        tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex}")
+        try:
+            table.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise InvalidParameterError("out", "a writable path", out) from exc
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return path
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = os.path.join(scratch, FEATURES_FILE)
+        table.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+        fs.put_file(tmp, path)
+    return target
+
+
+def read_features(path: str) -> pd.DataFrame:
+    """Read a features file written by :func:`compute_dataset_features`; :class:`DataError`
+    if it is unreadable or lacks the documented columns."""
+    try:
+        table = pd.read_parquet(path)
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: no features file") from exc
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise DataError(f"{path}: not a readable parquet file ({type(exc).__name__}: {exc})") from exc
+    missing = [c for c in OUTPUT_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataError(f"{path}: lacks feature columns {missing[:8]}{' ...' if len(missing) > 8 else ''}")
+    return table
+
+
+def _iter_local(job: Callable[[str], pd.DataFrame], ids: list[str], workers: int) -> Iterator[tuple[str, pd.DataFrame]]:
+    from firesight.engines.local import LocalEngine
+
+    yield from LocalEngine(workers=workers).map_unordered(functools.partial(_keyed, job), ids)
+
+
+def _keyed(job: Callable[[str], pd.DataFrame], scenario_id: str) -> tuple[str, pd.DataFrame]:
+    return scenario_id, job(scenario_id)
+
+
+def _iter_spark(job: Callable[[str], pd.DataFrame], ids: list[str], master: str) -> Iterator[tuple[str, pd.DataFrame]]:
+    from firesight.engines.spark import run_scenarios_spark
+
+    yield from zip(ids, run_scenarios_spark(job, ids, master=master, app_name="firesight-features"))
+
+
+def compute_dataset_features(url: str, out: str, *, engine: str = "local", workers: int = 1,
+                             step_s: float = 1.0, window_s: float = 60.0, spark_master: str = "local[*]",
+                             scenario_ids: Iterable[str] | None = None, progress: bool = False,
+                             on_done: Callable[[str], Any] | None = None) -> dict:
+    """Compute window features for every scenario of the dataset at ``url`` and write them to
+    ``out`` (one parquet file, rows in manifest order, then by time).
+
+    Parameters
+    ----------
+    url : str
+        Dataset folder or fsspec URL.
+    out : str
+        Output parquet path or URL (``.../features.parquet`` inside it if a folder).
+    engine : {"local", "spark"}
+        Local process pool, or Spark (``spark_master``: ``local[*]`` or a cluster URL).
+    workers : int
+        Processes of the local engine [-].
+    step_s, window_s : float
+        Emission period and thermal window [s].
+    scenario_ids : iterable of str, optional
+        A subset of the manifest (default: all).
+    progress : bool
+        Show a Rich progress bar.
+    on_done : callable, optional
+        Called with each finished scenario id.
+
+    Returns
+    -------
+    dict
+        ``{"path", "scenarios", "windows", "frames", "seconds", "engine"}``.
+    """
+    from firesight.datasets import open_dataset
+
+    require(engine in ENGINES, "engine", f"one of {ENGINES}", engine)
+    require(isinstance(workers, int) and workers >= 1, "workers", "an integer >= 1", workers)
+    dataset = open_dataset(url)
+    ids = dataset.ids if scenario_ids is None else [str(x) for x in scenario_ids]
+    unknown = sorted(set(ids) - set(dataset.ids))
+    if unknown:
+        raise InvalidParameterError("scenario_ids", f"ids in {url}/manifest.parquet", unknown[:5])
+    require(len(ids) > 0, "data", "a dataset with at least one scenario", url)
+    job = functools.partial(scenario_feature_table, dataset.url, step_s=step_s, window_s=window_s)
+    started = time.perf_counter()
+    stream = _iter_spark(job, ids, spark_master) if engine == "spark" else _iter_local(job, ids, workers)
+    results: dict[str, pd.DataFrame] = {}
+    bar = _progress_bar(progress, len(ids), f"features ({engine})")
+    with bar as tracker:
+        task = tracker.add_task("scenarios", total=len(ids)) if tracker is not None else None
+        for scenario_id, table in stream:
+            results[scenario_id] = table
+            if tracker is not None:
+                tracker.advance(task)
+            if on_done is not None:
+                on_done(scenario_id)
+    table = pd.concat([results[i] for i in ids], ignore_index=True)
+    path = write_features(table, out)
+    frames = int(dataset.manifest.set_index("id").loc[ids, "n_frames"].sum()) \
+        if "n_frames" in dataset.manifest.columns else None
+    return {"path": path, "engine": engine, "scenarios": len(ids), "windows": len(table), "frames": frames,
+            "seconds": time.perf_counter() - started}
+
+
+class _NoProgress:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _progress_bar(show: bool, total: int, description: str):
+    if not show:
+        return _NoProgress()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False)

@@ -1,0 +1,102 @@
+"""Dataset-level features on the local engine: layout, labels, determinism, CLI, bad data."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from firesight.datasets import open_dataset
+from firesight.errors import DataError, InvalidParameterError
+from firesight.features import FEATURE_NAMES, GAS_FEATURES, compute_scenario_features
+from firesight.features.dataset import OUTPUT_COLUMNS, compute_dataset_features, read_features
+
+
+def _sha(path):
+    return hashlib.sha256(open(path, "rb").read()).hexdigest()
+
+
+def test_dataset_features_layout_and_labels(tiny_dataset, tmp_path):
+    out = str(tmp_path / "features.parquet")
+    summary = compute_dataset_features(tiny_dataset, out, workers=1)
+    table = read_features(out)
+    dataset = open_dataset(tiny_dataset)
+    assert list(table.columns) == list(OUTPUT_COLUMNS)
+    assert summary["scenarios"] == 3 and summary["windows"] == len(table)
+    assert list(dict.fromkeys(table["scenario_id"])) == dataset.ids  # manifest order
+    for scenario_id, rows in table.groupby("scenario_id", sort=False):
+        scenario = dataset.load(scenario_id)
+        assert (np.diff(rows["time_s"]) == 1.0).all()
+        direct = compute_scenario_features(scenario)
+        assert np.array_equal(rows[["time_s", *FEATURE_NAMES]].to_numpy(), direct.to_numpy(), equal_nan=True)
+        truth = scenario.truth.sort_values("time_s")
+        idx = np.searchsorted(truth["time_s"].to_numpy(), rows["time_s"].to_numpy() + 1e-9, side="right") - 1
+        state = np.where(idx >= 0, truth["state"].to_numpy()[np.clip(idx, 0, None)], 0)
+        assert (rows["truth_state"].to_numpy() == state).all()
+        assert (rows["burning"].to_numpy() == (state != 0)).all()
+        assert rows["is_fire"].iloc[0] == scenario.is_fire and rows["family"].iloc[0] == scenario.family
+        if scenario.is_fire:
+            assert rows["ignition_time_s"].iloc[0] == scenario.ignition_time_s
+        assert rows["thermal_max_c"].notna().all()  # the camera sees every window
+        first_reading_s = scenario.scd41["time_s"].min()
+        assert rows.loc[rows["time_s"] >= first_reading_s, "scd41_staleness_s"].notna().all()
+        assert rows.loc[rows["time_s"] < first_reading_s, list(GAS_FEATURES)].isna().all().all()
+
+
+def test_workers_do_not_change_the_file(tiny_dataset, tmp_path):
+    one = compute_dataset_features(tiny_dataset, str(tmp_path / "one.parquet"), workers=1)["path"]
+    two = compute_dataset_features(tiny_dataset, str(tmp_path / "two.parquet"), workers=2)["path"]
+    assert _sha(one) == _sha(two)
+
+
+def test_cli_features(tiny_dataset, tmp_path):
+    from firesight.cli import app
+
+    out = tmp_path / "cli"
+    out.mkdir()
+    result = CliRunner().invoke(app, ["features", "--data", tiny_dataset, "--out", str(out), "--step-s", "2",
+                                      "--window-s", "20"])
+    assert result.exit_code == 0, result.output
+    table = read_features(str(out / "features.parquet"))
+    assert (table.groupby("scenario_id")["time_s"].diff().dropna() == 2.0).all()
+    help_text = CliRunner().invoke(app, ["features", "--help"]).output
+    assert "[s]" in help_text and "local[*]" in help_text
+
+
+def test_corrupt_scenario_fails_clearly_and_keeps_the_old_file(tiny_dataset, tmp_path):
+    broken = str(tmp_path / "broken")
+    shutil.copytree(tiny_dataset, broken)
+    out = str(tmp_path / "features.parquet")
+    compute_dataset_features(broken, out)
+    before = _sha(out)
+    dataset = open_dataset(broken)
+    scenario_id = max(dataset.ids, key=lambda i: len(dataset.load(i).scd41))
+    scd41 = os.path.join(broken, "scenarios", scenario_id, "scd41.parquet")
+    table = pd.read_parquet(scd41)
+    table.loc[table.index[-1], ["co2_ppm", "status"]] = [np.nan, 0]  # status ok but no value
+    table.to_parquet(scd41, index=False)
+    with pytest.raises(DataError, match=rf"scenario {scenario_id} scd41: co2_ppm must be finite"):
+        compute_dataset_features(broken, out)
+    table.drop(columns=["co2_ppm"]).to_parquet(scd41, index=False)
+    with pytest.raises(DataError, match="lacks columns"):
+        compute_dataset_features(broken, out)
+    with open(scd41, "wb") as fh:
+        fh.write(b"not parquet")
+    with pytest.raises(DataError, match="not a readable parquet file"):
+        compute_dataset_features(broken, out)
+    assert _sha(out) == before
+    assert [n for n in os.listdir(tmp_path) if ".tmp-" in n] == []
+
+
+def test_bad_arguments(tiny_dataset, tmp_path):
+    with pytest.raises(InvalidParameterError, match="engine"):
+        compute_dataset_features(tiny_dataset, str(tmp_path / "x.parquet"), engine="dask")
+    with pytest.raises(InvalidParameterError, match="scenario_ids"):
+        compute_dataset_features(tiny_dataset, str(tmp_path / "x.parquet"), scenario_ids=["nope"])
+    with pytest.raises(DataError, match="not a firesight dataset"):
+        compute_dataset_features(str(tmp_path / "empty"), str(tmp_path / "x.parquet"))
