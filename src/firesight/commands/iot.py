@@ -52,7 +52,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         site: str = typer.Option(..., "--site", help="Site the device belongs to (a topic level). Required."),
         room: str = typer.Option("", "--room", help="Room attribute. Default: none."),
         mounting_height_m: float = typer.Option(0.0, "--mounting-height-m",
-                                                help="Mounting height above the floor \\[m]. Default: not set (0)."),
+                                                help="Mounting height above the floor [m]. Default: not set (0)."),
         thing_type: str = typer.Option("lepton35-scd41-node", "--thing-type",
                                        help="Thing type. Default: lepton35-scd41-node."),
         policy: str = typer.Option("firesight-device", "--policy",
@@ -176,9 +176,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     @bench_app.command("ingest")
     def bench_ingest_command(
         kind: str = typer.Option("embedded", "--broker", help="embedded or mosquitto. Default: embedded."),
-        n_devices: int = typer.Option(10, "--devices", help="Simulated devices, each at 8.7 Hz \\[-]. Default: 10."),
-        seconds: float = typer.Option(10.0, "--seconds", help="Publishing time \\[s]. Default: 10."),
-        publishers: int = typer.Option(1, "--publishers", help="Publisher processes \\[-]. Default: 1."),
+        n_devices: int = typer.Option(10, "--devices", help="Simulated devices, each at 8.7 Hz [-]. Default: 10."),
+        seconds: float = typer.Option(10.0, "--seconds", help="Publishing time [s]. Default: 10."),
+        publishers: int = typer.Option(1, "--publishers", help="Publisher processes [-]. Default: 1."),
         out: str = typer.Option("", "--out", help="Also write the JSON to this file. Default: print only."),
     ) -> None:
         """Ingest throughput and publish → decoded-and-validated latency with full-rate
