@@ -1,0 +1,312 @@
+"""From scenario parameters to physics, a thermal scene, true sensor fields, device
+readings and ground truth.
+
+``build_scenario(params, rng)`` runs the physics (fire history, room zone model at the
+SCD41's position) and assembles the :class:`~firesight.scenarios.scene.ThermalScene`;
+``simulate_scenario(family, seed=..., index=...)`` draws the parameters, builds the
+scenario and attaches the two device models, ready for the dataset writer to stream
+frames chunk by chunk.
+
+Labels come only from the simulated truth: ``state`` (0 none, 1 smouldering, 2
+flaming) per time step, and ``ignition_time_s``, the first time ``state`` leaves 0.
+
+References
+----------
+.. [1] W. H. Dalzell, A. F. Sarofim, "Optical constants of soot and their application to
+   heat-flux calculations", J. Heat Transfer 91 (1969) 100-104: soot absorption in the
+   small-particle limit scales as 1/wavelength, so extinction at 10 um is about
+   0.633/10 of that at the 633 nm used for smoke obscuration.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import firesight
+from firesight.physics.fuels import FUEL_PROPERTIES
+from firesight.physics.room import Room, RoomSources, simulate_room
+from firesight.scenarios.fires import fire_objects, simulate_fire_spec
+from firesight.scenarios.profiles import first_order
+from firesight.scenarios.scene import CameraPose, SmokeLayer, ThermalObject, ThermalScene
+from firesight.scenarios.sources import Contribution, SourceContext, model_source
+
+K0 = 273.15
+#: LWIR (10 um) to visible (633 nm) soot extinction ratio (Dalzell & Sarofim [1]).
+SOOT_LWIR_TO_VISIBLE_EXTINCTION = 0.633 / 10.0
+#: Lag of the walls' surface temperature behind the lower-layer air [s] (a thin gypsum
+#: skin: rho c delta / h = 800 * 1090 * 0.01 / 10 ~ 900 s; model assumption).
+WALL_TIME_CONSTANT_S = 900.0
+#: Below this depth [m] the zone model's upper layer is numerically empty; its
+#: temperature is then reported as the lower layer's.
+MIN_LAYER_DEPTH_M = 0.01
+#: Source kinds whose flames flicker at a few hertz and so need a finer scene grid.
+FLAME_KINDS = ("gas_stove", "candles")
+
+
+@dataclass
+class BuiltScenario:
+    """Physics, scene and truth of one scenario (before the device models)."""
+
+    params: dict
+    family: str
+    label: str
+    scene: ThermalScene
+    camera_pose: CameraPose
+    sensor_xyz_m: np.ndarray
+    #: physics time grid [s] and the true fields at the SCD41 on it
+    time_s: np.ndarray
+    co2_ppm: np.ndarray
+    temperature_c: np.ndarray
+    humidity_rh: np.ndarray
+    truth: pd.DataFrame
+    ignition_time_s: float | None
+    scene_step_s: float
+    physics_step_s: float
+
+
+def time_steps_s(params: dict) -> tuple[float, float]:
+    """(scene step, physics step) [s]: 0.25 s scene samples resolve the 1.5-3 Hz flame
+    puffing of small fires; 1 s physics steps; both coarser for multi-hour scenarios."""
+    duration = params["duration_s"]
+    flames = params.get("fire") is not None or any(s["kind"] in FLAME_KINDS for s in params["sources"])
+    if duration <= 3600.0:
+        return (0.25 if flames else 1.0), 1.0
+    if duration <= 6 * 3600.0:
+        return 1.0, 1.0
+    return 5.0, 5.0
+
+
+def _grid(duration_s: float, step_s: float) -> np.ndarray:
+    t = np.arange(0.0, duration_s + 1e-9, step_s)
+    if t[-1] < duration_s - 1e-9:
+        t = np.append(t, duration_s)
+    return t
+
+
+def _on_grid(value, source_t: np.ndarray, target_t: np.ndarray) -> np.ndarray:
+    a = np.asarray(value, dtype=float)
+    if a.ndim == 0:
+        return np.full(target_t.size, float(a))
+    return np.interp(target_t, source_t, a)
+
+
+def _sum_contributions(parts: list[Contribution], ts: np.ndarray, tp: np.ndarray, scale: float) -> dict:
+    """Sum the sources' room inputs on the physics grid; gas release and air changes are
+    multiplied by the time compression ``scale`` (a day squeezed into minutes keeps its
+    CO2 shape: the gas balance is linear, so scaling every rate is a change of time)."""
+    total = {name: np.zeros(tp.size) for name in ("heat_kw", "co2_g_s", "h2o_g_s", "soot_g_s",
+                                                   "extra_air_changes_per_hour", "flame_kw")}
+    for part in parts:
+        for name in ("co2_g_s", "h2o_g_s", "soot_g_s", "extra_air_changes_per_hour"):
+            total[name] += _on_grid(getattr(part, name), ts, tp) * scale
+        # heat is not time-compressed: the walls that absorb it in a real day are not
+        total["heat_kw"] += _on_grid(part.heat_kw, ts, tp)
+        if part.plume_hrr_kw is not None:
+            total["flame_kw"] += _on_grid(part.plume_hrr_kw, ts, tp)
+    return total
+
+
+def build_scenario(params: dict, rng: np.random.Generator) -> BuiltScenario:
+    """Run the physics of ``params`` and assemble the thermal scene and ground truth.
+
+    Parameters
+    ----------
+    params : dict
+        Parameters drawn by a family's ``sample`` (JSON round-trip safe).
+    rng : numpy.random.Generator
+        Draws flame flicker and other fine-grained randomness of the build.
+
+    Returns
+    -------
+    BuiltScenario
+    """
+    duration = float(params["duration_s"])
+    scene_step, physics_step = time_steps_s(params)
+    ts, tp = _grid(duration, scene_step), _grid(duration, physics_step)
+    rd = params["room"]
+    ambient_c = rd["ambient_temperature_c"]
+    scale = float(params.get("time_compression") or 1.0)
+    ctx = SourceContext(room=rd, camera=params["camera"], duration_s=duration, rng=rng)
+    parts = [model_source(spec, ts, ctx) for spec in params["sources"]]
+    totals = _sum_contributions(parts, ts, tp, scale)
+
+    fire = params.get("fire")
+    objects: list[ThermalObject] = [obj for part in parts for obj in part.objects]
+    state = np.zeros(tp.size, dtype=np.int8)
+    hrr = np.zeros(tp.size)
+    flame_height = np.zeros(tp.size)
+    plume_hrr = totals["flame_kw"]
+    heat = totals["heat_kw"]
+    plume = {"x_m": rd["width_m"] / 2, "y_m": rd["depth_m"] / 2, "z_m": 0.0, "diameter_m": 0.3,
+             "radiative_fraction": 0.3}
+    flame_parts = [p for p in parts if p.plume_hrr_kw is not None]
+    if flame_parts:
+        plume = flame_parts[0].plume
+    co2, h2o, soot = totals["co2_g_s"], totals["h2o_g_s"], totals["soot_g_s"]
+    if fire is not None:
+        fine = simulate_fire_spec(fire, ts)
+        coarse = simulate_fire_spec(fire, tp)
+        fire_objs, fine_height = fire_objects(fire, fine, ambient_c, rng)
+        objects.extend(fire_objs)
+        state, hrr = coarse.state.astype(np.int8), coarse.hrr_kw
+        flame_height = np.interp(tp, ts, fine_height)
+        heat = heat + plume_hrr  # a stove next to a fire heats the room without its own plume
+        plume_hrr = hrr
+        co2, h2o, soot = co2 + coarse.co2_g_s, h2o + coarse.h2o_g_s, soot + coarse.soot_g_s
+        plume = {"x_m": fire["x_m"], "y_m": fire["y_m"], "z_m": fire["z_m"], "diameter_m": fire["diameter_m"],
+                 "radiative_fraction": FUEL_PROPERTIES[fire["fuel"]].radiative_fraction}
+    room = Room(width_m=rd["width_m"], depth_m=rd["depth_m"], height_m=rd["height_m"],
+                air_changes_per_hour=rd["air_changes_per_hour"] * scale, outdoor_co2_ppm=rd["outdoor_co2_ppm"],
+                ambient_temperature_c=ambient_c, relative_humidity_rh=rd["relative_humidity_rh"],
+                initial_co2_ppm=rd.get("initial_co2_ppm"))
+    sources = RoomSources(plume_hrr_kw=plume_hrr, plume_xy_m=np.array([plume["x_m"], plume["y_m"]]),
+                          plume_radiative_fraction=plume["radiative_fraction"], distributed_heat_kw=heat,
+                          co2_g_s=co2, h2o_g_s=h2o, soot_g_s=soot,
+                          air_changes_per_hour=rd["air_changes_per_hour"] * scale + totals["extra_air_changes_per_hour"],
+                          plume_base_height_m=min(plume["z_m"], rd["height_m"] * 0.9),
+                          plume_diameter_m=plume["diameter_m"])
+    sensor = params["sensor"]
+    sensor_xyz = np.array([sensor["x_m"], sensor["y_m"], sensor["z_m"]])
+    history = simulate_room(tp, room, sources, sensor_xyz_m=sensor_xyz)
+
+    lower_c = history.lower_layer_temperature_c if history.lower_layer_temperature_c is not None \
+        else history.temperature_c_at_sensor
+    wall_c = first_order(tp, lower_c, WALL_TIME_CONSTANT_S / max(scale, 1.0), initial=ambient_c)
+    layer_depth = np.clip(history.layer_depth_m, 0.0, rd["height_m"])
+    # a layer thinner than MIN_LAYER_DEPTH_M has no meaningful temperature of its own, and
+    # a buoyant layer is never colder than the air under it (else it would sink)
+    upper_c = np.where(layer_depth >= MIN_LAYER_DEPTH_M,
+                       np.maximum(history.upper_layer_temperature_c, lower_c), lower_c)
+    kappa_ir = SOOT_LWIR_TO_VISIBLE_EXTINCTION * math.log(10.0) * np.clip(history.smoke_optical_density_per_m, 0, None)
+    smoke_eps = 1.0 - np.exp(-kappa_ir * layer_depth)
+    cam = params["camera"]
+    pose = CameraPose(position_m=np.array([cam["x_m"], cam["y_m"], cam["z_m"]]), yaw_deg=cam["yaw_deg"],
+                      tilt_deg=cam["tilt_deg"])
+    scene = ThermalScene(
+        time_s=ts, width_m=rd["width_m"], depth_m=rd["depth_m"], height_m=rd["height_m"],
+        surface_temperature_k=np.interp(ts, tp, wall_c) + K0, objects=objects,
+        smoke=SmokeLayer(depth_m=np.interp(ts, tp, layer_depth),
+                         temperature_k=np.interp(ts, tp, upper_c) + K0,
+                         emissivity=np.interp(ts, tp, smoke_eps)))
+    truth = pd.DataFrame({
+        "time_s": tp, "state": state.astype(np.int8), "hrr_kw": hrr, "flame_height_m": flame_height,
+        "upper_layer_temperature_c": upper_c, "layer_depth_m": layer_depth,
+        "smoke_optical_density_per_m": history.smoke_optical_density_per_m,
+        "co2_ppm_true": history.co2_ppm_at_sensor, "temperature_c_true": history.temperature_c_at_sensor,
+        "humidity_rh_true": history.humidity_rh_at_sensor, "co2_ppm_mean": history.co2_ppm_mean,
+        "nuisance_flame_hrr_kw": totals["flame_kw"],
+    })
+    burning = np.flatnonzero(state != 0)
+    ignition = float(tp[burning[0]]) if burning.size else None
+    return BuiltScenario(params=params, family=params["family"], label=params["label"], scene=scene,
+                         camera_pose=pose, sensor_xyz_m=sensor_xyz, time_s=tp,
+                         co2_ppm=history.co2_ppm_at_sensor, temperature_c=history.temperature_c_at_sensor,
+                         humidity_rh=history.humidity_rh_at_sensor, truth=truth, ignition_time_s=ignition,
+                         scene_step_s=scene_step, physics_step_s=physics_step)
+
+
+@dataclass
+class SimulatedScenario:
+    """A built scenario with its two devices: SCD41 readings in memory, Lepton frames
+    rendered on demand in chunks (:meth:`iter_frames`)."""
+
+    scenario_id: str
+    seed: int
+    index: int
+    built: BuiltScenario
+    camera: object
+    frame_times_s: np.ndarray
+    scd41: pd.DataFrame
+
+    @property
+    def n_frames(self) -> int:
+        return int(self.frame_times_s.size)
+
+    @property
+    def truth(self) -> pd.DataFrame:
+        return self.built.truth
+
+    def iter_frames(self, *, chunk_frames: int = 256) -> Iterator:
+        """Lepton frames in chunks of ``chunk_frames`` (memory flat in the scenario length)."""
+        from firesight.scenarios.render import iter_render_thermal
+
+        yield from iter_render_thermal(self.built.scene, self.camera, self.frame_times_s, chunk_frames=chunk_frames)
+
+    @property
+    def meta(self) -> dict:
+        """The ``scenario.json`` content (no timestamps: same seed, same bytes)."""
+        b = self.built
+        pose = b.camera_pose
+        return {
+            "id": self.scenario_id, "family": b.family, "label": b.label, "is_fire": b.label == "fire",
+            "ignition_time_s": b.ignition_time_s, "seed": self.seed, "index": self.index,
+            "seed_sequence": [self.seed, self.index], "duration_s": b.params["duration_s"],
+            "frame_rate_hz": float(self.camera.frame_rate_hz), "n_frames": self.n_frames,
+            "scene_step_s": b.scene_step_s, "physics_step_s": b.physics_step_s,
+            "camera_pose": {"position_m": [float(v) for v in pose.position_m], "yaw_deg": pose.yaw_deg,
+                            "tilt_deg": pose.tilt_deg, "roll_deg": pose.roll_deg},
+            "sensor_position_m": [float(v) for v in b.sensor_xyz_m], "scd41_mode": b.params["scd41_mode"],
+            "faults": b.params["faults"], "params": b.params, "software_version": firesight.__version__,
+        }
+
+    def manifest_row(self) -> dict:
+        """This scenario's row of ``manifest.parquet``."""
+        b, p = self.built, self.built.params
+        primary = p["fire"] or next((s for s in p["sources"] if "view" in s), {})
+        nan = float("nan")
+        return {
+            "id": self.scenario_id, "index": self.index, "family": b.family, "label": b.label,
+            "is_fire": b.label == "fire", "seed": self.seed, "duration_s": float(p["duration_s"]),
+            "frame_rate_hz": float(self.camera.frame_rate_hz), "n_frames": self.n_frames,
+            "ignition_time_s": nan if b.ignition_time_s is None else b.ignition_time_s,
+            "peak_hrr_kw": float(b.truth["hrr_kw"].max()), "room_volume_m3": float(p["room"]["volume_m3"]),
+            "ceiling_height_m": float(p["room"]["height_m"]),
+            "air_changes_per_hour": float(p["room"]["air_changes_per_hour"]),
+            "ambient_temperature_c": float(p["room"]["ambient_temperature_c"]),
+            "relative_humidity_rh": float(p["room"]["relative_humidity_rh"]),
+            "source_view": str(primary.get("view", "")), "source_distance_m": float(primary.get("distance_m", nan)),
+            "sensor_distance_m": float(p["sensor"]["distance_m"]),
+            "params_json": json.dumps(p, sort_keys=True, allow_nan=False),
+        }
+
+
+def seed_sequences(seed: int, index: int) -> list[np.random.SeedSequence]:
+    """The four independent streams of scenario ``index``: parameters, build, Lepton, SCD41."""
+    return np.random.SeedSequence([int(seed), int(index)]).spawn(4)
+
+
+def simulate_scenario(family: str, *, seed: int, index: int, duration_s: float, frame_rate_hz: float = 8.7,
+                      scenario_id: str | None = None) -> SimulatedScenario:
+    """Draw, build and attach devices to scenario ``index`` of a dataset seeded ``seed``.
+
+    Everything random descends from ``SeedSequence([seed, index])``, so the result does
+    not depend on which process runs it or in which order.
+    """
+    from firesight.scenarios.families import get_family
+    from firesight.sensors.lepton import LeptonCamera, LeptonFaults
+    from firesight.sensors.scd41 import SCD41Faults, SCD41Sensor
+
+    fam = get_family(family)
+    s_params, s_build, s_lepton, s_scd41 = seed_sequences(seed, index)
+    params = fam.sample(np.random.default_rng(s_params), duration_s)
+    params = json.loads(json.dumps(params))  # exactly what scenario.json will hold
+    built = fam.build(params, np.random.default_rng(s_build))
+    faults = params["faults"]
+    camera = LeptonCamera(pose=built.camera_pose, rng=np.random.default_rng(s_lepton), frame_rate_hz=frame_rate_hz,
+                          faults=LeptonFaults(**faults["lepton"]) if faults["lepton"] else None)
+    sensor = SCD41Sensor(rng=np.random.default_rng(s_scd41), mode=params["scd41_mode"],
+                         faults=SCD41Faults(**faults["scd41"]) if faults["scd41"] else None)
+    readings = sensor.measure(built.time_s, built.co2_ppm, built.temperature_c, built.humidity_rh).to_frame()
+    n_frames = int(math.floor(float(params["duration_s"]) * frame_rate_hz + 1e-9))
+    frame_times = np.arange(n_frames, dtype=np.float64) / float(frame_rate_hz)
+    return SimulatedScenario(scenario_id=scenario_id or f"s{index:05d}-{family}", seed=int(seed), index=int(index),
+                             built=built, camera=camera, frame_times_s=frame_times, scd41=readings)
+
+
+__all__ = ["BuiltScenario", "SimulatedScenario", "build_scenario", "simulate_scenario", "seed_sequences"]

@@ -1,0 +1,253 @@
+"""The scenario catalog: named families of fires, nuisances, normal occupancy and sensor
+faults, each with randomised parameters.
+
+Every family has a ``name``, a ``label`` (``fire``, ``nuisance``, ``normal`` or
+``fault``), a description, ``sample(rng, duration_s) -> params`` (a JSON-serialisable
+dict) and ``build(params, rng) -> BuiltScenario``. Parameters shared by all families
+(room, camera, SCD41 position) come from :mod:`firesight.scenarios.sampler`; fires from
+:mod:`firesight.scenarios.fires`; nuisance sources from
+:mod:`firesight.scenarios.sources`. Docs: ``docs/scenarios.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from firesight.errors import InvalidParameterError, require
+from firesight.scenarios.fires import FIRE_SAMPLERS
+from firesight.scenarios.sampler import aim_camera, choose, r, sample_camera, sample_room, sample_sensor
+from firesight.scenarios.sources import SOURCE_KINDS, SourceContext, sample_people
+
+LABELS = ("fire", "nuisance", "normal", "fault")
+#: share of fire scenarios that also hold a background nuisance (so that people or a
+#: radiator do not by themselves mean "no fire")
+FIRE_BACKGROUND_PROBABILITY = 0.3
+#: the background sources drawn for fire and fault scenarios
+BACKGROUND_KINDS = ("people", "radiator", "sunlight_patch", "hvac", "hot_drinks")
+
+
+@dataclass(frozen=True)
+class Family:
+    """One named scenario family."""
+
+    name: str
+    label: str
+    description: str
+    sampler: Callable[[np.random.Generator, "Family", float], dict]
+
+    def sample(self, rng: np.random.Generator, duration_s: float) -> dict:
+        """Draw the parameters of one scenario of ``duration_s`` seconds."""
+        require(np.isfinite(duration_s) and duration_s > 0, "duration_s", "> 0 [s]", duration_s)
+        return self.sampler(rng, self, float(duration_s))
+
+    def build(self, params: dict, rng: np.random.Generator):
+        """Physics, scene and true sensor fields of ``params`` (see
+        :func:`firesight.scenarios.build.build_scenario`)."""
+        from firesight.scenarios.build import build_scenario
+
+        return build_scenario(params, rng)
+
+
+def _base(rng: np.random.Generator, family: Family, duration_s: float) -> tuple[dict, SourceContext]:
+    room = sample_room(rng)
+    camera = sample_camera(rng, room)
+    params = {"family": family.name, "label": family.label, "duration_s": r(duration_s, 3), "room": room,
+              "camera": camera, "sensor": None, "fire": None, "sources": [],
+              "scd41_mode": "low_power" if rng.random() < 0.2 else "periodic",
+              "faults": {"lepton": None, "scd41": None}, "time_compression": 1.0}
+    return params, SourceContext(room=room, camera=camera, duration_s=duration_s)
+
+
+def _finish(rng, params: dict, ctx: SourceContext, primary: dict) -> dict:
+    """Aim the camera at the primary source (it was placed relative to the camera's
+    heading) and place the SCD41 relative to it."""
+    target = {"x_m": primary.get("x_m", params["room"]["width_m"] / 2),
+              "y_m": primary.get("y_m", params["room"]["depth_m"] / 2), "z_m": primary.get("z_m", 0.0)}
+    aim_camera(rng, params["camera"], target)
+    params["sensor"] = sample_sensor(rng, params["room"], target)
+    return params
+
+
+def _maybe_background(rng, params, ctx, probability: float) -> None:
+    if rng.random() < probability:
+        kind = choose(rng, list(BACKGROUND_KINDS))
+        params["sources"].append(SOURCE_KINDS[kind][0](rng, ctx))
+
+
+def _occupied_start(rng, params) -> None:
+    room = params["room"]
+    room["initial_co2_ppm"] = r(room["outdoor_co2_ppm"] + rng.uniform(200.0, 1200.0), 1)
+
+
+def _fire_sampler(rng, family: Family, duration_s: float) -> dict:
+    params, ctx = _base(rng, family, duration_s)
+    params["fire"] = FIRE_SAMPLERS[family.name](rng, ctx)
+    _maybe_background(rng, params, ctx, FIRE_BACKGROUND_PROBABILITY)
+    return _finish(rng, params, ctx, params["fire"])
+
+
+def _source_sampler(kind: str, *, occupied: bool = False, occupants: tuple[int, int] = (1, 5)):
+    def sampler(rng, family: Family, duration_s: float) -> dict:
+        params, ctx = _base(rng, family, duration_s)
+        source = SOURCE_KINDS[kind][0](rng, ctx)
+        params["sources"].append(source)
+        if occupied:
+            _occupied_start(rng, params)
+            params["sources"].append(sample_people(rng, ctx, count=occupants, present_from_start=True))
+        primary = source if "x_m" in source else _first_person(source)
+        return _finish(rng, params, ctx, primary)
+
+    return sampler
+
+
+def _first_person(source: dict) -> dict:
+    people = source.get("people") or [{}]
+    return {"x_m": people[0].get("x_m"), "y_m": people[0].get("y_m"), "z_m": 0.0} if people[0] else {}
+
+
+def _people_sampler(rng, family: Family, duration_s: float) -> dict:
+    params, ctx = _base(rng, family, duration_s)
+    people = sample_people(rng, ctx, count=(2, 12))
+    params["sources"].append(people)
+    return _finish(rng, params, ctx, _first_person(people))
+
+
+def _empty_room_sampler(rng, family: Family, duration_s: float) -> dict:
+    params, ctx = _base(rng, family, duration_s)
+    centre = {"x_m": params["room"]["width_m"] / 2, "y_m": params["room"]["depth_m"] / 2, "z_m": 0.0}
+    return _finish(rng, params, ctx, centre)
+
+
+def _normal_day_sampler(rng, family: Family, duration_s: float) -> dict:
+    """A working day (24 h) compressed into ``duration_s``: arrivals 7:30-9:30,
+    departures 16:30-18:30, HVAC 7:00-19:00, sun 9:00-15:00 (60 % of days)."""
+    params, ctx = _base(rng, family, duration_s)
+    day_s = 86400.0
+    scale = duration_s / day_s
+    params["time_compression"] = r(day_s / duration_s, 4)
+    people = sample_people(rng, ctx, count=(1, 8))
+    for person in people["people"]:
+        person["enter_s"] = r(rng.uniform(7.5, 9.5) * 3600 * scale, 3)
+        person["leave_s"] = r(rng.uniform(16.5, 18.5) * 3600 * scale, 3)
+    params["sources"].append(people)
+    hvac = SOURCE_KINDS["hvac"][0](rng, ctx)
+    hvac.update({"toggles_s": [r(7.0 * 3600 * scale, 3), r(19.0 * 3600 * scale, 3)], "initially_on": False,
+                 "mode": "heating" if params["room"]["ambient_temperature_c"] < 21 else "cooling"})
+    hvac["supply_delta_c"] = r(abs(hvac["supply_delta_c"]) * (1 if hvac["mode"] == "heating" else -0.7), 2)
+    params["sources"].append(hvac)
+    if rng.random() < 0.6:
+        sun = SOURCE_KINDS["sunlight_patch"][0](rng, ctx)
+        sun["clouds"] = [[0.0, r(9.0 * 3600 * scale, 3), 1.0], [r(15.0 * 3600 * scale, 3), r(9.0 * 3600 * scale, 3), 1.0]]
+        sun["drift_m_per_s"] = r(sun["drift_m_per_s"] * 60.0, 6)
+        params["sources"].append(sun)
+    return _finish(rng, params, ctx, _first_person(people))
+
+
+def _fault_sampler(device: str):
+    def sampler(rng, family: Family, duration_s: float) -> dict:
+        params, ctx = _base(rng, family, duration_s)
+        _maybe_background(rng, params, ctx, 0.8)
+        if device == "lepton":
+            params["faults"]["lepton"] = {"dead_pixel_fraction": r(rng.uniform(0.001, 0.02), 4),
+                                          "stuck_frame_prob": r(rng.uniform(0.0, 0.05), 4),
+                                          "dropped_frame_prob": r(rng.uniform(0.01, 0.1), 4)}
+        else:
+            params["faults"]["scd41"] = {
+                "stuck_after_s": r(rng.uniform(0.2, 0.8) * duration_s, 2) if rng.random() < 0.5 else None,
+                "missing_prob": r(rng.uniform(0.0, 0.2), 4), "nack_prob": r(rng.uniform(0.0, 0.1), 4)}
+        primary = params["sources"][0] if params["sources"] else {}
+        if "people" in primary:
+            primary = _first_person(primary)
+        return _finish(rng, params, ctx, primary)
+
+    return sampler
+
+
+_FIRE_DESCRIPTIONS = {
+    "tf1_open_wood": "EN 54 TF1: open cellulosic (beech crib) fire, medium-fast t-squared growth to 40-150 kW, "
+                     "tall luminous flames, little smoke.",
+    "tf2_smouldering_wood": "EN 54 TF2: smouldering pyrolysis of beech wood on a hotplate rising to 600 C; "
+                            "grey smoke, no flames; the plate is visible in the LWIR before the wood pyrolyses.",
+    "tf3_smouldering_cotton": "EN 54 TF3: glowing smouldering cotton wicks, small 600-750 C glow spots, "
+                              "CO-rich light smoke, 0.1-0.8 kW.",
+    "tf4_flaming_polyurethane": "EN 54 TF4: flaming polyurethane foam, fast-ultrafast growth to 50-250 kW, "
+                                "dense black smoke.",
+    "tf5_heptane_pool": "EN 54 TF5: n-heptane pool (0.25-0.5 m), steady in seconds at the Babrauskas "
+                        "pool burning rate; sooty flame.",
+    "tf6_methylated_spirit": "EN 54 TF6: methylated spirit pool, clean burning: almost no soot, a weakly "
+                             "emitting flame in the 8-14 um band, CO2 and heat only.",
+    "tf7_slow_smouldering": "EN 54 TF7: slow pyrolysis of beech wood on a slowly heated plate (to 400 C), "
+                            "very low heat release.",
+    "tf8_low_temperature_black_smoke": "EN 54 TF8: low-temperature black smoke from a small liquid pool "
+                                       "(decalin in the standard; modelled with n-heptane properties and 2-4x "
+                                       "its soot yield).",
+    "cable_overheating": "Overloaded PVC cable: heats for 1-3 min to 200-260 C, pyrolyses (smouldering, HCl "
+                         "and dense smoke) then ignites and grows slow-medium to 20-100 kW.",
+    "smoulder_to_flaming": "Upholstered furniture (PU foam or cotton) smoulders from a small hidden glow, "
+                           "then transitions to flaming and grows medium-fast to 100-600 kW.",
+}
+
+_NUISANCE_DESCRIPTIONS = {
+    "gas_stove_cooking": ("gas_stove", "Cooking on a gas stove: thin blue methane flames under a pot or pan, a "
+                          "heating vessel and a real CO2 and H2O rise from natural-gas combustion."),
+    "electric_cooking": ("electric_cooking", "Electric hob (radiant glowing zone or induction) and a frying pan "
+                         "at 150-230 C; steam and cooking fumes, heat but no CO2."),
+    "toaster": ("toaster", "A toaster: glowing elements seen through the slots for 2-4 minutes."),
+    "oven_door": ("oven_door", "Oven door opened 1-3 times: a 160-230 C cavity appears with a puff of hot, "
+                  "moist air."),
+    "space_heater": ("space_heater", "Electric space heater: a radiant bar at 500-850 C or a fan heater at "
+                     "60-95 C, heating the room."),
+    "radiator": ("radiator", "Hot-water radiator warming up to 45-75 C on the back wall."),
+    "sunlight_patch": ("sunlight_patch", "Sunlight patch on the floor 5-20 K above the room, drifting and "
+                       "dimming as clouds pass."),
+    "hot_drinks": ("hot_drinks", "Mugs poured at 70-90 C and cooling, sometimes after a kettle boils."),
+    "candles": ("candles", "1-6 candles lit: small, weakly emitting flames and a little CO2."),
+    "hair_dryer": ("hair_dryer", "A person using a hair dryer: a 60-100 C nozzle swaying, 1.2-2 kW."),
+}
+
+
+def _families() -> dict[str, Family]:
+    fams: dict[str, Family] = {}
+    for name, desc in _FIRE_DESCRIPTIONS.items():
+        fams[name] = Family(name, "fire", desc, _fire_sampler)
+    for name, (kind, desc) in _NUISANCE_DESCRIPTIONS.items():
+        fams[name] = Family(name, "nuisance", desc, _source_sampler(kind))
+    fams["people_gathering"] = Family(
+        "people_gathering", "nuisance",
+        "2-12 people walk in and gather (clothed surfaces 29-32 C): body heat, exhaled CO2 and vapour.",
+        _people_sampler)
+    fams["hvac_switching"] = Family(
+        "hvac_switching", "nuisance",
+        "HVAC switching on and off in an occupied room: extra air changes, a warm or cool ceiling diffuser, "
+        "temperature steps and a CO2 drop.", _source_sampler("hvac", occupied=True))
+    fams["window_opening"] = Family(
+        "window_opening", "nuisance",
+        "A window opened in an occupied room with stale air: outdoor view (-5 to 30 C) and a CO2 drop.",
+        _source_sampler("window", occupied=True, occupants=(1, 3)))
+    fams["normal_day"] = Family(
+        "normal_day", "normal",
+        "A working day compressed into the scenario: arrivals, departures, HVAC and sun; gas release and "
+        "air changes scaled by the compression so CO2 follows the day's shape.", _normal_day_sampler)
+    fams["empty_room"] = Family("empty_room", "normal", "An empty room: the quiet baseline.", _empty_room_sampler)
+    fams["lepton_faults"] = Family(
+        "lepton_faults", "fault", "Lepton faults (dead pixels, stuck and dropped frames) over an ordinary room.",
+        _fault_sampler("lepton"))
+    fams["scd41_faults"] = Family(
+        "scd41_faults", "fault", "SCD41 faults (stuck output, missing readings, I2C NACKs) over an ordinary room.",
+        _fault_sampler("scd41"))
+    return fams
+
+
+#: every family, by name, in catalog order
+FAMILIES: dict[str, Family] = _families()
+
+
+def get_family(name: str) -> Family:
+    """The family called ``name``; :class:`InvalidParameterError` naming the known ones."""
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise InvalidParameterError("family", f"one of {', '.join(FAMILIES)}", name) from None

@@ -1,0 +1,73 @@
+"""Time profiles used to drive scene objects and room sources: smooth switching, first-
+order thermal lag, Newton cooling and flame flicker. Plain functions over time arrays.
+
+References
+----------
+.. [1] B. M. Cetegen, T. A. Ahmed, "Experiments on the periodic instability of buoyant
+   plumes and pool fires", Combustion and Flame 93 (1993) 157-184: puffing frequency
+   f = 1.5 D^-1/2 Hz (D in m) over pool diameters of 0.03-50 m.
+.. [2] G. Heskestad, "Fire plumes, flame height, and air entrainment", SFPE Handbook
+   5th ed., Ch. 13: the mean flame height is where the flame is present half the time;
+   the intermittent region spans roughly 0.5-1.5 times the mean height.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.signal import lfilter
+
+#: Flame puffing (Cetegen & Ahmed [1]): f = coefficient * D**-0.5 [Hz, D in m].
+PUFFING_COEFFICIENT_HZ_M05 = 1.5
+#: Relative amplitude of the flame-tip oscillation about the mean height ([2]: the
+#: intermittent region reaches about 1.5 L, so tips swing by about a third of L).
+FLAME_TIP_AMPLITUDE = 0.33
+
+
+def window(time_s: np.ndarray, start_s: float, end_s: float | None = None, *, ramp_s: float = 1.0) -> np.ndarray:
+    """1 between ``start_s`` and ``end_s`` with linear ramps of ``ramp_s`` [-]."""
+    t = np.asarray(time_s, dtype=float)
+    ramp = max(float(ramp_s), 1e-6)
+    on = np.clip((t - start_s) / ramp, 0.0, 1.0)
+    if end_s is not None:
+        on = np.minimum(on, np.clip((end_s - t) / ramp + 1.0, 0.0, 1.0))
+    return on
+
+
+def first_order(time_s: np.ndarray, target: np.ndarray, tau_s: float, *, initial: float | None = None) -> np.ndarray:
+    """First-order lag of ``target`` with time constant ``tau_s`` [s] (exact for a
+    piecewise-constant input on a uniform grid)."""
+    t = np.asarray(time_s, dtype=float)
+    x = np.asarray(target, dtype=float)
+    if t.size < 2:
+        return x.copy()
+    dt = float(t[1] - t[0])
+    a = float(np.exp(-dt / max(float(tau_s), 1e-9)))
+    y0 = float(x[0] if initial is None else initial)
+    y, _ = lfilter([1.0 - a], [1.0, -a], x, zi=[a * y0])
+    return y
+
+
+def puffing_frequency_hz(diameter_m: float) -> float:
+    """Puffing frequency of a buoyant diffusion flame [Hz] (Cetegen & Ahmed [1])."""
+    return PUFFING_COEFFICIENT_HZ_M05 / np.sqrt(max(float(diameter_m), 1e-3))
+
+
+def flame_flicker(time_s: np.ndarray, diameter_m: float, rng: np.random.Generator,
+                  *, amplitude: float = FLAME_TIP_AMPLITUDE) -> np.ndarray:
+    """Multiplicative flame-height modulation (mean 1) at the puffing frequency, with
+    random phase drift so the flicker is quasi-periodic as in real flames [-]."""
+    t = np.asarray(time_s, dtype=float)
+    f = puffing_frequency_hz(diameter_m)
+    dt = float(t[1] - t[0]) if t.size > 1 else 1.0
+    phase_noise = np.cumsum(rng.normal(0.0, 0.6 * np.sqrt(dt), t.size))
+    wobble = np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi) + phase_noise)
+    second = 0.35 * np.sin(2 * np.pi * 1.9 * f * t + rng.uniform(0, 2 * np.pi) + 0.7 * phase_noise)
+    return np.clip(1.0 + amplitude * (wobble + second) / 1.35, 0.2, None)
+
+
+def newton_cooling_c(time_s: np.ndarray, start_s: float, initial_c: float, ambient_c: float,
+                     tau_s: float) -> np.ndarray:
+    """Temperature of a body cooling towards ambient after ``start_s`` [C]."""
+    t = np.asarray(time_s, dtype=float)
+    since = np.clip(t - start_s, 0.0, None)
+    return ambient_c + (initial_c - ambient_c) * np.exp(-since / tau_s)
