@@ -25,7 +25,7 @@ def _split(text: Optional[str]) -> list[str]:
 
 
 def _generate(out: str, count: int, seed: int, families: list[str] | None, duration_s: float, workers: int,
-              frame_rate_hz: float) -> dict:
+              frame_rate_hz: float, engine: str = "local", spark_master: str = "local[*]") -> dict:
     from firesight import bootstrap
     from firesight.datasets.generate import generate_dataset, validate_arguments
 
@@ -40,7 +40,8 @@ def _generate(out: str, count: int, seed: int, families: list[str] | None, durat
             bar.update(task, completed=done, total=total, last=scenario_id)
 
         return generate_dataset(out, count=count, seed=seed, duration_s=duration_s, families=families or None,
-                                workers=workers, frame_rate_hz=frame_rate_hz, metadata=metadata, progress=progress)
+                                workers=workers, frame_rate_hz=frame_rate_hz, metadata=metadata, progress=progress,
+                                engine=engine, spark_master=spark_master)
 
 
 def generate(
@@ -55,10 +56,15 @@ def generate(
                                 "not depend on it."),
     frame_rate_hz: float = typer.Option(8.7, "--frame-rate-hz", help="Lepton frame rate in Hz, at most 8.7 "
                                         "(default 8.7, the device's rate)."),
+    engine: str = typer.Option("local", "--engine", help="local (process pool of --workers) or spark "
+                               "(pyspark; same jobs, same bytes). Default: local."),
+    spark_master: str = typer.Option("local[*]", "--spark-master", help="Spark master URL for --engine spark "
+                                     "(default local[*]: every core of this machine)."),
 ) -> None:
     """Generate a synthetic Lepton 3.5 + SCD41 dataset (streaming, atomic per scenario,
     resumable)."""
-    result = _generate(out, count, seed, _split(families), duration_s, workers, frame_rate_hz)
+    result = _generate(out, count, seed, _split(families), duration_s, workers, frame_rate_hz, engine,
+                       spark_master)
     ratio = result["bytes_raw"] / result["bytes_stored"] if result["bytes_stored"] else float("nan")
     console.print(f"dataset [bold]{result['url']}[/]: {result['count']} scenarios "
                   f"({len(result['generated'])} generated, {len(result['resumed'])} already there"

@@ -200,7 +200,8 @@ def _check_settings(store: FsspecObjectStore, settings: GenerateSettings) -> Non
 def generate_dataset(out: str, *, count: int, seed: int, duration_s: float = 300.0,
                      families: Sequence[str] | None = None, workers: int = 1,
                      frame_rate_hz: float = MAX_FRAME_RATE_HZ, metadata: MetadataStore | None = None,
-                     progress: Callable[[int, int, str], None] | None = None) -> dict:
+                     progress: Callable[[int, int, str], None] | None = None, engine: str = "local",
+                     spark_master: str = "local[*]") -> dict:
     """Generate (or resume) ``count`` scenarios into the dataset at ``out``.
 
     Parameters
@@ -221,6 +222,10 @@ def generate_dataset(out: str, *, count: int, seed: int, duration_s: float = 300
         Lepton frame rate [Hz], at most 8.7.
     metadata : MetadataStore, optional
         Catalog to record the dataset and its scenarios in.
+    engine : {"local", "spark"}
+        ``local`` runs the scenarios in a process pool of ``workers``; ``spark`` runs the
+        same jobs on Spark at ``spark_master`` (``local[*]`` by default). Scenarios are
+        staged on the driver's disk, so a cluster master needs a shared filesystem.
     progress : callable, optional
         Called as ``progress(done, total, scenario_id)`` after each commit.
 
@@ -233,6 +238,7 @@ def generate_dataset(out: str, *, count: int, seed: int, duration_s: float = 300
     """
     chosen = validate_arguments(out=out, count=count, seed=seed, duration_s=duration_s, workers=workers,
                                 frame_rate_hz=frame_rate_hz, families=families)
+    require(engine in ("local", "spark"), "engine", "'local' or 'spark'", engine)
     settings = GenerateSettings(seed=int(seed), duration_s=float(duration_s),
                                 frame_rate_hz=float(frame_rate_hz), families=chosen)
     store = open_writable_store(out)
@@ -258,7 +264,13 @@ def generate_dataset(out: str, *, count: int, seed: int, duration_s: float = 300
     if progress is not None:
         progress(done, int(count), "")
     try:
-        for result in LocalEngine(workers=int(workers)).map_unordered(_run_job, jobs):
+        if engine == "spark":
+            from firesight.engines.spark import run_scenarios_spark
+
+            results = run_scenarios_spark(_run_job, jobs, master=spark_master, app_name="firesight-generate")
+        else:
+            results = LocalEngine(workers=int(workers)).map_unordered(_run_job, jobs)
+        for result in results:
             committer.commit(result)
             generated.append(result["id"])
             raw += result["sizes"]["bytes_raw"]
