@@ -1,5 +1,17 @@
 """Numba kernel of the two-zone room model (see :func:`firesight.physics.room.simulate_room`
-for the equations and references)."""
+for the equations and references).
+
+Numerics. The state is each layer's volume, temperature and species masses. A layer's
+heat capacity :math:`P c_p V/(R T)` goes to zero with its volume, so the terms that relax
+its temperature (entrained gas, convection to the lining) are stiff when the layer is
+thin: they are integrated backward-Euler in temperature, which keeps every layer
+temperature a weighted mean of the temperatures feeding it plus the added heat over a
+positive capacity (bounded, finite, and the quasi-steady plume-fed value when the
+layer is a sliver). Species move between layers as exact exponential fractions of a
+layer's content (positive and conservative for any step). A layer colder than the gas
+under it is not buoyant and mixes into it; without plume flow a sliver at the minimum
+volume is room air, not a layer.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +25,45 @@ ALPERT_CONVECTIVE_FRACTION = 0.74
 
 
 @njit(cache=True)
+def _plume_mass_flow_kg_s(q_kw, chi, z_int, diameter):
+    """Heskestad plume mass flow through the interface ``z_int`` [m] above the fire base."""
+    if q_kw <= 0.0 or z_int <= 0.0:
+        return 0.0
+    qc_kw = (1.0 - chi) * q_kw
+    z0 = 0.083 * q_kw ** 0.4 - 1.02 * diameter
+    z_eff = max(z_int - z0, 0.05)
+    return 0.071 * qc_kw ** (1.0 / 3.0) * z_eff ** (5.0 / 3.0) + 0.071 * 0.026 * qc_kw
+
+
+@njit(cache=True)
+def _burning_fraction(q_kw, chi, z_int, diameter, x_o2_lower, x_o2_upper, lol, h_o2_j_g):
+    """Share of the requested HRR that the oxygen reaching the fire supports (CFAST):
+    the plume's entrained O2 times a smooth lower-oxygen-limit factor, times 13.1 kJ/g."""
+    if q_kw <= 0.0:
+        return 1.0
+    if z_int > 0.0:  # the fire breathes lower-layer gas through its plume
+        m_p = _plume_mass_flow_kg_s(q_kw, chi, z_int, diameter)
+        y_o2 = x_o2_lower * 31.9988 / 28.9647
+        factor = 0.5 + 0.5 * np.tanh(800.0 * (x_o2_lower - lol) - 4.0)
+        return min(1.0, m_p * 1000.0 * y_o2 * factor * h_o2_j_g / (q_kw * 1000.0))
+    # the layer has reached the fire base: it burns in upper-layer gas
+    return 0.5 + 0.5 * np.tanh(800.0 * (x_o2_upper - lol) - 4.0)
+
+
+@njit(cache=True)
 def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
                  width, depth, height, t_amb, co2_out, co2_init, h2o_out,
-                 h_conv, tau_mix, wall_cap, wall_back, radius, z_sensor, z_base, diameter):
+                 h_conv, tau_mix, wall_cap, wall_back, radius, z_sensor, z_base, diameter,
+                 o2_out, lol, h_o2_j_g):
     n = t.size
     P = 101325.0
     R = 8.314462618
     M_CO2 = 44.0095
     M_H2O = 18.01528
+    M_O2 = 31.9988
     CP = 1005.0
     rho_amb = P * 0.0289647 / (R * t_amb)
-    pcr = rho_amb * CP * t_amb  # P cp / R_air [J/m3]: excess enthalpy scale
+    pcr = rho_amb * CP * t_amb  # P cp / R_air [J/m3]: heat capacity C = pcr V / T
     area = width * depth
     perim = 2.0 * (width + depth)
     vol = area * height
@@ -46,16 +86,21 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
     t_mean = np.empty(n)
     dt_jet_out = np.empty(n)
     co2_mass = np.empty(n)
+    hrr_eff = np.empty(n)
+    o2_lower = np.empty(n)
+    o2_mass = np.empty(n)
 
     vu = v_min
-    hu = 0.0
-    hl = 0.0
+    tu = t_amb
+    tl = t_amb
     mu_c = co2_init * vu
     ml_c = co2_init * (vol - vu)
     mu_w = h2o_out * vu
     ml_w = h2o_out * (vol - vu)
     mu_s = 0.0
     ml_s = 0.0
+    mu_o = o2_out * vu
+    ml_o = o2_out * (vol - vu)
     t_surf = t_amb  # lining in contact with the upper layer (ceiling)
     t_wall = t_amb  # lining in contact with the lower layer
     lag_c = 0.0
@@ -65,10 +110,6 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
     for i in range(n):
         # --- sample the state at t[i] ---
         vl = vol - vu
-        xu = min(max(hu / (pcr * vu), -0.2), 0.8)
-        xl = min(max(hl / (pcr * vl), -0.2), 0.8)
-        tu = t_amb / (1.0 - xu)
-        tl = t_amb / (1.0 - xl)
         nu = P * vu / (R * tu)
         nl = P * vl / (R * tl)
         cu_ppm = mu_c / M_CO2 / nu * 1e6
@@ -79,7 +120,10 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
         w = min(max((d - sensor_depth) / interface_band + 0.5, 0.0), 1.0)
         if vu <= 2.0 * v_min:
             w = 0.0
-        q_total = q_plume[i]
+        x_o2_u = mu_o / M_O2 / nu
+        x_o2_l = ml_o / M_O2 / nl
+        q_total = q_plume[i] * _burning_fraction(q_plume[i], chi[i], height - d - z_base,
+                                                 diameter, x_o2_l, x_o2_u, lol, h_o2_j_g)
         # Alpert fitted alcohol pool fires that convect 74 % of their heat [3]; feed his
         # correlations the total HRR of such a fire with the same convective heat.
         q = q_total * (1.0 - chi[i]) / ALPERT_CONVECTIVE_FRACTION
@@ -124,6 +168,9 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
         t_surf_out[i] = t_surf - 273.15
         dt_jet_out[i] = dtj
         co2_mass[i] = mu_c + ml_c
+        hrr_eff[i] = q_total
+        o2_lower[i] = x_o2_l
+        o2_mass[i] = mu_o + ml_o
         if i == n - 1:
             break
 
@@ -131,100 +178,133 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
         span = t[i + 1] - t[i]
         n_sub = int(np.ceil(span / 1.0))
         dt = span / n_sub
-        qc_w = (1.0 - chi[i]) * q_total * 1000.0
         qd_w = q_dist[i] * 1000.0
         q_v = ach[i] * vol / 3600.0
         for _ in range(n_sub):
             vl = vol - vu
-            xu = min(max(hu / (pcr * vu), -0.2), 0.8)
-            xl = min(max(hl / (pcr * vl), -0.2), 0.8)
-            tu = t_amb / (1.0 - xu)
-            tl = t_amb / (1.0 - xl)
             d = vu / area
-            # Plume entrainment of lower-layer gas up to the interface (Heskestad).
-            q_ent = 0.0
             z_int = height - d - z_base
-            if q_total > 0.0 and z_int > 0.0:
-                z0 = 0.083 * q_total ** 0.4 - 1.02 * diameter
-                z_eff = max(z_int - z0, 0.05)
-                qc_kw = qc_w / 1000.0
-                m_p = 0.071 * qc_kw ** (1.0 / 3.0) * z_eff ** (5.0 / 3.0) + 0.071 * 0.026 * qc_kw
-                rho_l = rho_amb * t_amb / tl
-                q_ent = min(m_p / rho_l, 0.5 * (vl - v_min) / dt)
-                q_ent = max(q_ent, 0.0)
-            # Flows [m3/s]: ventilation shares, layer erosion, thermal expansion.
+            # Oxygen limit: the HRR the O2 reaching the fire supports (CFAST).
+            x_o2_u = mu_o / M_O2 / (P * vu / (R * tu))
+            x_o2_l = ml_o / M_O2 / (P * vl / (R * tl))
+            burn = _burning_fraction(q_plume[i], chi[i], z_int, diameter, x_o2_l, x_o2_u,
+                                     lol, h_o2_j_g)
+            q_total = q_plume[i] * burn
+            qc_w = (1.0 - chi[i]) * q_total * 1000.0
+            # Plume entrainment of lower-layer gas up to the interface (Heskestad).
+            m_p = _plume_mass_flow_kg_s(q_total, chi[i], z_int, diameter)
+            q_ent = m_p * tl / (rho_amb * t_amb)
+            # Without plume flow a sliver at the minimum volume is no layer: the ceiling
+            # touches the room air.
+            no_layer = q_ent == 0.0 and vu <= 2.0 * v_min
+            # Flows [m3/s]: ventilation shares, layer erosion.
             qv_u = q_v * vu / vol
             qv_l = q_v * vl / vol
             q_mix = vu / tau_mix
-            a_u = area + perim * d
-            a_l = area + perim * (height - d)
-            loss_u = h_conv * a_u * (tu - t_surf)
-            loss_l = h_conv * a_l * (tl - t_wall)
+            a_ceil = 0.0 if no_layer else area
+            ha_u = h_conv * (a_ceil + perim * d)
+            ha_l = h_conv * (area - a_ceil + area + perim * (height - d))
+            t_top_l = t_surf if no_layer else t_wall  # lining the ceiling's share meets
             src_u = qc_w + qd_w * vu / vol
             src_l = qd_w * vl / vol
-            # Excess enthalpy densities (ideal gas at constant pressure).
-            eu = pcr * xu
-            el = pcr * xl
-            net_u = src_u - loss_u
-            net_l = src_l - loss_l
-            # Heating at constant pressure expels q = Q / (P cp / R_air) of layer gas.
+            # Energy, backward Euler in temperature: C dT/dt = G_in (T_in - T) + Q
+            # - hA (T - T_lining), C = P cp V/(R T), G = cp x mass flow [W/K]; gas that
+            # leaves at the layer's temperature does not change it.
+            c_u = pcr * vu / tu
+            c_l = pcr * vl / tl
+            g_ent = pcr * q_ent / tl
+            tu_new = (c_u * tu + dt * (g_ent * tl + src_u + ha_u * t_surf)) / (
+                c_u + dt * (g_ent + ha_u))
+            g_mix = pcr * q_mix / tu_new
+            g_v = pcr * q_v / t_amb
+            ha_ls = h_conv * (area - a_ceil)
+            ha_lw = ha_l - ha_ls
+            tl_new = (c_l * tl + dt * (g_mix * tu_new + g_v * t_amb + src_l
+                                       + ha_ls * t_top_l + ha_lw * t_wall)) / (
+                c_l + dt * (g_mix + g_v + ha_l))
+            # Heating at constant pressure expels Q / (P cp / R_air) of layer gas [m3/s];
+            # cooling draws as much outdoor air in through the same leaks (its volume at
+            # ambient temperature: x T_amb / T).
+            net_u = src_u - ha_u * (tu_new - t_surf)
+            net_l = src_l - ha_ls * (tl_new - t_top_l) - ha_lw * (tl_new - t_wall)
             q_exp_u = max(net_u, 0.0) / pcr
             q_exp_l = max(net_l, 0.0) / pcr
-            # Outflows never take more than the layer holds within one sub-step.
-            out_u = min(qv_u + q_mix + q_exp_u, 0.9 * vu / dt)
-            out_l = min(qv_l + q_ent + q_exp_l, 0.9 * vl / dt)
-            # Energy
-            hu += dt * (net_u + q_ent * el - out_u * eu)
-            hl += dt * (net_l + q_mix * eu - out_l * el)
-            # Species: concentrations [g/m3]
-            cu = mu_c / vu
-            cl = ml_c / vl
-            wu = mu_w / vu
-            wl = ml_w / vl
-            su = mu_s / vu
-            sl = ml_s / vl
+            q_in_u = max(-net_u, 0.0) / pcr * t_amb / tu_new
+            q_in_l = max(-net_l, 0.0) / pcr * t_amb / tl_new
+            # Linings: lumped nodes heated by the gas, cooled through the wall (implicit).
+            t_gas_ceil = tl_new if no_layer else tu_new
+            t_surf = (wall_cap * t_surf + dt * (h_conv * t_gas_ceil + wall_back * t_amb)) / (
+                wall_cap + dt * (h_conv + wall_back))
+            t_wall = (wall_cap * t_wall + dt * (h_conv * tl_new + wall_back * t_amb)) / (
+                wall_cap + dt * (h_conv + wall_back))
+            tu = tu_new
+            tl = tl_new
+            # Species and volume: each layer loses the exact fraction 1 - exp(-dt q/V) of
+            # its content, shared among the destinations in proportion to the flows.
+            out_u = qv_u + q_mix + q_exp_u
+            out_l = qv_l + q_ent + q_exp_l
+            fu = 1.0 - np.exp(-dt * out_u / vu)
+            fl = 1.0 - np.exp(-dt * out_l / vl)
+            fu_mix = fu * q_mix / out_u if out_u > 0.0 else 0.0
+            fl_ent = fl * q_ent / out_l if out_l > 0.0 else 0.0
+            fu_vent = fu * qv_u / out_u if out_u > 0.0 else 0.0
             f = fp[i]
             share_u = f + (1.0 - f) * vu / vol
-            mu_c += dt * (share_u * co2[i] + q_ent * cl - out_u * cu)
-            ml_c += dt * ((1.0 - share_u) * co2[i] + q_v * co2_out - out_l * cl + q_mix * cu)
-            mu_w += dt * (share_u * h2o[i] + q_ent * wl - out_u * wu)
-            ml_w += dt * ((1.0 - share_u) * h2o[i] + q_v * h2o_out - out_l * wl + q_mix * wu)
-            mu_s += dt * (share_u * soot[i] + q_ent * sl - out_u * su)
-            ml_s += dt * ((1.0 - share_u) * soot[i] - out_l * sl + q_mix * su)
-            # Layer volume
-            vu_raw = vu + dt * (q_ent - qv_u - q_mix)
+            # The plume's share of the species is the fire's: it follows the burning rate.
+            s_scale = 1.0 - f * (1.0 - burn)
+            o2_use = q_total * 1000.0 / h_o2_j_g  # O2 consumed [g/s] (Huggett)
+            mu_o, ml_o = (max(mu_o * (1.0 - fu) + fl_ent * ml_o
+                              + dt * (q_in_u * o2_out - share_u * o2_use), 0.0),
+                          max(ml_o * (1.0 - fl) + fu_mix * mu_o + dt * (
+                              (q_v + q_in_l) * o2_out - (1.0 - share_u) * o2_use), 0.0))
+            mu_c, ml_c = (mu_c * (1.0 - fu) + fl_ent * ml_c
+                          + dt * (share_u * s_scale * co2[i] + q_in_u * co2_out),
+                          ml_c * (1.0 - fl) + fu_mix * mu_c
+                          + dt * ((1.0 - share_u) * s_scale * co2[i] + (q_v + q_in_l) * co2_out))
+            mu_w, ml_w = (mu_w * (1.0 - fu) + fl_ent * ml_w
+                          + dt * (share_u * s_scale * h2o[i] + q_in_u * h2o_out),
+                          ml_w * (1.0 - fl) + fu_mix * mu_w
+                          + dt * ((1.0 - share_u) * s_scale * h2o[i] + (q_v + q_in_l) * h2o_out))
+            mu_s, ml_s = (mu_s * (1.0 - fu) + fl_ent * ml_s + dt * share_u * s_scale * soot[i],
+                          ml_s * (1.0 - fl) + fu_mix * mu_s
+                          + dt * (1.0 - share_u) * s_scale * soot[i])
+            vu_raw = vu + fl_ent * vl - (fu_mix + fu_vent) * vu
             vu = min(max(vu_raw, v_min), vol - v_min)
-            # A clipped volume is exchanged with the other layer, contents included, so
-            # that nothing is created or lost.
+            # A clipped volume is exchanged with the other layer, contents included
+            # (temperatures mix by mass, i.e. by V/T).
             dv = vu - vu_raw
             if dv > 0.0:  # upper layer topped up with lower-layer gas
                 vl_now = vol - vu_raw
-                mu_c += dv * ml_c / vl_now
-                ml_c -= dv * ml_c / vl_now
-                mu_w += dv * ml_w / vl_now
-                ml_w -= dv * ml_w / vl_now
-                mu_s += dv * ml_s / vl_now
-                ml_s -= dv * ml_s / vl_now
-                hu += dv * hl / vl_now
-                hl -= dv * hl / vl_now
+                g = dv / vl_now
+                mu_c, ml_c = mu_c + g * ml_c, ml_c * (1.0 - g)
+                mu_w, ml_w = mu_w + g * ml_w, ml_w * (1.0 - g)
+                mu_s, ml_s = mu_s + g * ml_s, ml_s * (1.0 - g)
+                mu_o, ml_o = mu_o + g * ml_o, ml_o * (1.0 - g)
+                tu = vu / (vu_raw / tu + dv / tl)
             elif dv < 0.0:  # upper layer overfilled: return the excess to the lower
-                f_back = -dv / vu_raw
-                ml_c += f_back * mu_c
-                mu_c -= f_back * mu_c
-                ml_w += f_back * mu_w
-                mu_w -= f_back * mu_w
-                ml_s += f_back * mu_s
-                mu_s -= f_back * mu_s
-                hl += f_back * hu
-                hu -= f_back * hu
-            # Linings: lumped node heated by the gas, cooled through the wall.
-            t_surf += dt * (h_conv * (tu - t_surf) - wall_back * (t_surf - t_amb)) / wall_cap
-            t_wall += dt * (h_conv * (tl - t_wall) - wall_back * (t_wall - t_amb)) / wall_cap
-            mu_c = max(mu_c, 0.0)
-            ml_c = max(ml_c, 0.0)
-            mu_w = max(mu_w, 0.0)
-            ml_w = max(ml_w, 0.0)
-            mu_s = max(mu_s, 0.0)
-            ml_s = max(ml_s, 0.0)
+                g = -dv / vu_raw
+                ml_c, mu_c = ml_c + g * mu_c, mu_c * (1.0 - g)
+                ml_w, mu_w = ml_w + g * mu_w, mu_w * (1.0 - g)
+                ml_s, mu_s = ml_s + g * mu_s, mu_s * (1.0 - g)
+                ml_o, mu_o = ml_o + g * mu_o, mu_o * (1.0 - g)
+                vl_raw = vol - vu_raw
+                tl = (vol - vu) / (vl_raw / tl - dv / tu)
+            # A layer colder than the gas under it is not buoyant and sinks into it; a
+            # sliver with no plume flow is room air. Merge (by mass) and leave the
+            # minimum volume with the room's state.
+            if tu < tl or (q_ent == 0.0 and vu <= 2.0 * v_min):
+                t_mix = vol / (vu / tu + (vol - vu) / tl)
+                tot_c = mu_c + ml_c
+                tot_w = mu_w + ml_w
+                tot_s = mu_s + ml_s
+                tot_o = mu_o + ml_o
+                vu = v_min
+                g = v_min / vol
+                mu_c, ml_c = tot_c * g, tot_c * (1.0 - g)
+                mu_w, ml_w = tot_w * g, tot_w * (1.0 - g)
+                mu_s, ml_s = tot_s * g, tot_s * (1.0 - g)
+                mu_o, ml_o = tot_o * g, tot_o * (1.0 - g)
+                tu = t_mix
+                tl = t_mix
     return (co2_mean, co2_sensor, temp_sensor, xv_sensor, t_upper, layer_depth, co2_upper,
-            od, t_surf_out, t_lower, t_mean, dt_jet_out, co2_mass)
+            od, t_surf_out, t_lower, t_mean, dt_jet_out, co2_mass, hrr_eff, o2_lower, o2_mass)

@@ -29,6 +29,12 @@ References
    convective heat transfer coefficients 5-25 W/(m2 K) for fire-heated gas on surfaces.
 .. [9] SFPE Handbook 5th ed., Appendix "Thermophysical property data": gypsum board
    k = 0.17 W/(m K), rho = 800 kg/m3, c = 1090 J/(kg K).
+.. [10] C. Huggett, "Estimation of rate of heat release by means of oxygen consumption
+   measurements", Fire and Materials 4 (1980) 61-65: 13.1 MJ per kg of O2 consumed.
+.. [11] CFAST 7 source, ``fire.f90`` (firemodels/cfast): the burning rate is limited to
+   the O2 the plume entrains times 13.1 MJ/kg and a smooth lower-oxygen-limit factor
+   0.5 + 0.5 tanh(800 (X_O2 - LOL) - 4); LOL = 0.15 by default (CFAST User's Guide,
+   NIST SP 1889v2, &MISC LOWER_OXYGEN_LIMIT).
 """
 
 from __future__ import annotations
@@ -54,7 +60,8 @@ __all__ = [
 ]
 
 #: Physical constants [SI]: standard pressure, gas constant, molar masses [g/mol], specific
-#: heat of air [J/(kg K)], Magnus coefficients [4], soot specific extinction [7] [m2/g].
+#: heat of air [J/(kg K)], Magnus coefficients [4], soot specific extinction [7] [m2/g],
+#: O2 mole fraction of dry air [-] and heat released per gram of O2 consumed [J/g] [10].
 ROOM_CONSTANTS = {
     "pressure_pa": 101325.0,
     "gas_constant_j_mol_k": 8.314462618,
@@ -69,6 +76,9 @@ ROOM_CONSTANTS = {
     "met_w_m2": 58.1,
     "dubois_area_m2": 1.8,
     "persily_constant": 0.000211,
+    "molar_mass_o2_g_mol": 31.9988,
+    "oxygen_mole_fraction_dry_air": 0.2095,
+    "oxygen_heat_release_j_g": 13100.0,
 }
 
 _P = ROOM_CONSTANTS["pressure_pa"]
@@ -103,6 +113,9 @@ class Room:
     wall_back_conductance_w_m2k : float
         Conductance from the lining through the wall to the far side at ambient
         temperature [W/(m2 K)] (an internal stud wall or ceiling, U ~ 2 [9]).
+    lower_oxygen_limit_mole_fraction : float
+        O2 mole fraction of the gas feeding the fire below which it cannot burn [-]
+        (CFAST default 0.15 [11]).
     """
 
     width_m: float
@@ -117,6 +130,7 @@ class Room:
     layer_mixing_time_s: float = 600.0
     wall_heat_capacity_j_m2k: float = 11000.0
     wall_back_conductance_w_m2k: float = 2.0
+    lower_oxygen_limit_mole_fraction: float = 0.15
 
     @property
     def volume_m3(self) -> float:
@@ -143,6 +157,9 @@ class Room:
                 "in [-40, 60]", self.ambient_temperature_c)
         require(0 <= self.relative_humidity_rh <= 100, "relative_humidity_rh", "in [0, 100]",
                 self.relative_humidity_rh)
+        require(0 <= self.lower_oxygen_limit_mole_fraction < 0.2,
+                "lower_oxygen_limit_mole_fraction", "in [0, 0.2)",
+                self.lower_oxygen_limit_mole_fraction)
         if self.initial_co2_ppm is not None:
             require(0 <= self.initial_co2_ppm < 1e5, "initial_co2_ppm", "in [0, 1e5)",
                     self.initial_co2_ppm)
@@ -201,7 +218,9 @@ class RoomHistory:
     layer (for the camera's smoke layer); ``surface_temperature_c`` the ceiling lining
     [C]; ``lower_layer_temperature_c``, ``temperature_c_mean`` [C];
     ``ceiling_jet_temperature_rise_k`` the Alpert rise applied at the sensor [K];
-    ``co2_mass_g`` the CO2 in the room [g].
+    ``co2_mass_g`` the CO2 in the room [g]; ``plume_hrr_kw`` the plume's heat release
+    after the oxygen limit [kW]; ``lower_layer_oxygen_mole_fraction`` [-];
+    ``oxygen_mass_g`` the O2 in the room [g].
     """
 
     time_s: np.ndarray
@@ -218,6 +237,9 @@ class RoomHistory:
     temperature_c_mean: np.ndarray | None = None
     ceiling_jet_temperature_rise_k: np.ndarray | None = None
     co2_mass_g: np.ndarray | None = None
+    plume_hrr_kw: np.ndarray | None = None
+    lower_layer_oxygen_mole_fraction: np.ndarray | None = None
+    oxygen_mass_g: np.ndarray | None = None
 
 
 def magnus_saturation_vapour_pressure_pa(temperature_c):
@@ -380,9 +402,17 @@ def simulate_room(time_s, room: Room, sources: RoomSources, *, sensor_xyz_m) -> 
     convective heat :math:`(1-\\chi_r)\\dot Q` (upper) and distributed heat (by volume),
     loses :math:`h A (T - T_{lining})` to its linings and what the flows carry [1]; each
     lining is a lumped node of heat capacity ``wall_heat_capacity_j_m2k`` cooled through
-    the wall by ``wall_back_conductance_w_m2k`` [9]. The layer
-    temperature follows from the ideal gas at constant pressure,
-    :math:`T = T_\\infty / (1 - H/(\\rho_\\infty c_p T_\\infty V))`.
+    the wall by ``wall_back_conductance_w_m2k`` [9]. Per layer, in temperature:
+    :math:`C\\,dT/dt = G_{in}(T_{in} - T) + \\dot Q - hA(T - T_{lining})` with
+    :math:`C = P c_p V/(R T)`, integrated backward-Euler so that a thin layer (vanishing
+    :math:`C`) stays bounded at its quasi-steady, plume-fed value; cooling draws outdoor air
+    in as heating pushes gas out. A layer colder than the gas below merges into it, and a
+    minimum-volume sliver without plume flow is room air (no layer).
+
+    Oxygen limit [10, 11]: the plume HRR is at most the O2 the plume entrains from the
+    lower layer times 13.1 kJ/g and :math:`\\tfrac12 + \\tfrac12\\tanh(800(X_{O_2} - LOL) - 4)`
+    (``Room.lower_oxygen_limit_mole_fraction``); the O2 burned leaves the gas and the
+    plume's share :math:`f_p` of the species scales with the burning fraction.
 
     At the sensor: layer values weighted by how far the interface has passed it, plus
     the ceiling-jet rise :math:`\\Delta T_{Alpert}(\\dot Q_{eq}, H, r)\\,e^{-(\\delta/0.11H)^2}`
@@ -446,6 +476,8 @@ def simulate_room(time_s, room: Room, sources: RoomSources, *, sensor_xyz_m) -> 
     e_amb = float(magnus_saturation_vapour_pressure_pa(room.ambient_temperature_c)) * (
         room.relative_humidity_rh / 100.0)
     h2o_out_g_m3 = e_amb * c["molar_mass_h2o_g_mol"] / (_R * t_amb_k)
+    o2_out_g_m3 = (c["oxygen_mole_fraction_dry_air"] * (_P - e_amb) * c["molar_mass_o2_g_mol"]
+                   / (_R * t_amb_k))
 
     out = zone_kernel(
         t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
@@ -454,9 +486,10 @@ def simulate_room(time_s, room: Room, sources: RoomSources, *, sensor_xyz_m) -> 
         room.heat_transfer_coefficient_w_m2k, room.layer_mixing_time_s,
         room.wall_heat_capacity_j_m2k, room.wall_back_conductance_w_m2k, radius, float(xyz[2]),
         sources.plume_base_height_m, sources.plume_diameter_m,
+        o2_out_g_m3, room.lower_oxygen_limit_mole_fraction, c["oxygen_heat_release_j_g"],
     )
     (co2_mean, co2_sensor, temp_sensor, xv_sensor, t_upper, depth, co2_upper, od, t_surf,
-     t_lower, t_mean, dt_jet, co2_mass) = out
+     t_lower, t_mean, dt_jet, co2_mass, hrr_eff, o2_lower, o2_mass) = out
     rh = relative_humidity_from_vapour_pressure(xv_sensor * _P, temp_sensor)
     return RoomHistory(
         time_s=t,
@@ -473,4 +506,7 @@ def simulate_room(time_s, room: Room, sources: RoomSources, *, sensor_xyz_m) -> 
         temperature_c_mean=t_mean,
         ceiling_jet_temperature_rise_k=dt_jet,
         co2_mass_g=co2_mass,
+        plume_hrr_kw=hrr_eff,
+        lower_layer_oxygen_mole_fraction=o2_lower,
+        oxygen_mass_g=o2_mass,
     )

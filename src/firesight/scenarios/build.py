@@ -42,9 +42,6 @@ SOOT_LWIR_TO_VISIBLE_EXTINCTION = 0.633 / 10.0
 #: Lag of the walls' surface temperature behind the lower-layer air [s] (a thin gypsum
 #: skin: rho c delta / h = 800 * 1090 * 0.01 / 10 ~ 900 s; model assumption).
 WALL_TIME_CONSTANT_S = 900.0
-#: Below this depth [m] the zone model's upper layer is numerically empty; its
-#: temperature is then reported as the lower layer's.
-MIN_LAYER_DEPTH_M = 0.01
 #: Source kinds whose flames flicker at a few hertz and so need a finer scene grid.
 FLAME_KINDS = ("gas_stove", "candles")
 
@@ -179,10 +176,7 @@ def build_scenario(params: dict, rng: np.random.Generator) -> BuiltScenario:
         else history.temperature_c_at_sensor
     wall_c = first_order(tp, lower_c, WALL_TIME_CONSTANT_S / max(scale, 1.0), initial=ambient_c)
     layer_depth = np.clip(history.layer_depth_m, 0.0, rd["height_m"])
-    # a layer thinner than MIN_LAYER_DEPTH_M has no meaningful temperature of its own, and
-    # a buoyant layer is never colder than the air under it (else it would sink)
-    upper_c = np.where(layer_depth >= MIN_LAYER_DEPTH_M,
-                       np.maximum(history.upper_layer_temperature_c, lower_c), lower_c)
+    upper_c = history.upper_layer_temperature_c
     kappa_ir = SOOT_LWIR_TO_VISIBLE_EXTINCTION * math.log(10.0) * np.clip(history.smoke_optical_density_per_m, 0, None)
     smoke_eps = 1.0 - np.exp(-kappa_ir * layer_depth)
     cam = params["camera"]

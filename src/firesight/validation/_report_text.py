@@ -195,8 +195,10 @@ bounded (layer depth at most {fmt(zone['model_max_layer_depth_m'], 2)} m of 2.4 
 burners stop (its linings are a single lumped node; the doors opened at 420–600 s, which the
 model does not know). The CO2 is {fmt(100 * abs(zc['peak_error_rel']), 0)} % too low: a
 ventilation-limited burn room fills with near-stoichiometric products (~11.6 % CO2 for
-propane), but the zone model dilutes the products with the full opening flow and has no
-oxygen balance to limit burning. This does not matter for detection — the SCD41 clamps at
+propane), but the zone model dilutes the products with the full opening flow; its oxygen
+limit (CFAST's, on the O2 the plume entrains from the lower layer) never cuts the burners below
+{fmt(100 * zone['model_min_burning_fraction'], 0)} % of their rate here, as that flow
+keeps the lower layer at {fmt(zone['model_min_lower_o2_pct'], 1)} % O2 or more. This does not matter for detection — the SCD41 clamps at
 4 % — but firesight's scenarios must keep fires well-ventilated (see
 [physics.md](physics.md), "Known limits").
 

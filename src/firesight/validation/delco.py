@@ -183,5 +183,8 @@ def delco_zone_model_test2(real_data_dir) -> dict:
                    "model_upper_co2_ppm": hist.upper_layer_co2_ppm},
         "model_max_upper_layer_temperature_c": float(hist.upper_layer_temperature_c.max()),
         "model_max_co2_ppm": float(hist.upper_layer_co2_ppm.max()),
+        "model_min_lower_o2_pct": float(100.0 * hist.lower_layer_oxygen_mole_fraction.min()),
+        "model_min_burning_fraction": float(np.min(
+            np.where(hrr > 0, hist.plume_hrr_kw / np.where(hrr > 0, hrr, 1.0), 1.0))),
         "model_max_layer_depth_m": float(hist.layer_depth_m.max()),
     }
