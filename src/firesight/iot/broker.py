@@ -18,6 +18,16 @@ therefore authorizes right after reading CONNECT (its ``_initialize_client_sessi
 follows amqtt 0.12.1's with that check added). amqtt also refuses PUBLISH to any
 ``$``-topic; the override of ``_handle_message_delivery`` admits ``$aws/`` (shadow topics).
 
+A PUBACK means the broker has taken responsibility for a message. amqtt 0.12.1 queues an
+incoming QoS 1 message in the session and acknowledges it at once, then broadcasts the
+queue one message at a time; when the client disconnected it stopped and dropped what was
+still queued (a clean-session reconnect with the same client id cleared it too), and it
+broadcast over the live subscription lists across awaits, so a subscription dropped
+meanwhile made it skip the next subscriber. Here the message loop delivers everything
+accepted, in order, before it handles the disconnect (and the last will),
+``_delete_session`` lets that loop finish first, ``_run_broadcast`` iterates a snapshot,
+and PUBLISH / DISCONNECT are taken in as they are read (:class:`_FiresightProtocolHandler`).
+
 References
 ----------
 1. AWS IoT Core developer guide, "Authentication" and "Authorization".
@@ -40,8 +50,11 @@ from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.errors import AMQTTError, MQTTError, NoDataError
 from amqtt.mqtt.connack import NOT_AUTHORIZED, ConnackPacket
+from amqtt.mqtt.constants import QOS_0, QOS_1, QOS_2
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
+from amqtt.mqtt.puback import PubackPacket
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
+from amqtt.session import ApplicationMessage, IncomingApplicationMessage
 from amqtt.utils import gen_client_id
 from cryptography import x509
 
@@ -54,6 +67,10 @@ from firesight.iot.registry import DeviceRegistry, Identity
 log = logging.getLogger(__name__)
 
 _SESSION_KEY = "firesight.access"
+#: session attribute: an asyncio.Event set when the session's message loop has ended
+_LOOP_ENDED = "firesight.loop_ended"
+#: longest wait for a replaced connection to deliver what it accepted [s]
+_TAKEOVER_WAIT_S = 10.0
 _ACTION_NAMES = {Action.PUBLISH: "iot:Publish", Action.SUBSCRIBE: "iot:Subscribe", Action.RECEIVE: "iot:Receive"}
 
 
@@ -252,6 +269,38 @@ class _QuietBytes(bytes):
         return f"<{len(self)} bytes>"
 
 
+class _FiresightProtocolHandler(BrokerProtocolHandler):
+    """amqtt's broker-side protocol handler, with PUBLISH and DISCONNECT taken in when the
+    reader reads them. amqtt's reader starts a task per packet and, at end of stream,
+    cancels those not finished: a PUBLISH (or the DISCONNECT) read together with the end
+    of the stream was then lost before its task ran (and a clean disconnect looked
+    abnormal). Here the message is queued for delivery at once, in order; only the PUBACK
+    is sent by the task."""
+
+    def handle_publish(self, publish_packet):  # noqa: ANN001, ANN201  (returns the task's coroutine)
+        qos, header = publish_packet.qos, publish_packet.variable_header
+        if (self.session is None or qos not in (QOS_0, QOS_1) or (qos == QOS_0 and publish_packet.dup_flag)
+                or publish_packet.topic_name is None or publish_packet.data is None):
+            return super().handle_publish(publish_packet)  # QoS 2 and malformed packets: amqtt's way
+        message = IncomingApplicationMessage(header.packet_id if header else None, publish_packet.topic_name, qos,
+                                             publish_packet.data, publish_packet.retain_flag)
+        message.publish_packet = publish_packet
+        self.session.delivered_message_queue.put_nowait(message)  # unbounded: never full
+        return self._acknowledge(message)
+
+    async def _acknowledge(self, message: IncomingApplicationMessage) -> None:
+        if message.qos == QOS_1:
+            puback = PubackPacket.build(message.packet_id)
+            await self._send_packet(puback)
+            message.puback_packet = puback
+
+    def handle_disconnect(self, disconnect):  # noqa: ANN001, ANN201  (returns an awaitable, as amqtt's)
+        if self._disconnect_waiter is not None and not self._disconnect_waiter.done():
+            self._disconnect_waiter.set_result(disconnect)
+        self._disconnect_waiter = None
+        return asyncio.sleep(0)
+
+
 class _FiresightAmqttBroker(Broker):
     """amqtt's broker with authorization before session takeover and ``$aws/`` publishing."""
 
@@ -262,8 +311,8 @@ class _FiresightAmqttBroker(Broker):
 
     async def _initialize_client_session(self, reader, writer, remote_address, remote_port):  # noqa: ANN001
         try:
-            handler, client_session = await BrokerProtocolHandler.init_from_connect(reader, writer,
-                                                                                     self.plugins_manager)
+            handler, client_session = await _FiresightProtocolHandler.init_from_connect(reader, writer,
+                                                                                         self.plugins_manager)
         except MQTTError as exc:
             with contextlib.suppress(OSError):
                 await writer.close()
@@ -314,42 +363,137 @@ class _FiresightAmqttBroker(Broker):
                                    access.principal if isinstance(access, _Access) else None,
                                    client_session.remote_address))
 
+    async def _delete_session(self, client_id: str) -> None:
+        """amqtt's, except that what the session accepted is delivered first: amqtt
+        cleared its queue, so a clean-session reconnect with the same client id lost what
+        the previous connection had published (and was acknowledged). A connection still
+        open with that client id is closed first, as AWS IoT Core does; then its message
+        loop delivers, before the new connection's messages, for at most
+        ``_TAKEOVER_WAIT_S``."""
+        session, handler = self._sessions.pop(client_id, (None, None))
+        if session is None:
+            return
+        if handler is not None and session.transitions.is_connected():
+            await handler.handle_connection_closed()
+        ended = session.attributes.get(_LOOP_ENDED)
+        if ended is not None:
+            try:
+                await asyncio.wait_for(ended.wait(), _TAKEOVER_WAIT_S)
+            except asyncio.TimeoutError:
+                log.warning("%s: previous connection still delivering after %s s", client_id, _TAKEOVER_WAIT_S)
+        await self._del_all_subscriptions(session)
+        session.clear_queues()
+
+    async def _client_message_loop(self, client_session, handler) -> None:  # noqa: ANN001
+        """amqtt 0.12.1's loop, except on disconnect: amqtt stops at once and leaves what
+        the client published (and, at QoS 1, was already acknowledged) in the session's
+        delivery queue; here everything accepted is delivered, in order, before the
+        disconnect is handled (and so before any last will)."""
+        disconnect_waiter = asyncio.ensure_future(handler.wait_disconnect())
+        subscribe_waiter = asyncio.ensure_future(handler.get_next_pending_subscription())
+        unsubscribe_waiter = asyncio.ensure_future(handler.get_next_pending_unsubscription())
+        wait_deliver = asyncio.ensure_future(handler.mqtt_deliver_next_message())
+        ended = client_session.attributes[_LOOP_ENDED] = asyncio.Event()
+        try:
+            while True:
+                done, _ = await asyncio.wait([disconnect_waiter, subscribe_waiter, unsubscribe_waiter, wait_deliver],
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if wait_deliver in done:
+                    await self._handle_message_delivery(client_session, handler, wait_deliver)
+                    wait_deliver = asyncio.ensure_future(handler.mqtt_deliver_next_message())
+                if subscribe_waiter in done:
+                    await self._handle_subscription(client_session, handler, subscribe_waiter)
+                    subscribe_waiter = asyncio.ensure_future(handler.get_next_pending_subscription())
+                if unsubscribe_waiter in done:
+                    await self._handle_unsubscription(client_session, handler, unsubscribe_waiter)
+                    unsubscribe_waiter = asyncio.ensure_future(handler.get_next_pending_unsubscription())
+                if disconnect_waiter in done:
+                    wait_deliver.cancel()  # a message it already took is returned, not lost
+                    held = (await asyncio.gather(wait_deliver, return_exceptions=True))[0]
+                    backlog = [held] if isinstance(held, ApplicationMessage) else []
+                    for app_message in backlog + _take_accepted(client_session):
+                        await self._deliver_accepted(client_session, handler, app_message)
+                    await self._handle_disconnect(client_session, handler, disconnect_waiter)
+                    break
+        except asyncio.CancelledError:
+            log.debug("message loop of %s cancelled", client_session.client_id)
+        finally:
+            waiters = [disconnect_waiter, subscribe_waiter, unsubscribe_waiter, wait_deliver]
+            for waiter in waiters:
+                waiter.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+            ended.set()
+
     async def _handle_message_delivery(self, client_session, handler, wait_deliver) -> bool:  # noqa: ANN001
         app_message = wait_deliver.result()
-        if app_message is None:
-            return True
+        if app_message is not None:
+            await self._deliver_accepted(client_session, handler, app_message)
+        return True
+
+    async def _deliver_accepted(self, client_session, handler, app_message) -> None:  # noqa: ANN001
+        """Check one message a client published and broadcast it (amqtt refuses every
+        ``$`` topic; ``$aws/`` is admitted here)."""
         topic = app_message.topic
         access = client_session.attributes.get(_SESSION_KEY)
         principal = access.principal if isinstance(access, _Access) else None
         size = len(app_message.data or b"")
+
+        def event(kind: str, reason: str | None = None) -> None:
+            self._emit(BrokerEvent(kind, client_session.client_id, principal, client_session.remote_address,
+                                   topic=topic, size_bytes=size, reason=reason))
+
         if not topic or "#" in topic or "+" in topic or (topic.startswith("$") and not topic.startswith("$aws/")):
-            self._emit(BrokerEvent("publish_denied", client_session.client_id, principal,
-                                   client_session.remote_address, topic=topic, size_bytes=size,
-                                   reason="invalid topic"))
-            await handler.handle_connection_closed()  # [MQTT-3.3.2-2]: close the connection
-            return True
+            event("publish_denied", "invalid topic")
+            if handler is not None:
+                await handler.handle_connection_closed()  # [MQTT-3.3.2-2]: close the connection
+            return
         if not isinstance(access, _Access) or not self._gate.active(access):
-            self._emit(BrokerEvent("publish_denied", client_session.client_id, principal,
-                                   client_session.remote_address, topic=topic, size_bytes=size,
-                                   reason="certificate not ACTIVE"))
-            await handler.handle_connection_closed()  # the message loop then disconnects it
-            return True
+            event("publish_denied", "certificate not ACTIVE")
+            if handler is not None:
+                await handler.handle_connection_closed()  # the message loop then disconnects it
+            return
         if size > self._max_payload:
-            self._emit(BrokerEvent("publish_denied", client_session.client_id, principal,
-                                   client_session.remote_address, topic=topic, size_bytes=size,
-                                   reason=f"payload over {self._max_payload} bytes"))
-            return True
+            event("publish_denied", f"payload over {self._max_payload} bytes")
+            return
         if not await self._topic_filtering(client_session, topic=topic, action=Action.PUBLISH):
-            self._emit(BrokerEvent("publish_denied", client_session.client_id, principal,
-                                   client_session.remote_address, topic=topic, size_bytes=size,
-                                   reason="policy"))
-            return True
-        self._emit(BrokerEvent("publish", client_session.client_id, principal, client_session.remote_address,
-                               topic=topic, size_bytes=size))
+            event("publish_denied", "policy")
+            return
+        event("publish")
         await self._broadcast_message(client_session, topic, _QuietBytes(app_message.data))
         if app_message.publish_packet and app_message.publish_packet.retain_flag:
             await self.retain_message(client_session, topic, app_message.data, app_message.qos)
-        return True
+
+    async def _run_broadcast(self, running_tasks) -> None:  # noqa: ANN001
+        """amqtt 0.12.1's, over a snapshot of the subscriptions. amqtt iterates the live
+        dict and lists across awaits: a subscription removed meanwhile (its session monitor
+        drops disconnected clean sessions every second) made it skip the next subscriber,
+        and a filter added or removed raised and lost the message for every subscriber left."""
+        broadcast = await self._broadcast_queue.get()
+        topic = broadcast["topic"]
+        targets = [(target, sub_qos) for a_filter, subscriptions in list(self._subscriptions.items())
+                   if self._matches(topic, a_filter) for target, sub_qos in list(subscriptions)]
+        for target, sub_qos in targets:
+            qos = broadcast.get("qos", sub_qos)
+            if not await self._topic_filtering(target, topic=topic, action=Action.RECEIVE):
+                continue
+            connected = target.transitions.state == "connected"
+            if not connected and not target.clean_session and qos in (QOS_1, QOS_2) and not target.is_anonymous:
+                await self._retain_broadcast_message(broadcast, qos, target)  # [MQTT-3.1.2-4]
+                continue
+            handler = self._get_handler(target) if connected else None
+            if handler:
+                running_tasks.append(asyncio.ensure_future(handler.mqtt_publish(topic, broadcast["data"], qos,
+                                                                                retain=False)))
+
+
+def _take_accepted(session: Any) -> list[Any]:
+    """Remove and return, in order, the messages a session accepted but has not delivered."""
+    taken = []
+    while True:
+        try:
+            taken.append(session.delivered_message_queue.get_nowait())
+        except asyncio.QueueEmpty:
+            return taken
 
 
 class EmbeddedBroker:

@@ -10,6 +10,11 @@ After the first successful connection, a dropped connection is retried by paho's
 thread with exponential backoff from ``reconnect_min_s`` doubling up to
 ``reconnect_max_s``; subscriptions are renewed on every reconnect.
 
+:meth:`MqttClient.close` first waits (while connected, up to ``flush_timeout_s``) until the
+broker has acknowledged every QoS 1 message published so far: paho's ``disconnect()``
+sends DISCONNECT at once, ahead of the messages it still holds back beyond its in-flight
+window (20), which would then never be sent.
+
 References
 ----------
 1. AWS IoT Core developer guide, "Device communication protocols" (MQTT, port 8883, TLS
@@ -23,6 +28,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -114,7 +120,14 @@ class MqttClient:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
+        self._client.on_publish = self._on_publish
         self._lock = threading.Lock()
+        # QoS 1 acknowledgements: mids not yet acknowledged; acknowledgements that came
+        # before publish() registered their mid (kept only while a QoS 1 publish() runs)
+        self._acks = threading.Condition()
+        self._unacked: set[int] = set()
+        self._acked_early: set[int] = set()
+        self._publishing = 0
         self._first = threading.Event()
         self._connect_error: str | None = None
         self._connected = False
@@ -159,6 +172,16 @@ class MqttClient:
             waiter[1].extend(reason_codes)
             waiter[0].set()
 
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:  # noqa: ANN001
+        # called by paho under its own message lock: take only self._acks here
+        with self._acks:
+            if mid in self._unacked:
+                self._unacked.discard(mid)
+                if not self._unacked:
+                    self._acks.notify_all()
+            elif self._publishing:
+                self._acked_early.add(mid)
+
     # ------------------------------------------------------------------ lifecycle
     def connect(self, timeout_s: float = 10.0) -> "MqttClient":
         """Connect and wait for CONNACK.
@@ -194,8 +217,30 @@ class MqttClient:
         with self._lock:
             return self._connected
 
-    def close(self) -> None:
-        """Disconnect cleanly and stop the network thread."""
+    @property
+    def unacknowledged(self) -> int:
+        """QoS 1 messages published but not yet acknowledged by the broker [-]."""
+        with self._acks:
+            return len(self._unacked)
+
+    def flush(self, timeout_s: float = 10.0) -> int:
+        """Wait until the broker has acknowledged every QoS 1 message published so far,
+        for at most ``timeout_s`` [s] and only while connected (paho sends what is left
+        after a reconnect). Returns how many are still unacknowledged."""
+        deadline = time.monotonic() + timeout_s
+        with self._acks:
+            while self._unacked and self.is_connected and (left := deadline - time.monotonic()) > 0:
+                self._acks.wait(min(left, 0.1))
+            return len(self._unacked)
+
+    def close(self, flush_timeout_s: float = 10.0) -> None:
+        """Wait for the broker to acknowledge the QoS 1 messages published so far (see
+        :meth:`flush`; ``flush_timeout_s`` [s]), then disconnect cleanly and stop the
+        network thread."""
+        if self._started:
+            left = self.flush(flush_timeout_s)
+            if left:
+                log.warning("%s: closing with %d QoS 1 messages unacknowledged", self.client_id, left)
         try:
             self._client.disconnect()
         except Exception:  # already closed sockets raise from paho; closing is best effort
@@ -220,7 +265,24 @@ class MqttClient:
         """Publish; with ``wait_s`` (QoS >= 1) block until the broker acknowledged it."""
         if qos not in (0, 1):
             raise InvalidParameterError("qos", "0 or 1 (AWS IoT Core supports no QoS 2)", qos)
-        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if qos == 0:
+            info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        else:
+            with self._acks:
+                self._publishing += 1
+            info = None
+            try:
+                info = self._client.publish(topic, payload, qos=qos, retain=retain)
+            finally:
+                with self._acks:
+                    self._publishing -= 1
+                    if info is not None and info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
+                        if info.mid in self._acked_early:
+                            self._acked_early.discard(info.mid)
+                        else:
+                            self._unacked.add(info.mid)
+                    if not self._publishing:
+                        self._acked_early.clear()
         if info.rc != mqtt.MQTT_ERR_SUCCESS and info.rc != mqtt.MQTT_ERR_NO_CONN:
             raise FiresightError(f"{self.client_id}: publish to {topic} failed: {mqtt.error_string(info.rc)}")
         if wait_s is not None:

@@ -54,8 +54,6 @@ MISBEHAVIOURS = ("flood", "probe", "reconnect")
 _FFC_STATES = {1: "imminent", 2: "in_progress"}
 #: messages a node may have handed to its MQTT client but not yet written to the socket
 MAX_UNSENT = 32
-#: clientToken of the shadow request that flushes a node's messages before it disconnects
-_FLUSH_TOKEN = "firesight-fleet-flush"
 #: SCD41 readings that carry no value (firesight.sensors.scd41 status codes 1 and 2).
 _SCD41_NO_VALUE = (1, 2)
 
@@ -326,7 +324,6 @@ class FleetSimulator:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._shadow_seen: dict[str, threading.Event] = {d.thing_name: threading.Event() for d in self.devices}
-        self._flushed: dict[str, threading.Event] = {d.thing_name: threading.Event() for d in self.devices}
         self._unsent: dict[str, deque] = {}
 
     # -- set-up -----------------------------------------------------------------------------------------
@@ -372,9 +369,6 @@ class FleetSimulator:
             try:
                 doc = json.loads(payload)
             except ValueError:
-                return
-            if doc.get("clientToken") == _FLUSH_TOKEN:
-                self._flushed[thing].set()
                 return
             if topic.endswith("/accepted"):
                 device.apply_desired((doc.get("state") or {}).get("desired") or {})
@@ -454,21 +448,15 @@ class FleetSimulator:
 
     def close(self, flush_timeout_s: float = 10.0) -> None:
         """Stop playback and take every node offline: each publishes ``offline`` status at
-        QoS 1 and waits for its acknowledgement; a node whose shadow answered at start also
-        asks for its shadow once more and waits for the answer, which the broker delivers
-        only after the node's earlier messages (a broker may acknowledge a message before
-        delivering it and drop what it has not delivered when the client disconnects).
-        Then the nodes disconnect cleanly."""
+        QoS 1 and waits for its acknowledgement, then disconnects cleanly (the broker
+        delivers every message it acknowledged, also after the publisher disconnects)."""
         self._stop.set()
-        infos, flushing = [], []
+        infos = []
         for thing, client in self.clients.items():
             device = next(d for d in self.devices if d.thing_name == thing)
             payload = encode_status(state="offline", ts_ms=int(time.time() * 1000), seq=device._next_seq("status"))
             try:
                 infos.append(client.publish(device.topic("status"), payload, qos=1))
-                if self._shadow_seen[thing].is_set():
-                    client.publish(shadow_topic(thing, "get"), json.dumps({"clientToken": _FLUSH_TOKEN}), qos=1)
-                    flushing.append(thing)
             except FiresightError:
                 self.counts["publish_errors"] += 1
         deadline = time.monotonic() + flush_timeout_s
@@ -477,9 +465,6 @@ class FleetSimulator:
                 info.wait_for_publish(max(0.01, deadline - time.monotonic()))
             except (RuntimeError, ValueError):  # not connected any more: nothing left to flush
                 self.counts["offline_not_sent"] += 1
-        for thing in flushing:
-            if not self._flushed[thing].wait(max(0.0, deadline - time.monotonic())):
-                self.counts["flush_timeouts"] += 1
         for client in self.clients.values():
             client.close()
         self.clients.clear()
