@@ -293,7 +293,8 @@ class LeptonCamera:
             rng=np.random.Generator(np.random.PCG64(self.stream_seed)),
         )
 
-    def expose(self, key_counts, key_a, key_b, weight, frame_times_s, ffc_state, drift_k, state):
+    def expose(self, key_counts, key_a, key_b, weight, frame_times_s, ffc_state, drift_k, state, *,
+               key_peak=None, key_hint=None):
         """Turn apparent-temperature key images into device frames (one chunk).
 
         Parameters
@@ -307,6 +308,10 @@ class LeptonCamera:
             Frame times [s], FFC states, uncorrected FPA-drift offset [K].
         state : LeptonState
             Streaming state, updated in place.
+        key_peak, key_hint : arrays (n_keys,), optional
+            Per key image an upper bound of its largest value and the index of a pixel
+            at or near it (the renderer knows both); computed here when not given. They
+            only speed up the gain decision, which stays exact.
         """
         n = int(np.asarray(frame_times_s).size)
         c, m, f = self.constants, self.model, self.faults
@@ -323,8 +328,11 @@ class LeptonCamera:
         gains = np.empty(n, dtype=np.uint8)
         gstate = np.array([state.gain], dtype=np.int64)
         key_counts = np.ascontiguousarray(key_counts, dtype=np.float32)
+        if key_peak is None or key_hint is None:
+            key_peak, key_hint = key_counts.max(axis=1), key_counts.argmax(axis=1)
         _expose_kernel(
-            key_counts, key_counts.max(axis=1), key_counts.argmax(axis=1), np.asarray(key_a, np.int64), np.asarray(key_b, np.int64),
+            key_counts, np.asarray(key_peak, np.float64), np.asarray(key_hint, np.int64),
+            np.asarray(key_a, np.int64), np.asarray(key_b, np.int64),
             np.asarray(weight, np.float32), off_hi, off_lo, self.noise_bank, noise_off,
             frozen, self.dead_pixels,
             np.float32((m["gain_high_to_low_c"] + ZERO_C_K) * 100.0),
@@ -385,7 +393,7 @@ def _population_decides(a, b, w, lim, above, needed, start):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _expose_kernel(keys, key_max, key_argmax, key_a, key_b, weight, off_hi, off_lo, bank, noise_off, frozen,
+def _expose_kernel(keys, key_peak, key_hint, key_a, key_b, weight, off_hi, off_lo, bank, noise_off, frozen,
                    dead, thr_h2l, frac_h2l, thr_l2h, frac_l2h, sat_hi, sat_lo, gstate, last, out,
                    gains):
     n_frames = key_a.size
@@ -394,50 +402,48 @@ def _expose_kernel(keys, key_max, key_argmax, key_a, key_b, weight, off_hi, off_
     zero = np.float32(0.0)
     half = np.float32(0.5)
     tenth = np.float32(0.1)
+    shown = -1  # last frame of this chunk that was not frozen
     for i in range(n_frames):
+        row = out[i]
         if frozen[i]:
-            out[i, :] = last
+            if shown >= 0:
+                row[:] = out[shown]
+            else:
+                row[:] = last
             gains[i] = gain
             continue
-        a = keys[key_a[i]]
-        b = keys[key_b[i]]
+        ia, ib = key_a[i], key_b[i]
+        a = keys[ia]
+        b = keys[ib]
         w = weight[i]
-        peak = max(key_max[key_a[i]], key_max[key_b[i]])
+        peak = max(key_peak[ia], key_peak[ib])
+        start = key_hint[ia] if key_peak[ia] >= key_peak[ib] else key_hint[ib]
         # automatic gain: population of noise-free pixels above / below the thresholds;
-        # the key images' maxima settle most frames without a pass over the pixels
+        # the key images' peak bounds settle most frames without a pass over the pixels
         if gain == 0:
             lim = thr_h2l - off_hi[i]
-            if peak > lim and _population_decides(a, b, w, lim, True, frac_h2l * n_pix,
-                                                   key_argmax[key_a[i]]):
+            if peak > lim and _population_decides(a, b, w, lim, True, frac_h2l * n_pix, start):
                 gain = 1
         else:
             lim = thr_l2h - off_lo[i]
-            if peak < lim or _population_decides(a, b, w, lim, False, frac_l2h * n_pix,
-                                                  key_argmax[key_a[i]]):
+            if peak < lim or _population_decides(a, b, w, lim, False, frac_l2h * n_pix, start):
                 gain = 0
         bk = bank[noise_off[i]:noise_off[i] + n_pix]
-        row = out[i]
         if gain == 0:
             off = off_hi[i] + half
             for p in range(n_pix):
                 v = a[p] + w * (b[p] - a[p]) + off + np.float32(bk[p])
-                if v < zero:
-                    v = zero
-                if v > sat_hi:
-                    v = sat_hi
-                row[p] = np.int32(v)
+                row[p] = np.int32(min(max(v, zero), sat_hi))
         else:
             off = off_lo[i]
             top = sat_lo * tenth + half
             for p in range(n_pix):
                 v = (a[p] + w * (b[p] - a[p]) + off + np.float32(bk[p])) * tenth + half
-                if v < zero:
-                    v = zero
-                if v > top:
-                    v = top
-                row[p] = np.int32(v)
+                row[p] = np.int32(min(max(v, zero), top))
         for d in dead:
             row[d] = 0
-        last[:] = row
         gains[i] = gain
+        shown = i
+    if shown >= 0:
+        last[:] = out[shown]
     gstate[0] = gain
