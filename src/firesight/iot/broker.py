@@ -607,10 +607,18 @@ class EmbeddedBroker:
         """Disconnect clients, close listeners and stop the thread."""
         if self._loop is None:
             return
-        if self._broker is not None:
-            with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(timeout_s)
-        self._shutdown_loop()
+        # amqtt logs the cancellation of its own loops at shutdown as errors with tracebacks;
+        # they are expected here, so keep them out of the user's terminal while stopping.
+        amqtt_log = logging.getLogger("amqtt")
+        previous_level = amqtt_log.level
+        amqtt_log.setLevel(logging.CRITICAL)
+        try:
+            if self._broker is not None:
+                with contextlib.suppress(Exception):
+                    asyncio.run_coroutine_threadsafe(self._broker.shutdown(), self._loop).result(timeout_s)
+            self._shutdown_loop()
+        finally:
+            amqtt_log.setLevel(previous_level)
 
     def _shutdown_loop(self) -> None:
         loop, thread = self._loop, self._thread
