@@ -60,12 +60,16 @@ def main() -> None:
     except KeyboardInterrupt:
         Console(stderr=True).print("interrupted")
         sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit codes
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
+    except Exception as exc:
+        # Usage errors and explicit exits of the click layer (Typer vendors its own copy of
+        # click, so match them by what they carry rather than by class).
+        exit_code = getattr(exc, "exit_code", None)
+        if isinstance(exit_code, int):
+            show = getattr(exc, "show", None)
+            if callable(show):
+                show()
+            sys.exit(exit_code)
         raise
+
+if __name__ == "__main__":
+    main()
