@@ -19,7 +19,8 @@ from firesight.errors import DataError, InvalidParameterError
 
 #: Columns of a feature table that are not features.
 META_COLUMNS: tuple[str, ...] = ("scenario_id", "family", "label", "is_fire", "ignition_time_s",
-                                 "time_s", "burning", "state", "hrr_kw", "seed", "source_view")
+                                 "time_s", "burning", "truth_state", "state", "hrr_kw", "seed",
+                                 "source_view")
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:
@@ -40,9 +41,11 @@ def check_frame(X, name: str = "X") -> pd.DataFrame:
 
 
 def feature_matrix(X: pd.DataFrame, feature_names: Sequence[str], name: str = "X") -> np.ndarray:
-    """The float32 matrix of ``feature_names`` from ``X``, checking presence and finiteness.
+    """The float32 matrix of ``feature_names`` from ``X``, checking presence and values.
 
-    Raises :class:`DataError` naming missing columns, or columns holding NaN / inf.
+    NaN is allowed: feature extraction uses it for a quantity that is undefined in a window
+    (no hot blob, a rate before its horizon has history, a sensor offline). Infinite values
+    are not. Raises :class:`DataError` naming missing columns or columns holding inf.
     """
     check_frame(X, name)
     missing = [c for c in feature_names if c not in X.columns]
@@ -53,11 +56,11 @@ def feature_matrix(X: pd.DataFrame, feature_names: Sequence[str], name: str = "X
         values = X.loc[:, list(feature_names)].to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise DataError(f"{name}: feature columns are not numeric ({exc})") from exc
-    bad = ~np.isfinite(values)
+    bad = np.isinf(values)
     if bad.any():
         cols = [f"{feature_names[j]} ({int(bad[:, j].sum())} rows)"
                 for j in np.flatnonzero(bad.any(axis=0))]
-        raise DataError(f"{name} holds NaN or infinite values in {cols[:8]}")
+        raise DataError(f"{name} holds infinite values in {cols[:8]}")
     return values.astype(np.float32)
 
 
@@ -145,6 +148,28 @@ class DetectorMixin(ClassifierMixin, BaseEstimator):
         values = feature_matrix(X, self.feature_names_)
         p = np.clip(np.asarray(self._predict(values, groups_vector(X, groups)), dtype=float), 0, 1)
         return np.column_stack([1.0 - p, p])
+
+    def fire_probability(self, X: pd.DataFrame, groups=None) -> np.ndarray:
+        """Fire probability per row [0-1]; NaN for rows where every input is missing.
+
+        A row whose features are all NaN (the variant's sensors are offline or have not
+        reported yet) carries no evidence and is not scored.
+        """
+        self._check_fitted()
+        values = feature_matrix(X, self.feature_names_)
+        ok = ~np.isnan(values).all(axis=1)
+        out = np.full(len(X), np.nan)
+        if ok.any():
+            g = groups_vector(X, groups)
+            rows = X if ok.all() else X.loc[ok]
+            out[ok] = self.predict_proba(rows, groups=g[ok])[:, 1]
+        return out
+
+    def predict_last(self, X: pd.DataFrame) -> float:
+        """Fire probability of the last row of ``X``, whose rows are the recent windows of
+        one scenario (the online path: only the newest window is scored)."""
+        n = min(len(X), self.history_windows())
+        return float(self.predict_proba(X.iloc[len(X) - n:], groups=np.zeros(n))[-1, 1])
 
     def predict(self, X: pd.DataFrame, groups=None) -> np.ndarray:
         """1 where the fire probability is at least 0.5."""

@@ -47,7 +47,7 @@ class AlertPolicy:
     """
 
     watch_on: float = 0.3
-    alarm_on: float = 0.6
+    alarm_on: float = 0.8
     alarm_off: float = 0.3
     min_consecutive: int = 3
     clear_consecutive: int = 30

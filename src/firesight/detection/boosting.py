@@ -70,4 +70,6 @@ class XGBoostDetector(DetectorMixin):
         self.booster_.fit(values, labels)
 
     def _predict(self, values: np.ndarray, groups: np.ndarray) -> np.ndarray:
+        # one thread for small batches (the online path): thread start-up dominates there
+        self.booster_.set_params(n_jobs=self.n_jobs if len(values) >= 256 else 1)
         return self.booster_.predict_proba(values)[:, 1]

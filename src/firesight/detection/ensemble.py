@@ -102,6 +102,14 @@ class EnsembleDetector(DetectorMixin):
         return np.column_stack([1.0 - p, p])
 
 
+    def predict_last(self, X: pd.DataFrame) -> float:
+        self._check_fitted()
+        probs = np.array([[m.predict_last(X) for m in self.estimators_]])
+        if self.method == "stacking":
+            return float(self.stacker_.predict_proba(_logit(probs))[0, 1])
+        return float(probs.mean())
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     q = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(q / (1 - q))

@@ -139,7 +139,8 @@ def roc_auc_windows(timelines: list[ScenarioTimeline]) -> float | None:
     return float(roc_auc_score(y, s))
 
 
-def summarize_outcomes(outcomes: list[dict], *, roc_auc: float | None = None) -> dict:
+def summarize_outcomes(outcomes: list[dict], *, roc_auc: float | None = None,
+                       classes: dict[str, str] | None = None) -> dict:
     """Aggregate per-scenario outcomes into the EVALUATION.md metrics.
 
     Returns
@@ -147,7 +148,8 @@ def summarize_outcomes(outcomes: list[dict], *, roc_auc: float | None = None) ->
     dict with ``n_scenarios``, ``n_fire``, ``detection_rate``, ``false_alarms_per_1000h``,
     ``false_alarm_scenarios`` (count), ``false_alarm_ids``, ``false_alarms_by_family``,
     ``non_fire_hours``, ``time_to_alarm_s`` (``median``, ``p90``, ``max``, ``n``,
-    ``by_family``), ``roc_auc``, ``missed`` (list of ``{id, family}``).
+    ``by_family``, and ``by_class`` when ``classes`` maps fire scenario ids to a class such
+    as ``flaming_in_view``), ``roc_auc``, ``missed`` (list of ``{id, family}``).
     """
     fires = [o for o in outcomes if o["is_fire"]]
     detected = [o for o in fires if o["detected"]]
@@ -177,6 +179,15 @@ def summarize_outcomes(outcomes: list[dict], *, roc_auc: float | None = None) ->
         entry["non_fire_hours"] += o["non_fire_time_s"] / 3600.0
     tta = _stats_s([float(o["time_to_alarm_s"]) for o in detected])
     tta["by_family"] = fam_stats
+    if classes is not None:
+        by_class: dict[str, dict] = {}
+        for cls in sorted({classes.get(o["scenario_id"], "unknown") for o in fires}):
+            members = [o for o in fires if classes.get(o["scenario_id"], "unknown") == cls]
+            st = _stats_s([float(o["time_to_alarm_s"]) for o in members if o["detected"]])
+            st["n_fire"] = len(members)
+            st["detection_rate"] = st["n"] / len(members)
+            by_class[cls] = st
+        tta["by_class"] = by_class
     return {
         "n_scenarios": len(outcomes),
         "n_fire": len(fires),
@@ -195,8 +206,10 @@ def summarize_outcomes(outcomes: list[dict], *, roc_auc: float | None = None) ->
     }
 
 
-def evaluate_timelines(timelines: list[ScenarioTimeline]) -> dict:
-    """All EVALUATION.md metrics for one detector over a list of scenario timelines."""
+def evaluate_timelines(timelines: list[ScenarioTimeline], *,
+                       classes: dict[str, str] | None = None) -> dict:
+    """All EVALUATION.md metrics for one detector over a list of scenario timelines
+    (``classes``: optional fire class per scenario id, for ``time_to_alarm_s.by_class``)."""
     require(len(timelines) > 0, "timelines", "at least one scenario", 0)
     outcomes = [scenario_outcome(tl) for tl in timelines]
-    return summarize_outcomes(outcomes, roc_auc=roc_auc_windows(timelines))
+    return summarize_outcomes(outcomes, roc_auc=roc_auc_windows(timelines), classes=classes)

@@ -31,6 +31,8 @@ class RandomForestDetector(DetectorMixin):
         Minimum windows per leaf [count].
     max_features : str or float
         Features tried per split (scikit-learn semantics).
+    max_samples : float or None
+        Fraction [0-1] of the windows drawn for each tree (None: all).
     class_weight : str or None
         ``"balanced_subsample"`` weights fire windows up where they are rare.
     random_state : int
@@ -39,15 +41,17 @@ class RandomForestDetector(DetectorMixin):
         Worker threads for fit and predict.
     """
 
-    def __init__(self, *, features: Sequence[str] | None = None, n_estimators: int = 120,
-                 max_depth: int | None = 14, min_samples_leaf: int = 10,
-                 max_features: str | float = "sqrt", class_weight: str | None = "balanced_subsample",
-                 random_state: int = 0, n_jobs: int = 2):
+    def __init__(self, *, features: Sequence[str] | None = None, n_estimators: int = 60,
+                 max_depth: int | None = 10, min_samples_leaf: int = 30,
+                 max_features: str | float = "sqrt", max_samples: float | None = 0.5,
+                 class_weight: str | None = "balanced_subsample", random_state: int = 0,
+                 n_jobs: int = 2):
         self.features = features
         self.n_estimators = n_estimators
         self.max_depth = max_depth
         self.min_samples_leaf = min_samples_leaf
         self.max_features = max_features
+        self.max_samples = max_samples
         self.class_weight = class_weight
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -56,9 +60,19 @@ class RandomForestDetector(DetectorMixin):
         self.forest_ = RandomForestClassifier(
             n_estimators=self.n_estimators, max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf, max_features=self.max_features,
-            class_weight=self.class_weight, random_state=self.random_state, n_jobs=self.n_jobs)
+            max_samples=self.max_samples, class_weight=self.class_weight, random_state=self.random_state, n_jobs=self.n_jobs)
         self.forest_.fit(values, labels)
         self.feature_importances_ = self.forest_.feature_importances_
 
     def _predict(self, values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-        return self.forest_.predict_proba(values)[:, 1]
+        if len(values) >= 256:
+            return self.forest_.predict_proba(values)[:, 1]
+        # small batches (the online path scores one row): average the trees directly,
+        # skipping per-tree validation and thread dispatch; same arithmetic as
+        # RandomForestClassifier.predict_proba (mean of each tree's class fractions)
+        x = np.ascontiguousarray(values, dtype=np.float32)
+        total = np.zeros(len(x))
+        for tree in self.forest_.estimators_:
+            v = tree.tree_.predict(x)[:, :2]
+            total += v[:, 1] / np.maximum(v.sum(axis=1), 1e-300)
+        return total / len(self.forest_.estimators_)

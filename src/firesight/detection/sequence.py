@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from firesight.detection._base import DetectorMixin, group_starts
+from firesight.detection._base import DetectorMixin, feature_matrix, group_starts
 
 
 def sequence_index(groups: np.ndarray, seq_len: int, seq_stride: int) -> np.ndarray:
@@ -93,9 +93,9 @@ class LSTMDetector(DetectorMixin):
     """
 
     def __init__(self, *, features: Sequence[str] | None = None, seq_len: int = 16,
-                 seq_stride: int = 2, hidden_size: int = 32, num_layers: int = 1, epochs: int = 8,
+                 seq_stride: int = 2, hidden_size: int = 32, num_layers: int = 1, epochs: int = 6,
                  batch_size: int = 256, learning_rate: float = 3e-3,
-                 max_train_sequences: int = 40000, random_state: int = 0, n_threads: int = 2):
+                 max_train_sequences: int = 20000, random_state: int = 0, n_threads: int = 2):
         self.features = features
         self.seq_len = seq_len
         self.seq_stride = seq_stride
@@ -112,11 +112,16 @@ class LSTMDetector(DetectorMixin):
         return (int(self.seq_len) - 1) * int(self.seq_stride) + 1
 
     def _standardise(self, values: np.ndarray) -> np.ndarray:
-        return ((values - self.mean_) / self.scale_).astype(np.float32)
+        """Standard scores; an undefined (NaN) feature becomes 0, the training mean."""
+        z = (values - self.mean_) / self.scale_
+        return np.nan_to_num(z, nan=0.0).astype(np.float32)
 
     def _fit(self, values: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> None:
-        self.mean_ = values.mean(axis=0).astype(np.float32)
-        self.scale_ = np.maximum(values.std(axis=0), 1e-6).astype(np.float32)
+        with np.errstate(all="ignore"):
+            mean = np.nan_to_num(np.nanmean(values, axis=0), nan=0.0)
+            std = np.nan_to_num(np.nanstd(values, axis=0), nan=1.0)
+        self.mean_ = mean.astype(np.float32)
+        self.scale_ = np.maximum(std, 1e-6).astype(np.float32)
         x = self._standardise(values)
         idx = sequence_index(groups, self.seq_len, self.seq_stride)
         rng = np.random.default_rng(self.random_state)
@@ -142,7 +147,7 @@ class LSTMDetector(DetectorMixin):
                     loss = loss_fn(net(batch), yt[torch.from_numpy(rows)])
                     loss.backward()
                     opt.step()
-                    total += float(loss) * len(rows)
+                    total += loss.item() * len(rows)
                 self.loss_curve_.append(total / len(order))
             net.eval()
         self.network_ = net
@@ -158,19 +163,30 @@ class LSTMDetector(DetectorMixin):
                 out[b: b + len(rows)] = torch.sigmoid(self.network_(xt[torch.from_numpy(rows)])).numpy()
         return out
 
+    def predict_last(self, X) -> float:
+        """Probability of the last row only (one sequence through the network)."""
+        self._check_fitted()
+        x = self._standardise(feature_matrix(X, self.feature_names_))
+        idx = sequence_index(np.zeros(len(x)), self.seq_len, self.seq_stride)[-1:]
+        with _torch_threads(1) as torch, torch.no_grad():
+            return float(torch.sigmoid(self.network_(torch.from_numpy(x[idx]))).item())
+
     # -- persistence (used by firesight.detection.bundle) --------------------------------
     def state_arrays(self) -> dict:
         """Network weights and scaling as plain tensors/arrays (for ``torch.save``)."""
+        import torch
+
         self._check_fitted()
-        return {"state_dict": self.network_.state_dict(), "mean": self.mean_, "scale": self.scale_}
+        return {"state_dict": self.network_.state_dict(), "mean": torch.from_numpy(self.mean_),
+                "scale": torch.from_numpy(self.scale_)}
 
     def load_state_arrays(self, feature_names: Sequence[str], state: dict) -> "LSTMDetector":
         """Restore a fitted detector from :meth:`state_arrays` output."""
         self.feature_names_ = list(feature_names)
         self.n_features_in_ = len(self.feature_names_)
         self.classes_ = np.array([0, 1])
-        self.mean_ = np.asarray(state["mean"], dtype=np.float32)
-        self.scale_ = np.asarray(state["scale"], dtype=np.float32)
+        self.mean_ = np.asarray(state["mean"].numpy(), dtype=np.float32)
+        self.scale_ = np.asarray(state["scale"].numpy(), dtype=np.float32)
         import torch
 
         with torch.random.fork_rng(devices=[]):

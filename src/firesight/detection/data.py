@@ -1,0 +1,117 @@
+"""Feature tables for training and evaluation, from a dataset or a features file.
+
+``data`` is either a firesight dataset (folder or fsspec URL with ``manifest.parquet``),
+whose windows are computed here with :mod:`firesight.features`, or a ``.parquet`` file
+written by ``firesight features`` (``scenario_id, family, is_fire, ignition_time_s,
+time_s, <features>, burning``).
+"""
+
+from __future__ import annotations
+
+import io
+import pandas as pd
+
+from firesight.errors import DataError
+
+#: Columns a feature table must hold besides the features.
+TABLE_META: tuple[str, ...] = ("scenario_id", "family", "ignition_time_s", "time_s", "burning")
+
+
+def read_feature_table(path: str) -> pd.DataFrame:
+    """Read a features ``.parquet`` file (local path or fsspec URL) and check its columns."""
+    import fsspec
+
+    try:
+        with fsspec.open(path, "rb") as fh:
+            raw = fh.read()
+    except FileNotFoundError as exc:
+        raise DataError(f"{path}: no such features file") from exc
+    except OSError as exc:
+        raise DataError(f"{path}: unreadable ({exc})") from exc
+    try:
+        table = pd.read_parquet(io.BytesIO(raw))
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise DataError(f"{path}: not a readable parquet file ({type(exc).__name__}: {exc})") from exc
+    return check_feature_table(table, path)
+
+
+def check_feature_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Require the meta columns and every column of ``FEATURE_NAMES``."""
+    from firesight.features import FEATURE_NAMES
+
+    missing = [c for c in TABLE_META if c not in table.columns]
+    if missing:
+        raise DataError(f"{where}: lacks columns {missing}")
+    lacking = [c for c in FEATURE_NAMES if c not in table.columns]
+    if lacking:
+        raise DataError(f"{where}: lacks {len(lacking)} feature column(s) {lacking[:6]}; recompute "
+                        "features with this firesight version")
+    if len(table) == 0:
+        raise DataError(f"{where}: holds no windows")
+    return table
+
+
+def dataset_feature_table(url: str, *, step_s: float = 1.0, window_s: float = 60.0,
+                          workers: int = 1, progress: bool = False) -> tuple[pd.DataFrame, dict]:
+    """Window features of every scenario of the dataset at ``url`` (manifest order), computed
+    by :func:`firesight.features.dataset.compute_dataset_features` into a scratch file; plus
+    the dataset's generation settings and manifest."""
+    import tempfile
+
+    from firesight.datasets import open_dataset
+    from firesight.features.dataset import compute_dataset_features, read_features
+
+    ds = open_dataset(url)
+    if len(ds) == 0:
+        raise DataError(f"{url}: the dataset holds no scenarios")
+    with tempfile.TemporaryDirectory(prefix="firesight-features-") as scratch:
+        out = compute_dataset_features(url, f"{scratch}/features.parquet", workers=workers,
+                                       step_s=step_s, window_s=window_s, progress=progress)
+        table = read_features(out["path"])
+    return table, {"info": ds.info, "manifest": ds.manifest}
+
+
+def load_feature_table(data: str, *, features: str | None = None, step_s: float = 1.0,
+                       window_s: float = 60.0, workers: int = 1,
+                       progress: bool = False) -> tuple[pd.DataFrame, dict]:
+    """A feature table for ``data`` plus a description (URL, size, seed, families).
+
+    ``data`` is a dataset URL or a features ``.parquet``. With a dataset, ``features`` may
+    name its precomputed features file (``firesight features``); it must cover exactly the
+    dataset's scenarios. Otherwise the features are computed here. A dataset also gives each
+    scenario's ``source_view`` (fire in view of the camera or not).
+    """
+    if str(data).endswith(".parquet"):
+        if features is not None:
+            raise DataError("--features goes with a dataset --data, not with a features file")
+        table = read_feature_table(str(data))
+        desc = {"url": str(data), "kind": "features"}
+    else:
+        from firesight.datasets import open_dataset
+
+        ds = open_dataset(str(data))
+        if features is not None:
+            table = read_feature_table(str(features))
+            have, want = set(table["scenario_id"].astype(str)), set(ds.ids)
+            if have != want:
+                raise DataError(f"{features}: its scenarios differ from {data}'s manifest "
+                                f"({len(have - want)} extra, {len(want - have)} missing); recompute "
+                                "with `firesight features`")
+        else:
+            table, _ = dataset_feature_table(str(data), step_s=step_s, window_s=window_s,
+                                             workers=workers, progress=progress)
+        info = ds.info
+        desc = {"url": str(data), "kind": "dataset", "features": features, "seed": info.get("seed"),
+                "generation": {k: v for k, v in info.items()
+                               if isinstance(v, (str, int, float, bool, list)) or v is None}}
+        manifest = ds.manifest
+        if "source_view" in manifest.columns:
+            view = dict(zip(manifest["id"].astype(str), manifest["source_view"].astype(str)))
+            table["source_view"] = table["scenario_id"].astype(str).map(view)
+    per = table.groupby("scenario_id").first()
+    desc.update({"n_scenarios": int(len(per)),
+                 "n_fire": int(per["ignition_time_s"].notna().sum()),
+                 "n_windows": int(len(table)),
+                 "families": {str(k): int(v) for k, v in per["family"].value_counts().sort_index().items()},
+                 "step_s": float(step_s), "window_s": float(window_s)})
+    return table, desc
