@@ -214,7 +214,7 @@ class _SceneRenderer:
             return st
         cam = self.camera
         h, w = cam.height_px, cam.width_px
-        n_pix, n_obj = h * w, self.obj_center_arr.shape[0]
+        n_obj = self.obj_center_arr.shape[0]
         inv_scale, inv_offset, inv_coeffs = band_radiance_inverse_polynomial(self.band)
         fpn = np.ascontiguousarray(fpn_counts, dtype=np.float32).reshape(h, w)
         covs = typed.List.empty_list(types.float64[:, :])

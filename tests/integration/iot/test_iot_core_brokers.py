@@ -20,37 +20,10 @@ from firesight.iot.ca import CertificateAuthority
 from firesight.iot.client import DeviceClient, MqttClient, ServiceClient
 from firesight.iot.codec import SCD41Message, ThermalMessage, encode_scd41, encode_thermal
 from firesight.iot.gateway import IngestGateway
-from firesight.iot.mosquitto import MosquittoBroker, find_mosquitto
 from firesight.iot.registry import DeviceRegistry
+from support.mqtt import Inbox, device_client
 
 pytestmark = pytest.mark.timeout(120)
-
-
-class Inbox:
-    """Messages a subscriber got, with a wait."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, bytes]] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, topic: str, payload: bytes) -> None:
-        with self._cond:
-            self.items.append((topic, payload))
-            self._cond.notify_all()
-
-    def wait_for(self, topic: str, timeout_s: float = 10.0) -> bool:
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while not any(t == topic for t, _ in self.items):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._cond.wait(left)
-            return True
-
-    def topics(self) -> list[str]:
-        with self._cond:
-            return [t for t, _ in self.items]
 
 
 @pytest.fixture(scope="module")
@@ -69,25 +42,6 @@ def pki(tmp_path_factory):
     # a look-alike CA with the same names: its "node-a" certificate must not be accepted
     rogue = CertificateAuthority(root / "rogue-pki").issue_thing_certificate("node-a")
     return {"registry": registry, "creds": creds, "service": service, "rogue": rogue}
-
-
-@pytest.fixture(scope="module", params=["embedded", "mosquitto"])
-def broker(request, pki):
-    if request.param == "mosquitto":
-        if find_mosquitto() is None:
-            pytest.skip("mosquitto binary not installed (run `make system-deps` or apt-get install mosquitto)")
-        b = MosquittoBroker(pki["registry"])
-    else:
-        b = EmbeddedBroker(pki["registry"], BrokerConfig())
-    b.start()
-    b.kind = request.param
-    yield b
-    b.stop()
-
-
-def _device(pki, name: str, url: str, **kw) -> DeviceClient:
-    c = pki["creds"][name]
-    return DeviceClient(name, url, cert_path=c.cert_path, key_path=c.key_path, ca_path=c.ca_path, site="lab", **kw)
 
 
 @pytest.fixture
@@ -122,7 +76,7 @@ def test_registered_device_publishes_and_gateway_decodes(pki, broker):
 
     gateway = IngestGateway(svc, handler).start()
     try:
-        with _device(pki, "node-a", broker.url).connect() as dev:
+        with device_client(pki, "node-a", broker.url).connect() as dev:
             frame = np.full((120, 160), 29_515, dtype=np.uint16)  # 22 C
             dev.publish(dev.topic("thermal"), encode_thermal(frame, ts_ms=int(time.time() * 1000), seq=1),
                         qos=1, wait_s=5)
@@ -141,7 +95,7 @@ def test_registered_device_publishes_and_gateway_decodes(pki, broker):
 
 def test_publishing_to_another_devices_topic_is_not_delivered(pki, broker, service):
     _, inbox = service
-    with _device(pki, "node-a", broker.url).connect() as dev:
+    with device_client(pki, "node-a", broker.url).connect() as dev:
         dev.publish("firesight/v1/lab/node-b/scd41", _scd41(1), qos=1, wait_s=5)
         dev.publish("$aws/things/node-b/shadow/update", b'{"state":{}}', qos=1, wait_s=5)
         # a permitted message published afterwards arrives; the forged ones never do
@@ -157,7 +111,7 @@ def test_publishing_to_another_devices_topic_is_not_delivered(pki, broker, servi
 def test_device_cannot_read_another_devices_topics(pki, broker):
     """The embedded broker refuses the SUBSCRIBE (SUBACK 0x80); Mosquitto grants it but its
     read ACL delivers nothing. Either way node-a never sees node-b's data."""
-    with _device(pki, "node-a", broker.url).connect() as spy, _device(pki, "node-b", broker.url).connect() as b:
+    with device_client(pki, "node-a", broker.url).connect() as spy, device_client(pki, "node-b", broker.url).connect() as b:
         inbox = Inbox()
         try:
             spy.subscribe("firesight/v1/lab/node-b/#", inbox, qos=1)
@@ -196,7 +150,7 @@ def test_client_id_must_be_the_thing_name(pki, broker, service):
 
 def test_explicit_deny_wins_over_the_device_policy(pki, broker, service):
     _, inbox = service
-    with _device(pki, "node-muted", broker.url).connect() as dev:
+    with device_client(pki, "node-muted", broker.url).connect() as dev:
         dev.publish("firesight/v1/lab/node-muted/status", b'{"ts_ms": 1, "state": "online"}', qos=1, wait_s=5)
         dev.publish("firesight/v1/lab/node-muted/scd41", _scd41(1), qos=1, wait_s=5)
         assert inbox.wait_for("firesight/v1/lab/node-muted/scd41")
@@ -207,7 +161,7 @@ def test_explicit_deny_wins_over_the_device_policy(pki, broker, service):
 @pytest.mark.parametrize("name", ["node-revoked", "node-inactive"])
 def test_revoked_and_inactive_certificates_cannot_connect(pki, broker, name):
     with pytest.raises(AccessDeniedError):
-        _device(pki, name, broker.url).connect(timeout_s=5)
+        device_client(pki, name, broker.url).connect(timeout_s=5)
 
 
 def test_no_certificate_cannot_connect(pki, broker):
@@ -239,7 +193,7 @@ def test_oversized_payload_is_not_delivered(pki, broker, service):
     """AWS IoT Core's 128 KB limit: the embedded broker drops the message, Mosquitto
     (max_packet_size) drops the connection; the message never reaches subscribers."""
     _, inbox = service
-    dev = _device(pki, "node-a", broker.url).connect()
+    dev = device_client(pki, "node-a", broker.url).connect()
     try:
         dev.publish("firesight/v1/lab/node-a/features", b"x" * (128 * 1024 + 10), qos=0)
         time.sleep(0.5)
@@ -254,7 +208,7 @@ def test_deactivating_a_connected_certificate_cuts_it_off(pki, broker, service):
     which the certificate cannot connect."""
     registry, cid = pki["registry"], pki["creds"]["node-live"].certificate_id
     _, inbox = service
-    dev = _device(pki, "node-live", broker.url, reconnect_min_s=1, reconnect_max_s=2).connect()
+    dev = device_client(pki, "node-live", broker.url, reconnect_min_s=1, reconnect_max_s=2).connect()
     try:
         dev.publish("firesight/v1/lab/node-live/scd41", _scd41(1), qos=1, wait_s=5)
         assert inbox.wait_for("firesight/v1/lab/node-live/scd41")
@@ -270,14 +224,14 @@ def test_deactivating_a_connected_certificate_cuts_it_off(pki, broker, service):
             assert not dev.is_connected
         assert "firesight/v1/lab/node-live/status" not in inbox.topics()
         with pytest.raises(AccessDeniedError):
-            _device(pki, "node-live", broker.url).connect(timeout_s=5)
+            device_client(pki, "node-live", broker.url).connect(timeout_s=5)
     finally:
         dev.close()
         registry.set_certificate_status(cid, "ACTIVE")
         if broker.kind == "mosquitto":
             broker.reload()
     # reactivated (INACTIVE is reversible, unlike REVOKED)
-    with _device(pki, "node-live", broker.url).connect() as again:
+    with device_client(pki, "node-live", broker.url).connect() as again:
         assert again.is_connected
 
 
@@ -297,8 +251,8 @@ def test_embedded_broker_reports_events_for_device_defender(pki):
 
 def _exercise_events(pki, broker, events):
     with pytest.raises(AccessDeniedError):
-        _device(pki, "node-revoked", broker.url).connect(timeout_s=5)
-    with _device(pki, "node-a", broker.url).connect() as dev:
+        device_client(pki, "node-revoked", broker.url).connect(timeout_s=5)
+    with device_client(pki, "node-a", broker.url).connect() as dev:
         dev.publish("firesight/v1/lab/node-a/scd41", _scd41(99), qos=1, wait_s=5)
         dev.publish("firesight/v1/lab/node-b/scd41", _scd41(99), qos=1, wait_s=5)
     deadline = time.monotonic() + 5
@@ -352,7 +306,7 @@ def test_clients_reconnect_and_resubscribe_after_a_broker_restart(pki, broker):
             time.sleep(0.1)
         assert svc.is_connected and svc.disconnects >= 1
         time.sleep(0.5)  # let the renewed SUBSCRIBE land
-        with _device(pki, "node-b", broker.url).connect() as dev:
+        with device_client(pki, "node-b", broker.url).connect() as dev:
             dev.publish("firesight/v1/lab/node-b/scd41", _scd41(1), qos=1, wait_s=5)
             assert inbox.wait_for("firesight/v1/lab/node-b/scd41", timeout_s=10)
     finally:

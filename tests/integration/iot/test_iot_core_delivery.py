@@ -13,17 +13,16 @@ expected behaviour.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
 
 from firesight.adapters.local.metadata import SQLiteMetadataStore
-from firesight.iot.broker import BrokerConfig, EmbeddedBroker
+from firesight.iot.broker import EmbeddedBroker
 from firesight.iot.ca import CertificateAuthority
-from firesight.iot.client import DeviceClient, ServiceClient
-from firesight.iot.mosquitto import MosquittoBroker, find_mosquitto
+from firesight.iot.client import ServiceClient
 from firesight.iot.registry import DeviceRegistry
+from support.mqtt import Inbox, device_client
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -44,26 +43,6 @@ def _seq(payload: bytes) -> int:
     return int(payload[:6])
 
 
-class Inbox:
-    """Payloads a subscriber got, in arrival order, with a wait for a count."""
-
-    def __init__(self) -> None:
-        self.items: list[tuple[str, bytes]] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, topic: str, payload: bytes) -> None:
-        with self._cond:
-            self.items.append((topic, payload))
-            self._cond.notify_all()
-
-    def wait_count(self, n: int, timeout_s: float) -> list[tuple[str, bytes]]:
-        deadline = time.monotonic() + timeout_s
-        with self._cond:
-            while len(self.items) < n and (left := deadline - time.monotonic()) > 0:
-                self._cond.wait(left)
-            return list(self.items)
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
     root = tmp_path_factory.mktemp("iot-delivery")
@@ -72,24 +51,6 @@ def pki(tmp_path_factory):
     churn = {name: registry.register_service(name) for name in CHURN_SERVICES}
     return {"registry": registry, "creds": creds, "service": registry.register_service("gateway"), "churn": churn,
             "steady": registry.register_service("steady")}
-
-
-@pytest.fixture(scope="module", params=["embedded", "mosquitto"])
-def broker(request, pki):
-    if request.param == "mosquitto":
-        if find_mosquitto() is None:
-            pytest.skip("mosquitto binary not installed (run `make system-deps` or apt-get install mosquitto)")
-        b = MosquittoBroker(pki["registry"])
-    else:
-        b = EmbeddedBroker(pki["registry"], BrokerConfig())
-    b.start()
-    yield b
-    b.stop()
-
-
-def _device(pki, name: str, url: str, **kw) -> DeviceClient:
-    c = pki["creds"][name]
-    return DeviceClient(name, url, cert_path=c.cert_path, key_path=c.key_path, ca_path=c.ca_path, site="lab", **kw)
 
 
 @pytest.fixture
@@ -115,7 +76,7 @@ def _assert_all_in_order(items: list[tuple[str, bytes]], topic: str) -> None:
 def test_acknowledged_qos1_burst_reaches_subscriber_after_clean_disconnect(pki, broker, subscriber):
     """200 QoS 1 messages of 50 KB at full speed; the publisher waits for every PUBACK,
     then disconnects at once: every acknowledged message reaches the subscriber, in order."""
-    device = _device(pki, "node-burst", broker.url).connect()
+    device = device_client(pki, "node-burst", broker.url).connect()
     topic = device.topic("thermal")
     infos = [device.publish(topic, _payload(k), qos=1) for k in range(BURST_MESSAGES)]
     for info in infos:
@@ -128,7 +89,7 @@ def test_acknowledged_qos1_burst_reaches_subscriber_after_clean_disconnect(pki, 
 def test_close_right_after_a_burst_delivers_every_qos1_publish(pki, broker, subscriber):
     """200 QoS 1 messages of 50 KB handed to the client as fast as it takes them, then
     close() at once, without waiting: close() flushes them, and all reach the subscriber."""
-    device = _device(pki, "node-close", broker.url).connect()
+    device = device_client(pki, "node-close", broker.url).connect()
     topic = device.topic("thermal")
     infos = [device.publish(topic, _payload(k), qos=1) for k in range(BURST_MESSAGES)]
     device.close()
@@ -140,7 +101,7 @@ def test_acknowledged_burst_precedes_last_will_after_connection_drop(pki, broker
     """The connection drops (no DISCONNECT) right after the last PUBACK: the acknowledged
     messages are all delivered, in order, and the ``offline`` last will comes after them."""
     will = b'{"state": "offline"}'
-    device = _device(pki, "node-drop", broker.url, reconnect_min_s=30.0, reconnect_max_s=30.0,
+    device = device_client(pki, "node-drop", broker.url, reconnect_min_s=30.0, reconnect_max_s=30.0,
                      will=("firesight/v1/lab/node-drop/status", will, 1, False)).connect()
     topic = device.topic("thermal")
     infos = [device.publish(topic, _payload(k), qos=1) for k in range(BURST_MESSAGES)]
@@ -164,7 +125,7 @@ def test_frames_before_a_clean_disconnect_survive_an_immediate_reconnect(pki, br
     rounds, per_round = 10, 20
     sent = []
     for r in range(rounds):
-        device = _device(pki, "node-storm", broker.url).connect()
+        device = device_client(pki, "node-storm", broker.url).connect()
         topic = device.topic("thermal")
         for k in range(per_round):
             seq = r * per_round + k
@@ -184,7 +145,7 @@ def test_subscribers_leaving_during_a_burst_cost_the_others_nothing(pki, broker,
     """Six services subscribe to the burst's topic, then a steady one; the six disconnect
     while the burst is delivered (their sessions and subscriptions are then dropped). The
     steady subscribers still get every message, in order."""
-    device = _device(pki, "node-burst", broker.url).connect()
+    device = device_client(pki, "node-burst", broker.url).connect()
     topic = device.topic("thermal")
     leaving = [_service(creds, name, broker.url).connect() for name, creds in pki["churn"].items()]
     for client in leaving:
@@ -215,7 +176,7 @@ def test_subscription_dropped_mid_broadcast_does_not_skip_the_next_subscriber(pk
     it in the broker's list still gets the message."""
     if not isinstance(broker, EmbeddedBroker):
         pytest.skip("forces an interleaving inside the embedded broker")
-    device = _device(pki, "node-burst", broker.url).connect()
+    device = device_client(pki, "node-burst", broker.url).connect()
     topic = device.topic("status")
     leaving = _service(pki["churn"]["churn-0"], "churn-0", broker.url).connect()
     leaving.subscribe(topic, lambda t, p: None, qos=1)
