@@ -19,6 +19,7 @@ References
 
 from __future__ import annotations
 
+import abc
 import math
 
 import numpy as np
@@ -71,14 +72,15 @@ def rise_over_horizon(time_s: np.ndarray, value: np.ndarray, groups: np.ndarray,
     return out
 
 
-class _RuleBaseline(DetectorMixin):
+class _RuleBaseline(DetectorMixin, abc.ABC):
     """Fixed rules: ``fit`` only records the input columns it reads."""
 
     def _select_features(self, X: pd.DataFrame) -> list[str]:
         return list(self.columns_for())
 
+    @abc.abstractmethod
     def columns_for(self) -> tuple[str, ...]:
-        raise NotImplementedError
+        """The feature columns this rule reads."""
 
     def _fit(self, values, labels, groups) -> None:
         return None
