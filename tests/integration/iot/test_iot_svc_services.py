@@ -305,3 +305,33 @@ def test_fleet_nodes_follow_their_shadows(env, tmp_path):
     doc = manager.get("cfg-node-000")
     assert doc["state"]["reported"]["edge_mode"] == "features"
     assert doc["state"]["reported"]["firmware"] == settings.firmware and "delta" not in doc["state"]
+
+
+def test_rules_act_on_what_a_simulated_fleet_publishes(env, tmp_path):
+    """The rules engine runs on the readings a fleet plays through the broker: every SCD41
+    reading of every node lands in the object store and the queue, and nothing else does."""
+    store = FsspecObjectStore(str(tmp_path / "fleet-objects"))
+    queue = SQLiteMessageQueue(str(tmp_path / "fleet-queue.db"))
+    rules = load_rules([{
+        "name": "scd41_archive",
+        "sql": "SELECT co2_ppm, temperature_c, topic(4) AS thing FROM 'firesight/v1/+/+/scd41' WHERE co2_ppm > 0",
+        "actions": [{"object_store": {"key": "scd41/${topic(4)}/${seq}.json"}}, {"queue": {"queue": "scd41"}}]}])
+    service = ServiceClient("rules-fleet", env["broker"].plain_url).connect()
+    RulesService(RulesEngine(rules, object_store=store, queue=queue), service).start()
+    settings = SimulatorSettings(devices=2, site=SITE, thing_prefix="rules-fleet", speed=10.0, shadow_timeout_s=0.5)
+    fleet = FleetSimulator(settings, [_tiny_scenario(duration_s=11.0)], env["broker"].url, registry=env["registry"])
+    try:
+        fleet.connect()
+        stats = fleet.run()
+    finally:
+        fleet.close()
+    expected = stats["messages:scd41"]
+    assert expected == 2 * len(_tiny_scenario(duration_s=11.0).scd41)
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline and len(store.list("scd41")) < expected:
+        time.sleep(0.05)
+    service.close()
+    keys = store.list("scd41")
+    assert len(keys) == expected and {k.split("/")[1] for k in keys} == {"rules-fleet-000", "rules-fleet-001"}
+    bodies = [json.loads(m["body"]) for m in queue.receive("scd41", max_messages=10)]
+    assert len(bodies) == expected and all(b["co2_ppm"] == 450.0 for b in bodies)
