@@ -30,6 +30,7 @@ import numpy as np
 from numba import njit
 
 from firesight.errors import require
+from firesight.physics.room import magnus_saturation_vapour_pressure_pa
 
 #: Datasheet constants [1].
 SCD41 = {
@@ -114,12 +115,6 @@ class SCD41Readings:
             "time_s": self.time_s, "co2_ppm": self.co2_ppm, "temperature_c": self.temperature_c,
             "humidity_rh": self.humidity_rh, "status": self.status,
         })
-
-
-def magnus_saturation_pressure_hpa(temperature_c):
-    """Saturation water-vapour pressure over water, Magnus formula [2] [hPa]."""
-    t = np.asarray(temperature_c, dtype=np.float64)
-    return 6.112 * np.exp(17.62 * t / (243.12 + t))
 
 
 @njit(cache=True)
@@ -264,7 +259,7 @@ class SCD41Sensor:
                           *c["co2_range_ppm"])
         temp_out = (temp + self.self_heating_c - self.temperature_offset_c + self.temperature_error_c
                     + noise[:, 1] * c["temperature_repeatability_c"] * k)
-        rh_out = rh * magnus_saturation_pressure_hpa(temp) / magnus_saturation_pressure_hpa(temp_out)
+        rh_out = rh * magnus_saturation_vapour_pressure_pa(temp) / magnus_saturation_vapour_pressure_pa(temp_out)
         rh_out = rh_out + self.humidity_error_rh + noise[:, 2] * c["humidity_repeatability_rh"] * k
         rh_out = np.clip(rh_out, 0.0, 100.0)
         temp_out = np.round(temp_out / c["temperature_resolution_c"]) * c["temperature_resolution_c"]

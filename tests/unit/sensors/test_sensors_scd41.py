@@ -11,8 +11,13 @@ from firesight.sensors.scd41 import (
     SCD41Faults,
     SCD41Sensor,
     first_order_response,
-    magnus_saturation_pressure_hpa,
 )
+from firesight.physics.room import magnus_saturation_vapour_pressure_pa
+
+
+def magnus_saturation_pressure_hpa(temperature_c):
+    """The Magnus saturation pressure the SCD41 model uses to re-reference RH, in hPa."""
+    return magnus_saturation_vapour_pressure_pa(temperature_c) / 100.0
 
 QUIET = {"co2_repeatability_ppm": 0.0, "temperature_repeatability_c": 0.0, "humidity_repeatability_rh": 0.0}
 T = np.arange(0.0, 1201.0)
@@ -106,7 +111,7 @@ def test_temperature_and_humidity_accuracy_and_self_heating():
 
 def test_magnus_saturation_pressure_reference_value():
     """Saturation vapour pressure over water at 20 C is 23.39 hPa (WMO-No. 8 table);
-    the Magnus form used by Sensirion gives it within 0.4 %."""
+    the Magnus form the SCD41 model uses gives it within 0.4 %."""
     assert_allclose(magnus_saturation_pressure_hpa(20.0), 23.39, rtol=4e-3)
 
 
