@@ -5,11 +5,13 @@ clear messages and exit codes."""
 from __future__ import annotations
 
 import importlib
+import pkgutil
 import sys
 
 import typer
 from rich.console import Console
 
+import firesight.commands as _commands_pkg
 from firesight.errors import FiresightError
 
 app = typer.Typer(
@@ -22,17 +24,13 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Benchmarks: each prints JSON.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
-#: Command modules, each with ``register(app, bench_app)``.
-COMMAND_MODULES = ("data", "sensors", "validate", "features", "detect", "iot", "fleet")
+#: Command modules: every module of ``firesight.commands`` registers its commands with
+#: ``register(app, bench_app)``. A module that fails to import is an error, never skipped.
+COMMAND_MODULES = tuple(sorted(m.name for m in pkgutil.iter_modules(_commands_pkg.__path__)
+                               if not m.name.startswith("_")))
 
 for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(f"firesight.commands.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"firesight.commands.{_name}":
-            raise
-        continue
-    _module.register(app, bench_app)
+    importlib.import_module(f"firesight.commands.{_name}").register(app, bench_app)
 
 
 def _plain_help(typer_app: typer.Typer) -> None:

@@ -45,13 +45,18 @@ class ObjectStore(abc.ABC):
 class MetadataStore(abc.ABC):
     """Items in tables with a partition key and an optional sort key, like DynamoDB.
 
-    Items are JSON-serialisable dicts. ``put`` with ``expected_version`` is a conditional
-    write (optimistic concurrency); ``if_absent`` refuses to overwrite.
+    Items are JSON-serialisable dicts. Two conditional writes (optimistic concurrency), each
+    raising :class:`firesight.errors.ConflictError` when its condition fails, atomically with
+    the write (DynamoDB's ``ConditionExpression``; one SQLite transaction):
+
+    - ``if_absent=True``: only if no item has this key;
+    - ``expected_version=N``: only if the stored item's ``version`` attribute equals ``N``
+      (``expected_version=0``: only if the item is absent or has no ``version``).
     """
 
     @abc.abstractmethod
     def put(self, table: str, item: Item, *, key: str, sort_key: str | None = None,
-            if_absent: bool = False) -> None: ...
+            if_absent: bool = False, expected_version: int | None = None) -> None: ...
 
     @abc.abstractmethod
     def get(self, table: str, key: str, sort_key: str | None = None) -> Item | None: ...

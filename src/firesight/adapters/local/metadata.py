@@ -44,17 +44,31 @@ class SQLiteMetadataStore(MetadataStore):
         self._conn.close()
 
     def put(self, table: str, item: Item, *, key: str, sort_key: str | None = None,
-            if_absent: bool = False) -> None:
+            if_absent: bool = False, expected_version: int | None = None) -> None:
         pk, sk = _key_values(item, key, sort_key)
         body = json.dumps(item, sort_keys=True, allow_nan=False, default=str)
-        verb = "INSERT" if if_absent else "INSERT OR REPLACE"
         with self._lock:
             try:
-                with self._conn:
+                with self._conn:  # one transaction: the condition and the write are atomic
+                    if expected_version is not None:
+                        self._check_version(table, pk, sk, int(expected_version))
+                    verb = "INSERT" if if_absent else "INSERT OR REPLACE"
                     self._conn.execute(f"{verb} INTO items (tbl, pk, sk, body) VALUES (?, ?, ?, ?)",
                                        (table, pk, sk, body))
             except sqlite3.IntegrityError as exc:
                 raise ConflictError(f"{table} item {pk!r}/{sk!r} already exists") from exc
+
+    def _check_version(self, table: str, pk: str, sk: str, expected: int) -> None:
+        # BEGIN IMMEDIATE semantics: take the write lock before reading, so a second process
+        # cannot write between this read and our write
+        if not self._conn.in_transaction:
+            self._conn.execute("BEGIN IMMEDIATE")
+        row = self._conn.execute("SELECT json_extract(body, '$.version') FROM items "
+                                 "WHERE tbl=? AND pk=? AND sk=?", (table, pk, sk)).fetchone()
+        stored = 0 if row is None or row[0] is None else int(row[0])
+        if stored != expected:
+            raise ConflictError(f"{table} item {pk!r}/{sk!r} is at version {stored}, "
+                                f"expected {expected}")
 
     def get(self, table: str, key: str, sort_key: str | None = None) -> Item | None:
         with self._lock:
