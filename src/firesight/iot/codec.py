@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import math
 import threading
 from collections import Counter
@@ -34,7 +35,10 @@ from typing import Any
 import numpy as np
 
 from firesight.errors import DataError, InvalidParameterError
+from firesight.iot import strict_json
 from firesight.iot.topics import parse_device_topic
+
+log = logging.getLogger(__name__)
 
 #: AWS IoT Core message payload limit [bytes] [3].
 MAX_PAYLOAD_BYTES = 128 * 1024
@@ -71,7 +75,15 @@ MAX_FUTURE_SKEW_MS = 5 * 60 * 1000
 #: Reason codes of :class:`PayloadRejected`, stable for counting and dashboards.
 REASONS = ("payload_too_large", "bad_json", "bad_topic", "missing_field", "bad_type",
            "unknown_field", "bad_encoding", "wrong_frame_size", "out_of_range", "not_finite",
-           "future_timestamp", "duplicate_seq", "out_of_order_seq")
+           "future_timestamp", "duplicate_seq", "out_of_order_seq", "not_utf8", "too_deep",
+           "duplicate_key", "number_too_large", "lone_surrogate", "decoder_error")
+
+#: Earliest accepted ``ts_ms`` [ms since the Unix epoch]: 2000-01-01T00:00:00Z. A device
+#: whose clock was never set sends values near 0 (1970), which would sort before any data.
+MIN_TS_MS = 946_684_800_000
+
+#: Deepest JSON nesting a device payload may have (``features`` is the deepest: 2) [-].
+MAX_JSON_DEPTH = 4
 
 _KELVIN_OFFSET = 273.15
 
@@ -212,10 +224,6 @@ def _require_choice(name: str, value: object, choices: tuple) -> None:
 
 # --------------------------------------------------------------------------- decode
 
-def _reject_constant(name: str) -> Any:
-    raise PayloadRejected("not_finite", f"JSON constant {name} is not a finite number")
-
-
 _FIELDS = {
     "thermal": ({"ts_ms", "seq", "width", "height", "resolution_k", "gain", "ffc_state", "pixels"}, set()),
     "scd41": ({"ts_ms", "seq", "co2_ppm", "temperature_c", "humidity_rh"}, set()),
@@ -245,18 +253,20 @@ def decode(topic: str, payload: bytes | bytearray | str, *, now_ms: int,
         With ``reason_code`` from :data:`REASONS`. Sequence checks are not done here
         (see :class:`SequenceTracker`).
     """
+    if not isinstance(payload, (bytes, bytearray, str)):
+        raise PayloadRejected("bad_json", f"payload must be bytes or text, got {type(payload).__name__}")
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise PayloadRejected("payload_too_large", f"{len(payload)} bytes > {MAX_PAYLOAD_BYTES}")
+    if not isinstance(topic, str):
+        raise PayloadRejected("bad_topic", f"topic must be text, got {type(topic).__name__}")
     try:
         dest = parse_device_topic(topic)
     except InvalidParameterError as exc:
         raise PayloadRejected("bad_topic", str(exc)) from None
     try:
-        body = json.loads(payload, parse_constant=_reject_constant)
-    except PayloadRejected:
-        raise
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise PayloadRejected("bad_json", f"not valid UTF-8 JSON ({exc})") from None
+        body = strict_json.loads(payload, max_depth=MAX_JSON_DEPTH)
+    except strict_json.JsonRejected as exc:
+        raise PayloadRejected(exc.reason, str(exc).split(": ", 1)[-1]) from None
     if not isinstance(body, dict):
         raise PayloadRejected("bad_json", f"expected a JSON object, got {type(body).__name__}")
     required, optional = _FIELDS[dest.stream]
@@ -266,7 +276,7 @@ def decode(topic: str, payload: bytes | bytearray | str, *, now_ms: int,
     unknown = body.keys() - required - optional
     if unknown:
         raise PayloadRejected("unknown_field", f"{dest.stream} payload has unknown keys {sorted(unknown)}")
-    ts_ms = _integer(body, "ts_ms", 0, 2**53)
+    ts_ms = _integer(body, "ts_ms", MIN_TS_MS, 2**53)
     if ts_ms - now_ms > max_future_skew_ms:
         raise PayloadRejected("future_timestamp",
                               f"ts_ms {ts_ms} is {ts_ms - now_ms} ms ahead of the receiver clock "
@@ -412,7 +422,13 @@ class IngestValidator:
     def validate(self, topic: str, payload: bytes | bytearray | str, *, now_ms: int) -> DecodedMessage:
         """Decode and sequence-check one payload; raise :class:`PayloadRejected` (counted)."""
         try:
-            msg = decode(topic, payload, now_ms=now_ms, max_future_skew_ms=self.max_future_skew_ms)
+            try:
+                msg = decode(topic, payload, now_ms=now_ms, max_future_skew_ms=self.max_future_skew_ms)
+            except PayloadRejected:
+                raise
+            except Exception as exc:  # a decoder bug must still be a counted rejection, never a crash
+                log.exception("decoder failed on a %s payload for %r", type(payload).__name__, topic)
+                raise PayloadRejected("decoder_error", f"{type(exc).__name__}: {exc}") from exc
             if msg.seq is not None:
                 self.sequences.check(msg.thing_name, topic.rsplit("/", 1)[-1], msg.seq, msg.ts_ms)
         except PayloadRejected as exc:

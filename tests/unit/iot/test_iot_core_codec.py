@@ -97,15 +97,15 @@ def test_scd41_range_limits_follow_the_datasheet_conversion():
 
 @pytest.mark.parametrize("payload, reason", [
     (b"{not json", "bad_json"),
-    (b"\xff\xfe", "bad_json"),
+    (b"\xff\xfe", "not_utf8"),
     (b"[1, 2]", "bad_json"),
-    (b'{"ts_ms": 1, "seq": 1, "co2_ppm": NaN, "temperature_c": 20, "humidity_rh": 40}', "not_finite"),
-    (b'{"ts_ms": 1, "seq": 1, "co2_ppm": Infinity, "temperature_c": 20, "humidity_rh": 40}', "not_finite"),
-    (b'{"ts_ms": 1, "seq": 1, "co2_ppm": 500, "temperature_c": 20}', "missing_field"),
-    (b'{"ts_ms": 1, "seq": 1, "co2_ppm": 500, "temperature_c": 20, "humidity_rh": 40, "x": 1}', "unknown_field"),
+    (b'{"ts_ms": 1790000000000, "seq": 1, "co2_ppm": NaN, "temperature_c": 20, "humidity_rh": 40}', "not_finite"),
+    (b'{"ts_ms": 1790000000000, "seq": 1, "co2_ppm": Infinity, "temperature_c": 20, "humidity_rh": 40}', "not_finite"),
+    (b'{"ts_ms": 1790000000000, "seq": 1, "co2_ppm": 500, "temperature_c": 20}', "missing_field"),
+    (b'{"ts_ms": 1790000000000, "seq": 1, "co2_ppm": 500, "temperature_c": 20, "humidity_rh": 40, "x": 1}', "unknown_field"),
     (b'{"ts_ms": "1", "seq": 1, "co2_ppm": 500, "temperature_c": 20, "humidity_rh": 40}', "bad_type"),
-    (b'{"ts_ms": 1, "seq": -1, "co2_ppm": 500, "temperature_c": 20, "humidity_rh": 40}', "out_of_range"),
-    (b'{"ts_ms": 1, "seq": 1, "co2_ppm": true, "temperature_c": 20, "humidity_rh": 40}', "bad_type"),
+    (b'{"ts_ms": 1790000000000, "seq": -1, "co2_ppm": 500, "temperature_c": 20, "humidity_rh": 40}', "out_of_range"),
+    (b'{"ts_ms": 1790000000000, "seq": 1, "co2_ppm": true, "temperature_c": 20, "humidity_rh": 40}', "bad_type"),
 ])
 def test_scd41_rejections(payload, reason):
     assert _reason(T_SCD41, payload) == reason
