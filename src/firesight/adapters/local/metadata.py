@@ -46,7 +46,11 @@ class SQLiteMetadataStore(MetadataStore):
     def put(self, table: str, item: Item, *, key: str, sort_key: str | None = None,
             if_absent: bool = False, expected_version: int | None = None) -> None:
         pk, sk = _key_values(item, key, sort_key)
-        body = json.dumps(item, sort_keys=True, allow_nan=False, default=str)
+        try:
+            body = json.dumps(item, sort_keys=True, allow_nan=False, default=str)
+        except ValueError as exc:  # NaN / infinity: not JSON, and DynamoDB refuses them too
+            raise InvalidParameterError("item", "JSON-serialisable values without NaN or infinity",
+                                        str(exc)) from exc
         with self._lock:
             try:
                 with self._conn:  # one transaction: the condition and the write are atomic

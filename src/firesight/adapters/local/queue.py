@@ -110,7 +110,7 @@ class SQLiteMessageQueue(MessageQueue):
     def send(self, queue: str, body: str, *, attributes: Mapping[str, str] | None = None,
              delay_s: float = 0.0) -> str:
         """Enqueue ``body`` (visible after ``delay_s`` [s]); return the message id."""
-        _check_queue_name(queue)
+        check_queue_name(queue)
         require(isinstance(body, str), "body", "a str", type(body).__name__)
         size = len(body.encode("utf-8"))
         require(size <= MAX_BODY_BYTES, "body", f"at most {MAX_BODY_BYTES} bytes", size)
@@ -127,7 +127,7 @@ class SQLiteMessageQueue(MessageQueue):
 
     def receive(self, queue: str, *, max_messages: int = 1,
                 visibility_timeout_s: float = 30.0) -> list[Item]:
-        _check_queue_name(queue)
+        check_queue_name(queue)
         require(1 <= max_messages <= MAX_MESSAGES_PER_RECEIVE, "max_messages",
                 f"within 1..{MAX_MESSAGES_PER_RECEIVE}", max_messages)
         require(0.0 <= visibility_timeout_s <= MAX_VISIBILITY_TIMEOUT_S, "visibility_timeout_s",
@@ -213,7 +213,7 @@ class SQLiteMessageQueue(MessageQueue):
                 "SELECT DISTINCT queue FROM messages ORDER BY queue").fetchall()]
 
 
-def _check_queue_name(queue: str) -> None:
+def check_queue_name(queue: str) -> None:
     """SQS queue names: 1 to 80 characters of letters, digits, ``-`` and ``_``."""
     if not (isinstance(queue, str) and 1 <= len(queue) <= 80
             and queue.replace("-", "").replace("_", "").isalnum() and queue.isascii()):
