@@ -2,7 +2,9 @@
 
 The MQTT network thread only enqueues ``(topic, payload, received_ns)``; a worker thread
 decodes and validates (:class:`firesight.iot.codec.IngestValidator`) and calls the
-handler. Queues are bounded: when the thermal-frame queue is full the *oldest frame* is
+handler. Nothing a payload or the handler does can end the worker: rejections are
+counted by reason, handler and validator exceptions by type (``stats()["errors"]``), and a
+supervisor restarts the worker with backoff should it ever fail. Queues are bounded: when the thermal-frame queue is full the *oldest frame* is
 shed and counted; SCD41, status and feature messages have their own queue, so frames
 never push them out (they are shed, oldest first and counted, only if that queue fills
 too). Rejections are counted by reason.
@@ -93,17 +95,19 @@ class IngestGateway:
         self._cond = threading.Condition()
         self._shed: Counter[str] = Counter()
         self._handler_errors = 0
+        self._errors: Counter[str] = Counter()
         self._running = False
+        self._accepting = False
         self._worker: threading.Thread | None = None
         self._filters: list[str] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "IngestGateway":
-        """Start the worker and subscribe to the configured streams."""
+        """Start the supervised worker and subscribe to the configured streams."""
         if self._running:
             return self
-        self._running = True
-        self._worker = threading.Thread(target=self._work, name="firesight-gateway", daemon=True)
+        self._running = self._accepting = True
+        self._worker = threading.Thread(target=self._supervise, name="firesight-gateway", daemon=True)
         self._worker.start()
         for stream in self.config.streams:
             topic_filter = device_filter(stream, self.config.site)
@@ -112,7 +116,11 @@ class IngestGateway:
         return self
 
     def stop(self, drain_timeout_s: float = 5.0) -> None:
-        """Unsubscribe, let the worker drain the queues for up to ``drain_timeout_s``, stop."""
+        """Staged stop: stop accepting (unsubscribe; later deliveries are dropped and
+        counted), let the worker drain the queues for up to ``drain_timeout_s`` [s], then
+        end it. Whatever is still queued after the timeout is dropped and counted in
+        ``stats()["shed"]["at_stop"]``."""
+        self._accepting = False
         for f in self._filters:
             try:
                 self.client.unsubscribe(f)
@@ -121,12 +129,19 @@ class IngestGateway:
         self._filters.clear()
         deadline = time.monotonic() + drain_timeout_s
         with self._cond:
-            while (self._frames or self._readings) and time.monotonic() < deadline:
+            while (self._frames or self._readings) and time.monotonic() < deadline and self.worker_alive:
                 self._cond.wait(0.05)
+            left = len(self._frames) + len(self._readings)
+            if left:
+                self._shed["at_stop"] += left
+                self._frames.clear()
+                self._readings.clear()
             self._running = False
             self._cond.notify_all()
         if self._worker is not None:
             self._worker.join(drain_timeout_s)
+            if self._worker.is_alive():
+                log.warning("gateway worker still busy %.1f s after stop", drain_timeout_s)
             self._worker = None
 
     def __enter__(self) -> "IngestGateway":
@@ -135,11 +150,19 @@ class IngestGateway:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
+    @property
+    def worker_alive(self) -> bool:
+        """Whether the worker thread runs (False before start and after stop)."""
+        return self._worker is not None and self._worker.is_alive()
+
     # ------------------------------------------------------------------ queues
     def _enqueue(self, topic: str, payload: bytes) -> None:
         item = (topic, payload, time.time_ns())
         is_frame = topic.endswith("/thermal")
         with self._cond:
+            if not self._accepting:
+                self._shed["after_stop"] += 1
+                return
             queue, limit = ((self._frames, self.config.frame_queue_size) if is_frame
                             else (self._readings, self.config.reading_queue_size))
             if len(queue) >= limit:
@@ -148,37 +171,70 @@ class IngestGateway:
             queue.append(item)
             self._cond.notify()
 
-    def _work(self) -> None:
+    def _supervise(self) -> None:
+        """Run :meth:`_work`; if it ever ends by an exception, count, log and restart it
+        after a capped exponential backoff (0.1 s doubling to 5 s) until stopped."""
+        delay_s = 0.1
         while True:
+            try:
+                self._work()
+                return
+            except BaseException as exc:  # noqa: BLE001 - the worker must outlive anything it meets
+                self._count_error("worker_restart", exc)
+                log.exception("gateway worker failed; restarting in %.1f s", delay_s)
             with self._cond:
-                while self._running and not self._frames and not self._readings:
-                    self._cond.wait(0.5)
-                if not self._frames and not self._readings:
-                    if not self._running:
-                        return
-                    continue
-                topic, payload, _ = (self._readings or self._frames).popleft()
-                self._cond.notify_all()
+                if not self._running:
+                    return
+                self._cond.wait(delay_s)
+            delay_s = min(delay_s * 2, 5.0)
+
+    def _next(self) -> tuple[str, bytes, int] | None:
+        with self._cond:
+            while self._running and not self._frames and not self._readings:
+                self._cond.wait(0.5)
+            if not self._frames and not self._readings:
+                return None
+            item = (self._readings or self._frames).popleft()
+            self._cond.notify_all()
+            return item
+
+    def _work(self) -> None:
+        while (item := self._next()) is not None:
+            topic, payload, _ = item
             try:
                 message = self.validator.validate(topic, payload, now_ms=self.clock_ms())
             except PayloadRejected as exc:
                 if self.on_reject is not None:
-                    self._call(self.on_reject, topic, payload, exc)
+                    self._call(self.on_reject, "reject_handler", topic, payload, exc)
                 continue
-            self._call(self.handler, message)
+            except Exception as exc:  # the validator turns data into PayloadRejected; belt and braces
+                self._count_error("validator", exc)
+                log.exception("gateway validator failed on %s", topic)
+                continue
+            self._call(self.handler, "handler", message)
 
-    def _call(self, fn: Callable[..., None], *args: object) -> None:
+    def _call(self, fn: Callable[..., None], kind: str, *args: object) -> None:
         try:
             fn(*args)
-        except Exception:  # a consumer bug must not stop ingest; counted and logged
-            self._handler_errors += 1
-            log.exception("gateway handler failed")
+        except Exception as exc:  # a consumer bug must not stop ingest; counted and logged
+            self._count_error(kind, exc)
+            log.exception("gateway %s failed", kind)
+
+    def _count_error(self, kind: str, exc: BaseException) -> None:
+        with self._cond:
+            self._errors[f"{kind}:{type(exc).__name__}"] += 1
+            if kind == "handler":
+                self._handler_errors += 1
 
     # ------------------------------------------------------------------ stats
     def stats(self) -> dict[str, object]:
-        """Accepted, rejected by reason, shed by queue, queue depths, handler errors."""
+        """Accepted, rejected by reason, shed by queue, queue depths, handler errors,
+        errors by ``kind:ExceptionType`` and whether the worker runs."""
         with self._cond:
             depth = {"thermal": len(self._frames), "other": len(self._readings)}
             shed = dict(self._shed)
+            errors = dict(self._errors)
+            handler_errors = self._handler_errors
         return {"accepted": self.validator.accepted, "rejected": self.validator.rejections(), "shed": shed,
-                "queue_depth": depth, "handler_errors": self._handler_errors}
+                "queue_depth": depth, "handler_errors": handler_errors, "errors": errors,
+                "worker_alive": self.worker_alive}
