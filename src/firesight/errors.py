@@ -35,6 +35,18 @@ class ConflictError(FiresightError):
     """A conditional write failed because the stored item changed or already exists."""
 
 
+class DeliveryError(FiresightError):
+    """A notification channel did not accept a notification.
+
+    ``transient`` is True when a retry may succeed (timeouts, refused connections, HTTP 5xx
+    and 429, SMTP 4xx) and False when it cannot (HTTP 4xx, SMTP 5xx, bad recipient).
+    """
+
+    def __init__(self, message: str, *, transient: bool = True):
+        self.transient = transient
+        super().__init__(message)
+
+
 class AccessDeniedError(FiresightError):
     """An identity is not allowed to perform an action (policy, revoked certificate)."""
 
