@@ -329,3 +329,15 @@ def add_history(alert: Item, now: float, action: str, **values: Any) -> None:
     if len(history) > _MAX_HISTORY:  # keep the first entry (how it opened) and the latest ones
         del history[1:len(history) - _MAX_HISTORY + 1]
 
+
+
+def feedback_message(alert: Item, *, kind: str, by: str, note: str, at_s: float) -> Item:
+    """The body of a :data:`~firesight.agents.events.FEEDBACK_QUEUE` message: the operator's
+    verdict on an alert and what the learning agent needs to find the field window
+    (site, thing, device time, stream time, model)."""
+    require(kind in FEEDBACK_KINDS, "kind", f"one of {FEEDBACK_KINDS}", kind)
+    return {"kind": kind, "by": by, "note": note, "at_s": at_s, "alert_id": alert["alert_id"],
+            "site": alert["site"], "thing": alert["thing"], "signal": alert["signal"], "level": alert["level"],
+            "opened_s": alert["opened_s"], "ts_ms": alert.get("ts_ms"), "scenario_time_s": alert.get("scenario_time_s"),
+            "probability": alert.get("max_probability"), "variant": alert.get("variant", ""),
+            "model_version": alert.get("model_version", ""), "explanation": alert.get("explanation") or {}}
