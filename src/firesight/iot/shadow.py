@@ -26,21 +26,32 @@ from __future__ import annotations
 
 import copy
 import json
+import logging
 import re
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from firesight.errors import FiresightError, InvalidParameterError
+from firesight.errors import ConflictError, FiresightError, InvalidParameterError
+from firesight.iot import strict_json
+from firesight.iot.worker import ServiceWorker
 from firesight.ports import MetadataStore
+
+log = logging.getLogger(__name__)
 
 #: AWS IoT Device Shadow service quotas (reference 1).
 MAX_STATE_DOCUMENT_BYTES = 8192
 MAX_NESTING_DEPTH = 6
 MAX_CLIENT_TOKEN_BYTES = 64
+#: Largest request body read at all [bytes]: the 8 KB state document plus room for
+#: ``clientToken``, ``version`` and whitespace; larger requests are 413 before parsing.
+MAX_REQUEST_BYTES = 2 * MAX_STATE_DOCUMENT_BYTES
+#: Nesting of a whole request: ``{"state": {"desired": ...}}`` adds 2 levels to the state's 6.
+MAX_REQUEST_DEPTH = MAX_NESTING_DEPTH + 2
+#: Conditional-write attempts of one update before giving up with 409 [-].
+MAX_WRITE_ATTEMPTS = 16
 
 #: Default device configuration a firesight node starts with, stored as ``desired`` by
 #: ``firesight shadow update``; the device echoes what it applies in ``reported``.
@@ -161,7 +172,6 @@ class ShadowManager:
                  table: str = "shadows"):
         self.store, self.table = store, table
         self._clock, self._validator = clock, validator
-        self._lock = threading.Lock()
         #: requests and outcomes: ``get``, ``update``, ``delete``, ``accepted``, ``rejected_409`` ...
         self.counts: Counter[str] = Counter()
 
@@ -220,7 +230,7 @@ class ShadowManager:
         if self._validator is not None and isinstance(state_in.get("desired"), dict):
             self._validator(state_in["desired"])
 
-        with self._lock:
+        for attempt in range(MAX_WRITE_ATTEMPTS):
             item = self._load(thing_name, shadow_name)
             exists = item is not None and not item.get("deleted")
             version = int(item["version"]) if item else 0
@@ -248,11 +258,19 @@ class ShadowManager:
             if size > MAX_STATE_DOCUMENT_BYTES:
                 raise ShadowRejected(413, "The payload exceeds the maximum size allowed")
             new_version = version + 1
-            self.store.put(self.table, {
-                "shadow_id": self._key(thing_name, shadow_name), "thing_name": thing_name,
-                "shadow_name": shadow_name or "", "state": state, "metadata": meta,
-                "version": new_version, "timestamp": now_s, "deleted": False,
-            }, key="shadow_id")
+            try:  # conditional on the version read above: another writer (process) may have won
+                self.store.put(self.table, {
+                    "shadow_id": self._key(thing_name, shadow_name), "thing_name": thing_name,
+                    "shadow_name": shadow_name or "", "state": state, "metadata": meta,
+                    "version": new_version, "timestamp": now_s, "deleted": False,
+                }, key="shadow_id", expected_version=version)
+                break
+            except ConflictError:
+                self.counts["write_conflicts"] += 1
+                if version_in is not None:
+                    raise ShadowRejected(409, "Version conflict") from None
+        else:
+            raise ShadowRejected(409, f"Version conflict: {MAX_WRITE_ATTEMPTS} concurrent writers won in a row")
 
         accepted: dict[str, Any] = {
             "state": state_in,
@@ -279,16 +297,22 @@ class ShadowManager:
         """Delete a shadow; its version carries on if it is created again (as AWS does within
         48 h). Raises :class:`ShadowRejected` 404 if there is none."""
         _check_names(thing_name, shadow_name)
-        with self._lock:
+        for _ in range(MAX_WRITE_ATTEMPTS):
             item = self._load(thing_name, shadow_name)
             if item is None or item.get("deleted"):
                 raise ShadowRejected(404, f"No shadow exists with name: '{shadow_name or thing_name}'")
             now_s = int(self._clock())
-            self.store.put(self.table, {
-                "shadow_id": self._key(thing_name, shadow_name), "thing_name": thing_name,
-                "shadow_name": shadow_name or "", "state": {}, "metadata": {},
-                "version": item["version"], "timestamp": now_s, "deleted": True,
-            }, key="shadow_id")
+            try:  # keeps the version (it carries on if the shadow is created again)
+                self.store.put(self.table, {
+                    "shadow_id": self._key(thing_name, shadow_name), "thing_name": thing_name,
+                    "shadow_name": shadow_name or "", "state": {}, "metadata": {},
+                    "version": item["version"], "timestamp": now_s, "deleted": True,
+                }, key="shadow_id", expected_version=int(item["version"]))
+                break
+            except ConflictError:
+                self.counts["write_conflicts"] += 1
+        else:
+            raise ShadowRejected(409, "Version conflict")
         out = {"version": item["version"], "timestamp": now_s}
         if client_token is not None:
             out["clientToken"] = client_token
@@ -313,7 +337,7 @@ class ShadowManager:
         self.counts[op] += 1
         client_token = None
         try:
-            if len(payload) > MAX_STATE_DOCUMENT_BYTES and op == "update":
+            if len(payload) > MAX_REQUEST_BYTES:
                 raise ShadowRejected(413, "The payload exceeds the maximum size allowed")
             body = _parse_request(payload) if payload.strip() else {}
             client_token = _client_token(body)
@@ -330,8 +354,15 @@ class ShadowManager:
                 if "delta" in docs:
                     out.append((shadow_topic(thing, "update", "delta", name), docs["delta"]))
                 out.append((shadow_topic(thing, "update", "documents", name), docs["documents"]))
-        except (ShadowRejected, InvalidParameterError) as exc:
-            code, message = (exc.code, exc.message) if isinstance(exc, ShadowRejected) else (400, str(exc))
+        except Exception as exc:  # every request gets an answer; a store failure is a 500
+            if isinstance(exc, ShadowRejected):
+                code, message = exc.code, exc.message
+            elif isinstance(exc, InvalidParameterError):
+                code, message = 400, str(exc)
+            else:
+                code, message = 500, "InternalFailure"
+                self.counts[f"internal_error:{type(exc).__name__}"] += 1
+                log.exception("shadow %s of %s failed", op, thing)
             self.counts[f"rejected_{code}"] += 1
             err: dict[str, Any] = {"code": code, "message": message, "timestamp": int(self._clock())}
             if client_token is not None:
@@ -345,9 +376,16 @@ class ShadowManager:
 class ShadowService:
     """Answers shadow requests on a broker.
 
-    ``client`` is any MQTT client exposing ``subscribe(topic_filter, callback, qos=...)``
-    with ``callback(topic, payload)`` and ``publish(topic, payload, qos=...)`` — firesight's
-    :class:`firesight.iot.client.ServiceClient`, or a paho wrapper.
+    ``client`` is any MQTT client exposing ``subscribe(topic_filter, callback, qos=...)``,
+    ``unsubscribe(topic_filter)`` and ``publish(topic, payload, qos=...)`` — firesight's
+    :class:`firesight.iot.client.ServiceClient`, or a paho wrapper. The callback is
+    ``callback(topic, payload, retain=False)``: a client that passes the MQTT RETAIN flag
+    lets the service ignore retained requests (counted as ``retained_ignored``), which a
+    broker replays on every new subscription, so a restart would apply an old update again
+    (AWS IoT Core refuses retained messages on reserved topics).
+
+    The MQTT network thread only queues requests (bounded: ``max_queue``, then shed and
+    counted); a supervised worker thread does the store I/O and publishes the answers.
     """
 
     #: request topics of classic and named shadows of every thing
@@ -355,15 +393,41 @@ class ShadowService:
                      "$aws/things/+/shadow/delete", "$aws/things/+/shadow/name/+/get",
                      "$aws/things/+/shadow/name/+/update", "$aws/things/+/shadow/name/+/delete")
 
-    def __init__(self, manager: ShadowManager, client: Any, *, qos: int = 1):
+    def __init__(self, manager: ShadowManager, client: Any, *, qos: int = 1, max_queue: int = 1000):
         self.manager, self.client, self.qos = manager, client, qos
+        self.worker = ServiceWorker("firesight-shadow", self._handle, max_queue=max_queue)
+        self._filters: list[str] = []
 
     def start(self) -> "ShadowService":
+        self.worker.start()
         for topic_filter in self.TOPIC_FILTERS:
             self.client.subscribe(topic_filter, self._on_message, qos=self.qos)
+            self._filters.append(topic_filter)
         return self
 
-    def _on_message(self, topic: str, payload: bytes) -> None:
+    def stop(self, drain_timeout_s: float = 5.0) -> None:
+        """Staged stop: unsubscribe (stop accepting), answer the queued requests for up to
+        ``drain_timeout_s`` [s], end the worker. The client stays open (its owner closes it)."""
+        for topic_filter in self._filters:
+            try:
+                self.client.unsubscribe(topic_filter)
+            except Exception:  # the client may already be closed
+                log.debug("unsubscribe %s failed", topic_filter, exc_info=True)
+        self._filters.clear()
+        self.worker.stop(drain_timeout_s)
+
+    def stats(self) -> dict[str, Any]:
+        """The worker's queue and counters, and the manager's request counts."""
+        return {"worker": self.worker.stats(), "requests": dict(self.manager.counts)}
+
+    def _on_message(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        if retain:
+            self.worker.counts["retained_ignored"] += 1
+            return
+        self.worker.submit((topic, payload))
+
+    def _handle(self, item: tuple[str, bytes]) -> None:
+        topic, payload = item
         for out_topic, out_payload in self.manager.handle(topic, payload):
             self.client.publish(out_topic, out_payload, qos=self.qos)
 
@@ -400,18 +464,23 @@ def _check_names(thing_name: str, shadow_name: str | None) -> None:
         raise ShadowRejected(400, f"Invalid shadow name: {shadow_name!r}")
 
 
-def _parse_request(request: dict | bytes | str) -> dict[str, Any]:
+def _parse_request(request: dict | bytes | bytearray | str) -> dict[str, Any]:
+    """A request body as a dict; strict JSON (see :mod:`firesight.iot.strict_json`) or a
+    :class:`ShadowRejected` with AWS's code and message."""
     if isinstance(request, dict):
-        return request
-    if isinstance(request, bytes):
-        try:
-            request = request.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ShadowRejected(415, "Unsupported documented encoding; supported encoding is UTF-8") from exc
+        try:  # a dict from the CLI must be a document JSON can carry (no NaN, no surrogates)
+            request = strict_json.dumps(request)
+        except (TypeError, ValueError, RecursionError):
+            raise ShadowRejected(400, "Invalid JSON") from None
     try:
-        body = json.loads(request)
-    except ValueError as exc:
-        raise ShadowRejected(400, "Invalid JSON") from exc
+        body = strict_json.loads(request, max_depth=MAX_REQUEST_DEPTH)
+    except strict_json.JsonRejected as exc:
+        if exc.reason == "not_utf8":
+            raise ShadowRejected(415, "Unsupported documented encoding; supported encoding is UTF-8") from None
+        if exc.reason == "too_deep":
+            raise ShadowRejected(400, f"JSON contains too many levels of nesting; maximum is "
+                                      f"{MAX_NESTING_DEPTH}") from None
+        raise ShadowRejected(400, "Invalid JSON") from None
     if not isinstance(body, dict):
         raise ShadowRejected(400, "Invalid JSON")
     return body
