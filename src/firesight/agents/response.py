@@ -244,8 +244,11 @@ class ResponseAgent:
         if window is not None and not self.policy.never_suppress(
                 alert["signal"], alert.get("probability"), alert.get("variant", ""), alert.get("explanation") or {}):
             return False
-        self._add_stage(alert, "open-after-suppression", route.tiers[min(alert.get("tier", 0), len(route.tiers) - 1)],
-                        now, published_ns)
+        tier = min(alert.get("tier", 0), len(route.tiers) - 1)
+        self._add_stage(alert, "open-after-suppression", route.tiers[tier], now, published_ns)
+        # the acknowledgement deadline runs from the first notice a person actually gets
+        alert["next_deadline_s"] = (now + route.ack_deadline_s if route.ack_deadline_s and tier + 1 < len(route.tiers)
+                                    else None)
         return True
 
     def _supersede_watch(self, event: AlertEvent, alarm_id: str, now: float) -> None:
@@ -423,18 +426,20 @@ class ResponseAgent:
         self._last_deadline_check = now
         escalated, keys = 0, []
         for alert in self.store.open_alerts():
+            stages = alert.get("stages", [])
+            if stages and all(s["suppressed"] for s in stages):
+                # nobody has been told yet: no escalation; notify once suppression ends
+                updated = self.store.update_alert(
+                    alert["alert_id"], lambda a: a if self._unsuppress_if_due(a, now) else None)
+                if len(updated.get("stages", [])) > len(stages):
+                    keys += self._plan_deliveries(updated)
+                continue
             deadline = alert.get("next_deadline_s")
             if deadline is not None and deadline <= now and not alert.get("acknowledged_s"):
                 updated = self.store.update_alert(alert["alert_id"], lambda a: self._escalate(a, now))
                 if updated.get("tier", 0) > alert.get("tier", 0):
                     escalated += 1
                     self._count("escalations")
-                    keys += self._plan_deliveries(updated)
-            elif alert.get("suppressed_by"):
-                before = len(alert.get("stages", []))
-                updated = self.store.update_alert(
-                    alert["alert_id"], lambda a: a if self._unsuppress_if_due(a, now) else None)
-                if len(updated.get("stages", [])) > before:
                     keys += self._plan_deliveries(updated)
         keys += [d["delivery_key"] for d in self.store.deliveries(state="pending")]
         self._dispatch(list(dict.fromkeys(keys)))
