@@ -10,6 +10,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -120,7 +121,8 @@ class HTTPRecorder:
         self.thread.join(5)
 
 
-def start_http(statuses: list[int] | None = None) -> HTTPRecorder:
+def start_http(statuses: list[int] | None = None, *, delay_s: float = 0.0) -> HTTPRecorder:
+    """Start a recording HTTP server; each request is answered after ``delay_s`` [s]."""
     lock = threading.Lock()
     recorder: HTTPRecorder
 
@@ -134,6 +136,8 @@ def start_http(statuses: list[int] | None = None) -> HTTPRecorder:
                 recorder.answers.append(status)
             if recorder.on_request is not None:
                 recorder.on_request(request)
+            if delay_s:
+                time.sleep(delay_s)
             body = b"ok" if status < 300 else b"server error"
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
