@@ -56,7 +56,8 @@ def env(tmp_path_factory):
     root = tmp_path_factory.mktemp("iot-svc")
     store = SQLiteMetadataStore(str(root / "meta.db"))
     registry = DeviceRegistry(store, CertificateAuthority(root / "pki"))
-    broker = EmbeddedBroker(registry, BrokerConfig(plain_port=0, identity_cache_s=0.0))
+    # the plain listener is asked for by name, with the service policy named too
+    broker = EmbeddedBroker(registry, BrokerConfig(plain_port=0, plain_policy="firesight-service", identity_cache_s=0.0))
     broker.start()
     yield {"root": root, "store": store, "registry": registry, "broker": broker}
     broker.stop()
