@@ -19,7 +19,10 @@ an ``in-alarm`` violation; ``consecutiveDatapointsToClear`` non-breaching ones c
 (``alarm-cleared``); removing a profile or forgetting a device invalidates its active
 violations (``alarm-invalidated``). Violations go to callbacks (the response path) and,
 for behaviours listed in the profile's ``quarantineBehaviors``, to the quarantine
-mitigation (attach the deny-all policy).
+mitigation (attach the deny-all policy). A failing callback or quarantine is counted
+(``callback_failures``, ``quarantine_failures``) and logged, never stops an evaluation.
+The periodic service, its alerts, the registry mitigations and the default profile are in
+:mod:`firesight.iot.defender_service`.
 
 Deviation from AWS: cloud-side durations must be 300 to 3600 s on AWS; here any positive
 duration is accepted so tests and demos run in seconds. :meth:`SecurityProfile.to_aws`
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import logging
 import re
 import threading
 import time
@@ -49,6 +53,8 @@ from typing import Any
 import numpy as np
 
 from firesight.errors import InvalidParameterError, NotFoundError, require
+
+log = logging.getLogger(__name__)
 
 COUNT_METRICS = ("aws:num-messages-sent", "aws:num-authorization-failures",
                  "aws:num-connection-attempts", "aws:num-disconnects")
@@ -390,7 +396,10 @@ class Defender:
                     self._remember(profile.name, b, datapoints)
         self._emit(events)
         for thing in dict.fromkeys(to_quarantine):
-            self.quarantine(thing)
+            try:
+                self.quarantine(thing)
+            except Exception:  # counted and logged by quarantine(); the other things still go
+                continue
         return events
 
     def _threshold(self, profile: str, b: Behavior) -> float | None:
@@ -454,7 +463,11 @@ class Defender:
     def _emit(self, events: list[dict[str, Any]]) -> None:
         for event in events:
             for callback in self.on_violation:
-                callback(event)
+                try:
+                    callback(event)
+                except Exception:  # one failing consumer must not hide the event from the others
+                    self.counts["callback_failures"] += 1
+                    log.exception("violation callback %r failed", callback)
 
     # -- mitigation and queries ---------------------------------------------------------------------
     def quarantine(self, thing_name: str) -> None:
@@ -464,7 +477,14 @@ class Defender:
                 return
             self.quarantined.add(thing_name)
         if self.quarantine_fn is not None:
-            self.quarantine_fn(thing_name)
+            try:
+                self.quarantine_fn(thing_name)
+            except Exception:  # e.g. the registry is unreachable: retried on the next violation
+                with self._lock:
+                    self.quarantined.discard(thing_name)
+                self.counts["quarantine_failures"] += 1
+                log.exception("quarantine of %s failed", thing_name)
+                raise
         self.counts["quarantined"] += 1
 
     def active_violations(self, thing_name: str | None = None) -> list[dict[str, Any]]:
@@ -496,131 +516,15 @@ def _ip_of(address: Any) -> str | None:
     return text
 
 
-def registry_quarantine(registry: Any) -> Callable[[str], None]:
-    """The quarantine mitigation for a :class:`firesight.iot.registry.DeviceRegistry`:
-    attach the deny-all ``firesight-quarantine`` policy to every ACTIVE certificate of the
-    thing. An explicit Deny wins over any Allow, so the broker refuses the device's next
-    publish, subscribe and connection."""
-    from firesight.iot.policy import QUARANTINE_POLICY_NAME
+# the service side lives in its own module; re-exported so existing imports keep working
+from firesight.iot.defender_service import (  # noqa: E402
+    DEFAULT_PROFILE,
+    DefenderService,
+    registry_quarantine,
+    registry_release,
+    violation_alert,
+)
 
-    def quarantine(thing_name: str) -> None:
-        for cert in registry.list_certificates(thing_name=thing_name, status="ACTIVE"):
-            registry.attach_policy(QUARANTINE_POLICY_NAME, cert["certificate_id"])
-
-    return quarantine
-
-
-def registry_release(registry: Any, thing_name: str) -> None:
-    """Lift a quarantine: detach the deny-all policy from every certificate of the thing."""
-    from firesight.iot.policy import QUARANTINE_POLICY_NAME
-
-    for cert in registry.list_certificates(thing_name=thing_name):
-        registry.detach_policy(QUARANTINE_POLICY_NAME, cert["certificate_id"])
-
-
-class DefenderService:
-    """Evaluates a :class:`Defender` every ``period_s`` [s] on a background thread and
-    publishes each violation as an alert on ``firesight/v1/{site}/alerts`` through
-    ``client`` (an MQTT client with ``publish(topic, payload, qos=...)``; None: callbacks
-    only). The site comes from the topics the device published on, else ``site_of(thing)``.
-    """
-
-    def __init__(self, defender: Defender, client: Any = None, *, period_s: float = 5.0,
-                 site_of: Callable[[str], str | None] | None = None):
-        require(period_s > 0, "period_s", "> 0", period_s)
-        self.defender, self.client, self.period_s, self.site_of = defender, client, float(period_s), site_of
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.alerts_published = 0
-        if client is not None:
-            defender.on_violation.append(self.publish_alert)
-
-    def site(self, thing: str) -> str | None:
-        site = self.defender.sites.get(thing)
-        if site is None and self.site_of is not None:
-            try:
-                site = self.site_of(thing)
-            except Exception:  # an unknown thing has no site; the alert goes out without one
-                site = None
-        return site
-
-    def publish_alert(self, event: Mapping[str, Any]) -> None:
-        import json
-
-        from firesight.iot.topics import alerts_topic
-
-        site = self.site(event["thingName"]) or "unassigned"
-        alert = violation_alert(event, site=site, now_ms=int(time.time() * 1000))
-        self.client.publish(alerts_topic(site), json.dumps(alert).encode("utf-8"), qos=1)
-        self.alerts_published += 1
-
-    def observe_publishes(self, client: Any, topic_filter: str = "firesight/v1/+/+/#") -> None:
-        """Count device messages seen by subscribing (for brokers without event hooks:
-        Mosquitto, AWS IoT): the thing name is the topic's fourth level. Only messages the
-        broker accepted arrive, so authorization failures, connects and disconnects need
-        the broker's own events; do not combine with :meth:`Defender.record_broker_event`
-        on the same broker (messages would count twice)."""
-        def on_message(topic: str, payload: bytes) -> None:
-            parts = topic.split("/")
-            if len(parts) == 5:
-                thing = parts[3]
-                if self.defender.principal_filter is None or self.defender.principal_filter(thing):
-                    self.defender.record_publish(thing, len(payload))
-                    self.defender.sites.setdefault(thing, parts[2])
-
-        client.subscribe(topic_filter, on_message)
-
-    def start(self) -> "DefenderService":
-        def loop() -> None:
-            while not self._stop.wait(self.period_s):
-                self.defender.evaluate()
-
-        self._thread = threading.Thread(target=loop, name="firesight-defender", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(self.period_s + 5)
-
-
-def violation_alert(event: Mapping[str, Any], *, site: str | None, now_ms: int) -> dict[str, Any]:
-    """The alert the response path receives for a violation event (JSON-ready).
-
-    ``level`` is ``security`` for ``in-alarm`` and ``cleared`` otherwise.
-    """
-    return {"ts_ms": int(now_ms), "source": "defender", "kind": "security_violation",
-            "level": "security" if event["violationEventType"] == "in-alarm" else "cleared",
-            "site": site, "thing_name": event["thingName"], "violation": dict(event)}
-
-
-#: A starting security profile for firesight nodes. A node sends ~8.7 thermal frames per
-#: second plus one SCD41 reading every 5 s (ARCHITECTURE.md, "Devices"), ~2,620 messages in
-#: 300 s; four times that is a flood. Frames are ~51 KB encoded; AWS IoT's limit is 128 KB.
-DEFAULT_PROFILE: dict[str, Any] = {
-    "securityProfileName": "firesight-nodes",
-    "securityProfileDescription": "Behaviour of Lepton 3.5 + SCD41 nodes",
-    "behaviors": [
-        {"name": "message_flood", "metric": "aws:num-messages-sent",
-         "criteria": {"comparisonOperator": "greater-than", "value": {"count": 10_500},
-                      "durationSeconds": 300, "consecutiveDatapointsToAlarm": 1,
-                      "consecutiveDatapointsToClear": 2}},
-        {"name": "oversized_messages", "metric": "aws:message-byte-size",
-         "criteria": {"comparisonOperator": "greater-than", "value": {"count": 65_536},
-                      "consecutiveDatapointsToAlarm": 1, "consecutiveDatapointsToClear": 1}},
-        {"name": "topic_probing", "metric": "aws:num-authorization-failures",
-         "criteria": {"comparisonOperator": "greater-than", "value": {"count": 5},
-                      "durationSeconds": 300, "consecutiveDatapointsToAlarm": 1,
-                      "consecutiveDatapointsToClear": 2}},
-        {"name": "reconnect_storm", "metric": "aws:num-connection-attempts",
-         "criteria": {"comparisonOperator": "greater-than", "value": {"count": 20},
-                      "durationSeconds": 300, "consecutiveDatapointsToAlarm": 1,
-                      "consecutiveDatapointsToClear": 2}},
-        {"name": "disconnect_storm", "metric": "aws:num-disconnects",
-         "criteria": {"comparisonOperator": "greater-than", "value": {"count": 20},
-                      "durationSeconds": 300, "consecutiveDatapointsToAlarm": 1,
-                      "consecutiveDatapointsToClear": 2}},
-    ],
-    "quarantineBehaviors": ["topic_probing"],
-}
+__all__ = ["COUNT_METRICS", "DEFAULT_PROFILE", "EVENT_TYPES", "METRICS", "MESSAGE_SIZE_METRIC", "OPERATORS",
+           "SOURCE_IP_METRIC", "Behavior", "Defender", "DefenderService", "SecurityProfile", "registry_quarantine",
+           "registry_release", "violation_alert"]

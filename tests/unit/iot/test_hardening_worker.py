@@ -1,0 +1,102 @@
+"""ServiceWorker (the bounded queue + supervised thread of the rules and shadow services):
+each failure path is counted and the worker keeps serving; stop() is staged."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from firesight.errors import InvalidParameterError
+from firesight.iot.worker import ServiceWorker
+
+
+def _wait(cond, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_exceptions_are_counted_and_the_next_item_is_served():
+    done: list[int] = []
+
+    def handle(item: int) -> None:
+        if item == 1:
+            raise ValueError("bad item")
+        done.append(item)
+
+    w = ServiceWorker("t", handle).start()
+    for item in (1, 2):
+        assert w.submit(item)
+    assert _wait(lambda: done == [2])
+    assert w.stats()["errors:ValueError"] == 1 and w.stats()["processed"] == 1
+    w.stop()
+
+
+def test_a_base_exception_restarts_the_worker_with_backoff():
+    done: list[int] = []
+
+    def handle(item: int) -> None:
+        if item < 3:
+            raise SystemExit(f"exit on {item}")
+        done.append(item)
+
+    w = ServiceWorker("t", handle, backoff_s=(0.01, 0.02)).start()
+    for item in (1, 2, 3):
+        w.submit(item)
+    assert _wait(lambda: done == [3])
+    assert w.stats()["restarts:SystemExit"] == 2 and w.alive
+    w.stop()
+    assert not w.alive
+
+
+def test_full_queue_sheds_and_counts_without_blocking():
+    gate = threading.Event()
+    w = ServiceWorker("t", lambda item: gate.wait(10), max_queue=2).start()
+    results = [w.submit(k) for k in range(6)]   # 1 taken by the worker, 2 queued, the rest shed
+    assert results.count(False) >= 3
+    assert w.stats()["shed:queue_full"] == results.count(False)
+    gate.set()
+    w.stop()
+
+
+def test_stop_stops_accepting_drains_then_ends():
+    done: list[int] = []
+    gate = threading.Event()
+
+    def handle(item: int) -> None:
+        gate.wait(10)
+        done.append(item)
+
+    w = ServiceWorker("t", handle).start()
+    for k in range(5):
+        w.submit(k)
+    stopper = threading.Thread(target=w.stop, kwargs={"drain_timeout_s": 10.0})
+    stopper.start()
+    assert _wait(lambda: not w.submit(99))      # stage 1: refused at once
+    gate.set()                                  # stage 2: what was queued is handled
+    stopper.join(15)
+    assert done == [0, 1, 2, 3, 4]
+    assert w.stats()["shed:after_stop"] >= 1
+    assert not w.alive                          # stage 3: ended
+
+
+def test_stop_with_a_stuck_handler_counts_what_it_drops():
+    gate = threading.Event()
+    w = ServiceWorker("t", lambda item: gate.wait(60)).start()
+    for k in range(4):
+        w.submit(k)
+    w.stop(drain_timeout_s=0.2)
+    gate.set()
+    assert w.stats()["shed:at_stop"] == 3       # the first was being handled
+
+
+def test_bad_settings_are_refused():
+    with pytest.raises(InvalidParameterError):
+        ServiceWorker("t", print, max_queue=0)
+    with pytest.raises(InvalidParameterError):
+        ServiceWorker("t", print, backoff_s=(1.0, 0.5))
