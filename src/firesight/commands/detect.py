@@ -160,7 +160,11 @@ def train(
         split_info["test_ids"] = list(split.test_ids)
         test = table[table["scenario_id"].astype(str).isin(split.test_ids)]
         table = table[table["scenario_id"].astype(str).isin(split.train_ids)]
-    info = {"data": desc, "split": split_info, "step_s": step_s, "window_s": window_s}
+    if desc.get("features_stamp") is None:
+        raise DataError(f"{features or data}: the features carry no version stamp; recompute them with "
+                        "`firesight features`")
+    info = {"data": desc, "split": split_info, "step_s": desc["step_s"], "window_s": desc["window_s"],
+            "features_stamp": desc["features_stamp"]}
     with _progress() as bar:
         task = bar.add_task("training variants", total=3)
         bundle = train_bundle(table, kind=kind, params=_read_params(params), seed=seed, info=info,
@@ -248,6 +252,9 @@ def evaluate(
     bundle, ref = load_model(model)
     table, desc = _load_table(data, features, workers, float(bundle.info.get("step_s", 1.0)),
                               float(bundle.info.get("window_s", 60.0)))
+    from firesight.detection.data import check_features_stamp
+
+    check_features_stamp(bundle.info, desc, str(features or data))
     if split == "test":
         ids = (bundle.info.get("split") or {}).get("test_ids")
         if not ids:

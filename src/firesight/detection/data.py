@@ -71,6 +71,24 @@ def dataset_feature_table(url: str, *, step_s: float = 1.0, window_s: float = 60
     return table, {"info": ds.info, "manifest": ds.manifest}
 
 
+def check_features_stamp(model_info: dict, desc: dict, where: str) -> None:
+    """Refuse features that a model was not trained on: a :class:`DataError` unless the
+    table's stamp (window step and length, :data:`~firesight.features.windows.FEATURES_VERSION`,
+    digest of the feature definitions) equals the model's ``features_stamp``."""
+    want = model_info.get("features_stamp")
+    if want is None:
+        return  # a model from before stamps: its feature list is still checked column by column
+    have = desc.get("features_stamp")
+    if have is None:
+        raise DataError(f"{where}: the features carry no version stamp (written by an older "
+                        "firesight?); recompute them with `firesight features`")
+    diff = [f"{k} {have.get(k)!r} (model: {want[k]!r})" for k in sorted(want) if have.get(k) != want[k]]
+    if diff:
+        raise DataError(f"{where}: features differ from the model's: {', '.join(diff)}; recompute them "
+                        f"with --step-s {want.get('step_s')} --window-s {want.get('window_s')} on this "
+                        "firesight, or use a model trained on them")
+
+
 def load_feature_table(data: str, *, features: str | None = None, step_s: float = 1.0,
                        window_s: float = 60.0, workers: int = 1,
                        progress: bool = False) -> tuple[pd.DataFrame, dict]:
@@ -81,17 +99,21 @@ def load_feature_table(data: str, *, features: str | None = None, step_s: float 
     dataset's scenarios. Otherwise the features are computed here. A dataset also gives each
     scenario's ``source_view`` (fire in view of the camera or not).
     """
+    from firesight.features.dataset import STAMP_KEY
+    from firesight.features.windows import features_stamp
+
     if str(data).endswith(".parquet"):
         if features is not None:
             raise DataError("--features goes with a dataset --data, not with a features file")
         table = read_feature_table(str(data))
-        desc = {"url": str(data), "kind": "features"}
+        desc = {"url": str(data), "kind": "features", "features_stamp": table.attrs.get(STAMP_KEY)}
     else:
         from firesight.datasets import open_dataset
 
         ds = open_dataset(str(data))
         if features is not None:
             table = read_feature_table(str(features))
+            stamp = table.attrs.get(STAMP_KEY)
             have, want = set(table["scenario_id"].astype(str)), set(ds.ids)
             if have != want:
                 raise DataError(f"{features}: its scenarios differ from {data}'s manifest "
@@ -100,8 +122,10 @@ def load_feature_table(data: str, *, features: str | None = None, step_s: float 
         else:
             table, _ = dataset_feature_table(str(data), step_s=step_s, window_s=window_s,
                                              workers=workers, progress=progress)
+            stamp = features_stamp(step_s=step_s, window_s=window_s)
         info = ds.info
         desc = {"url": str(data), "kind": "dataset", "features": features, "seed": info.get("seed"),
+                "features_stamp": stamp,
                 "generation": {k: v for k, v in info.items()
                                if isinstance(v, (str, int, float, bool, list)) or v is None}}
         manifest = ds.manifest
@@ -114,4 +138,7 @@ def load_feature_table(data: str, *, features: str | None = None, step_s: float 
                  "n_windows": int(len(table)),
                  "families": {str(k): int(v) for k, v in per["family"].value_counts().sort_index().items()},
                  "step_s": float(step_s), "window_s": float(window_s)})
+    stamp = desc.get("features_stamp") or {}
+    if stamp:  # a features file says which step and window it was computed with
+        desc["step_s"], desc["window_s"] = float(stamp["step_s"]), float(stamp["window_s"])
     return table, desc

@@ -34,6 +34,9 @@ ID_COLUMNS = ("scenario_id", "family", "label", "is_fire", "ignition_time_s")
 TRUTH_COLUMNS = ("truth_state", "burning")
 OUTPUT_COLUMNS = (*ID_COLUMNS, "time_s", *FEATURE_NAMES, *TRUTH_COLUMNS)
 ENGINES = ("local", "spark")
+#: Key of the features stamp (step, window, version; :func:`firesight.features.windows.
+#: features_stamp`) in the parquet file's metadata (``DataFrame.attrs``).
+STAMP_KEY = "firesight_features"
 FEATURES_FILE = "features.parquet"
 
 
@@ -191,6 +194,9 @@ def compute_dataset_features(url: str, out: str, *, engine: str = "local", worke
             if on_done is not None:
                 on_done(scenario_id)
     table = pd.concat([results[i] for i in ids], ignore_index=True)
+    from firesight.features.windows import features_stamp
+
+    table.attrs[STAMP_KEY] = features_stamp(step_s=step_s, window_s=window_s)
     path = write_features(table, out)
     frames = int(dataset.manifest.set_index("id").loc[ids, "n_frames"].sum()) \
         if "n_frames" in dataset.manifest.columns else None

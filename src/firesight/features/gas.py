@@ -2,13 +2,25 @@
 
 The readings arrive every 5 s (periodic mode), ~30 s (low-power mode) or at any interval
 (replayed CSV files); every feature here is defined on the readings' own time stamps, so
-any interval works. The same function, :func:`scd41_window_features`, serves the offline
-and the online path.
+any interval works. One compiled kernel computes every window, offline and online:
+:func:`scd41_window_features` (one window) and :func:`scd41_features_at` (many windows,
+the vectorised path of long replays) give the same numbers bit for bit.
 
-Baselines settle on their own: the baseline is a low quantile of the readings of the last
-``baseline_s`` that exist, so at the start of a recording it equals the first reading and
-the level above baseline starts at zero — a recording that begins does not look like a
-rise.
+What the features may not depend on: the absolute level of the room (CO2 400-2,000 ppm,
+temperature, humidity describe the building and its occupants, not a fire), or how long
+ago the recording started. So
+
+* every feature that models use is a *difference* (level above a baseline, rate) or a
+  difference in units of the sensor's own noise (z-scores), never a level;
+* nothing is computed until the readings span ``warmup_s`` (300 s) without a gap longer
+  than ``max_gap_s``: during this warm-up every gas feature is NaN (not scored), so the
+  start of a recording is never a rise, and a node that was off for a while warms up
+  again instead of comparing today's air with yesterday's;
+* the current level is the median of the last ``level_s`` (30 s) of readings and the
+  baseline a low quantile of the last ``baseline_s`` (10 min), so single noisy readings
+  and one-minute spikes move neither much; the noise is estimated from the readings
+  themselves (MAD of successive differences) because the SCD41's noise grows with the
+  reading.
 
 The SCD41 responds as a first-order system (time constant tau: 60 s for CO2, 120 s for
 temperature, 90 s for humidity). Inverting that response, x_true = x + tau dx/dt, gives a
@@ -23,14 +35,19 @@ References
 2. UL 521, "Heat Detectors for Fire Protective Signaling Systems", 8th ed.: rate-of-rise
    detectors respond at 15 F/min (8.3 C/min); rates are given here in C/min to match.
 3. Sen, P. K., J. Am. Stat. Assoc. 63 (1968) 1379-1389 (Theil-Sen slope).
+4. Rousseeuw, P. J., Croux, C., J. Am. Stat. Assoc. 88 (1993) 1273-1283 (MAD scale
+   1.4826 for a normal distribution).
 """
 
 from __future__ import annotations
 
+import math
+
+import numba
 import numpy as np
 
 from firesight.errors import DataError
-from firesight.features.estimators import theil_sen_slope
+from firesight.features.estimators import _theil_sen_kernel
 
 #: First-order response time constants of the SCD41 as mounted [s] (CO2 from the datasheet
 #: [1]; temperature and humidity: board-level values used by the sensor model, see
@@ -40,22 +57,30 @@ SCD41_RESPONSE_TIME_S = {"co2": 60.0, "temperature": 120.0, "humidity": 90.0}
 #: Settings of the gas features. ``baseline_s`` [s]: span of the rolling baseline;
 #: ``baseline_quantile``: quantile of CO2 and temperature taken as baseline (robust low
 #: level); ``humidity_reference_quantile``: quantile of humidity that a drop is measured
-#: from; ``horizons_s`` [s]: rise-rate horizons; ``lag_derivative_horizon_s`` [s]: horizon
-#: of the derivative used for the lag correction; ``max_staleness_s`` [s]: readings older
-#: than this make the features NaN (only the staleness is given); ``min_rise_c`` [C]:
-#: floor of the temperature rise in the CO2-per-degree ratio; ``min_span_fraction``: a
-#: rate needs readings spanning at least this fraction of its horizon (NaN before), so
-#: that two noisy readings at the start of a recording (SCD41 repeatability ~±10 ppm)
-#: never make a steep "rise".
+#: from; ``horizons_s`` [s]: rise-rate horizons (exactly four); ``lag_derivative_horizon_s``
+#: [s]: horizon of the derivative used for the lag correction; ``level_s`` [s]: span of the
+#: median that gives the current level; ``max_staleness_s`` [s]: readings older than this
+#: make the features NaN (only the staleness is given); ``min_rise_c`` [C]: floor of the
+#: temperature rise in the CO2-per-degree ratio; ``min_span_fraction``: a rate needs
+#: readings spanning at least this fraction of its horizon; ``warmup_s`` [s]: span of
+#: gap-free readings needed before any feature is given; ``max_gap_s`` [s]: a longer gap
+#: between readings starts a new warm-up; ``min_noise_ppm`` [ppm]: floor of the noise
+#: estimate (the output resolution is 1 ppm); ``max_slope_points``: most readings a
+#: Theil-Sen fit uses (denser series are thinned evenly, ends kept).
 SCD41_FEATURE_SETTINGS = {
     "baseline_s": 600.0,
     "baseline_quantile": 0.05,
     "humidity_reference_quantile": 0.95,
     "horizons_s": (30.0, 60.0, 120.0, 300.0),
     "lag_derivative_horizon_s": 60.0,
-    "max_staleness_s": 300.0,
+    "level_s": 30.0,
+    "max_staleness_s": 150.0,
     "min_rise_c": 1.0,
     "min_span_fraction": 0.5,
+    "warmup_s": 300.0,
+    "max_gap_s": 150.0,
+    "min_noise_ppm": 1.0,
+    "max_slope_points": 64,
 }
 
 #: Columns of a readings table (:func:`scd41_reading_table`).
@@ -66,6 +91,7 @@ GAS_FEATURES = (
     "scd41_co2_rate_ppm_per_min_30s", "scd41_co2_rate_ppm_per_min_60s",
     "scd41_co2_rate_ppm_per_min_120s", "scd41_co2_rate_ppm_per_min_300s",
     "scd41_co2_lag_corrected_ppm", "scd41_co2_lag_corrected_above_baseline_ppm",
+    "scd41_co2_noise_ppm", "scd41_co2_above_baseline_z", "scd41_co2_rise_z_120s",
     "scd41_temperature_c", "scd41_temperature_baseline_c", "scd41_temperature_rise_c",
     "scd41_temperature_rate_c_per_min_30s", "scd41_temperature_rate_c_per_min_60s",
     "scd41_temperature_rate_c_per_min_120s", "scd41_temperature_rate_c_per_min_300s",
@@ -76,9 +102,12 @@ GAS_FEATURES = (
 )
 _INDEX = {name: i for i, name in enumerate(GAS_FEATURES)}
 _HORIZON_NAMES = (30, 60, 120, 300)
-#: Most readings a rate's Theil-Sen fit uses (its cost grows with the square); more (e.g. a
-#: 1 Hz replay over 300 s) are thinned to an evenly spaced subset.
-_MAX_SLOPE_POINTS = 200
+#: Longest span of readings any feature looks back [s].
+def lookback_s(settings: dict | None = None) -> float:
+    """Longest span of readings a window needs [s] (online buffers keep this much)."""
+    cfg = {**SCD41_FEATURE_SETTINGS, **(settings or {})}
+    return float(max(cfg["baseline_s"], max(cfg["horizons_s"]), cfg["lag_derivative_horizon_s"],
+                     cfg["warmup_s"], cfg["level_s"]))
 
 
 def check_scd41_readings(time_s: np.ndarray, co2_ppm: np.ndarray, temperature_c: np.ndarray,
@@ -112,20 +141,6 @@ def scd41_reading_table(time_s, co2_ppm, temperature_c, humidity_rh, *, where: s
     return table[order]
 
 
-def _rate_per_min(times: np.ndarray, values: np.ndarray, now_s: float, horizon_s: float,
-                  min_span_fraction: float) -> float:
-    """Theil-Sen slope [units/min] of the readings in ``[now_s - horizon_s, now_s]`` plus the
-    last reading before that span (so the slope spans the horizon once there is enough
-    history); NaN while the readings span less than ``min_span_fraction * horizon_s``."""
-    start = max(int(np.searchsorted(times, now_s - horizon_s, side="left")) - 1, 0)
-    if times[-1] - times[start] < min_span_fraction * horizon_s:
-        return np.nan
-    if times.size - start > _MAX_SLOPE_POINTS:  # dense replays: evenly spaced subset, ends kept
-        pick = np.unique(np.linspace(start, times.size - 1, _MAX_SLOPE_POINTS).round().astype(np.int64))
-        return theil_sen_slope(times[pick], values[pick]) * 60.0
-    return theil_sen_slope(times[start:], values[start:]) * 60.0
-
-
 def scd41_window_features(readings: np.ndarray, now_s: float, *, settings: dict | None = None,
                           response_time_s: dict | None = None) -> np.ndarray:
     """Feature vector :data:`GAS_FEATURES` at ``now_s`` from SCD41 readings.
@@ -143,55 +158,173 @@ def scd41_window_features(readings: np.ndarray, now_s: float, *, settings: dict 
     -------
     ndarray of float64
         Latest CO2 [ppm], temperature [C], humidity [%RH]; baselines (``baseline_quantile``
-        of the last ``baseline_s``) and levels above them; rise rates [ppm/min], [C/min],
-        [%RH/min] over ``horizons_s`` (Theil-Sen, [3]; NaN until the readings span
-        ``min_span_fraction`` of the horizon); lag-corrected levels x + tau dx/dt (dx/dt
-        over ``lag_derivative_horizon_s``); CO2 above baseline per degree of temperature rise [ppm/C] (rise
-        floored at ``min_rise_c``); humidity drop below its ``humidity_reference_quantile``
-        [%RH]; staleness [s] = now minus the latest reading. NaN where undefined (no
-        reading yet, a single reading for a rate, readings older than ``max_staleness_s``).
+        of the last ``baseline_s``) and the current level (median of the last ``level_s``)
+        above them; rise rates [ppm/min], [C/min], [%RH/min] over ``horizons_s``
+        (Theil-Sen, [3]; NaN until the readings span ``min_span_fraction`` of the horizon);
+        lag-corrected levels x + tau dx/dt (dx/dt over ``lag_derivative_horizon_s``); CO2
+        noise [ppm] (1.4826 MAD of successive differences / sqrt 2 [4]) and the CO2 rise
+        above baseline and over the last 120 s in units of it; CO2 above baseline per
+        degree of temperature rise [ppm/C] (rise floored at ``min_rise_c``); humidity
+        drop below its ``humidity_reference_quantile`` [%RH]; staleness [s] = now minus
+        the latest reading. All NaN before ``warmup_s`` of gap-free readings; all but the
+        staleness NaN when the latest reading is older than ``max_staleness_s``.
     """
+    return scd41_features_at(readings, np.array([float(now_s)]), settings=settings,
+                             response_time_s=response_time_s)[0]
+
+
+def scd41_features_at(readings: np.ndarray, times_s: np.ndarray, *, settings: dict | None = None,
+                      response_time_s: dict | None = None) -> np.ndarray:
+    """Feature vectors :data:`GAS_FEATURES` at every time of ``times_s`` (increasing) [s]:
+    one row per time, each equal to :func:`scd41_window_features` at that time (the same
+    compiled kernel; windows whose readings are the same are computed once)."""
     cfg = {**SCD41_FEATURE_SETTINGS, **(settings or {})}
     tau = {**SCD41_RESPONSE_TIME_S, **(response_time_s or {})}
-    out = np.full(len(GAS_FEATURES), np.nan)
-    times_all = readings[:, 0]
-    end = int(np.searchsorted(times_all, now_s, side="right"))
-    if end == 0:
-        return out
-    staleness = now_s - times_all[end - 1]
-    out[_INDEX["scd41_staleness_s"]] = staleness
-    if staleness > cfg["max_staleness_s"]:
-        return out
-    lookback = max(cfg["baseline_s"], max(cfg["horizons_s"]), cfg["lag_derivative_horizon_s"])
-    start = max(int(np.searchsorted(times_all, now_s - lookback, side="left")) - 1, 0)
-    rows = readings[start:end]
-    t = rows[:, 0]
-    recent = rows[t > now_s - cfg["baseline_s"]]
-    co2, temp, rh = rows[-1, 1], rows[-1, 2], rows[-1, 3]
-    co2_base = float(np.quantile(recent[:, 1], cfg["baseline_quantile"]))
-    temp_base = float(np.quantile(recent[:, 2], cfg["baseline_quantile"]))
-    rh_ref = float(np.quantile(recent[:, 3], cfg["humidity_reference_quantile"]))
-    out[_INDEX["scd41_co2_ppm"]] = co2
-    out[_INDEX["scd41_co2_baseline_ppm"]] = co2_base
-    out[_INDEX["scd41_co2_above_baseline_ppm"]] = co2 - co2_base
-    out[_INDEX["scd41_temperature_c"]] = temp
-    out[_INDEX["scd41_temperature_baseline_c"]] = temp_base
-    out[_INDEX["scd41_temperature_rise_c"]] = temp - temp_base
-    out[_INDEX["scd41_humidity_rh"]] = rh
-    out[_INDEX["scd41_humidity_drop_rh"]] = rh_ref - rh
-    span = cfg["min_span_fraction"]
-    for horizon, label in zip(cfg["horizons_s"], _HORIZON_NAMES):
-        out[_INDEX[f"scd41_co2_rate_ppm_per_min_{label}s"]] = _rate_per_min(t, rows[:, 1], now_s, horizon, span)
-        out[_INDEX[f"scd41_temperature_rate_c_per_min_{label}s"]] = _rate_per_min(t, rows[:, 2], now_s, horizon,
-                                                                                  span)
-    out[_INDEX["scd41_humidity_rate_rh_per_min_60s"]] = _rate_per_min(t, rows[:, 3], now_s, 60.0, span)
-    lag_h = cfg["lag_derivative_horizon_s"]
-    co2_true = co2 + tau["co2"] * _rate_per_min(t, rows[:, 1], now_s, lag_h, span) / 60.0
-    temp_true = temp + tau["temperature"] * _rate_per_min(t, rows[:, 2], now_s, lag_h, span) / 60.0
-    out[_INDEX["scd41_co2_lag_corrected_ppm"]] = co2_true
-    out[_INDEX["scd41_co2_lag_corrected_above_baseline_ppm"]] = co2_true - co2_base
-    out[_INDEX["scd41_temperature_lag_corrected_c"]] = temp_true
-    out[_INDEX["scd41_temperature_lag_corrected_rise_c"]] = temp_true - temp_base
-    out[_INDEX["scd41_co2_per_degree_ppm_per_c"]] = (co2 - co2_base) / max(temp - temp_base, cfg["min_rise_c"])
+    times = np.ascontiguousarray(times_s, dtype=np.float64)
+    if times.ndim != 1 or (times.size > 1 and np.any(np.diff(times) < 0)):
+        raise DataError("times_s must be a 1-D increasing series of window times [s]")
+    rows = np.ascontiguousarray(readings, dtype=np.float64).reshape(-1, len(READING_COLUMNS))
+    horizons = np.asarray(cfg["horizons_s"], dtype=np.float64)
+    if horizons.shape != (4,):
+        raise DataError(f"horizons_s must hold four horizons [s], got {cfg['horizons_s']!r}")
+    params = np.array([cfg["baseline_s"], cfg["baseline_quantile"], cfg["humidity_reference_quantile"],
+                       cfg["lag_derivative_horizon_s"], cfg["level_s"], cfg["max_staleness_s"],
+                       cfg["min_rise_c"], cfg["min_span_fraction"], cfg["warmup_s"], cfg["max_gap_s"],
+                       cfg["min_noise_ppm"], float(cfg["max_slope_points"]), tau["co2"], tau["temperature"]],
+                      dtype=np.float64)
+    out = np.full((times.size, len(GAS_FEATURES)), np.nan)
+    if rows.shape[0] and times.size:
+        _gas_kernel(rows[:, 0].copy(), rows[:, 1].copy(), rows[:, 2].copy(), rows[:, 3].copy(), times,
+                    horizons, params, out)
     return out
 
+
+# -- compiled kernel ----------------------------------------------------------------------
+# column positions in GAS_FEATURES (numba reads module-level ints as constants)
+_C_CO2, _C_BASE, _C_ABOVE = 0, 1, 2
+_C_RATE = 3  # 4 horizons: 3..6
+_C_LAG, _C_LAG_ABOVE, _C_NOISE, _C_Z, _C_Z120 = 7, 8, 9, 10, 11
+_T_T, _T_BASE, _T_RISE = 12, 13, 14
+_T_RATE = 15  # 15..18
+_T_LAG, _T_LAG_RISE, _C_PER_DEG = 19, 20, 21
+_H_H, _H_DROP, _H_RATE, _STALE = 22, 23, 24, 25
+_N_KEY = 10
+
+
+@numba.njit(cache=True, nogil=True)
+def _quantile_sorted(a, q):  # pragma: no cover - compiled
+    h = (a.shape[0] - 1) * q
+    lo = int(math.floor(h))
+    hi = min(lo + 1, a.shape[0] - 1)
+    return a[lo] + (h - lo) * (a[hi] - a[lo])
+
+
+@numba.njit(cache=True, nogil=True)
+def _slope_per_min(t, v, start, end, max_points):  # pragma: no cover - compiled
+    """Theil-Sen slope [units/min] of rows start..end-1, thinned to ``max_points``."""
+    n = end - start
+    if n > max_points:
+        idx = np.empty(max_points, dtype=np.int64)
+        for i in range(max_points):
+            idx[i] = start + int(round(i * (n - 1) / (max_points - 1)))
+        return _theil_sen_kernel(t[idx], v[idx]) * 60.0
+    return _theil_sen_kernel(t[start:end], v[start:end]) * 60.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _gas_kernel(t, co2, temp, rh, nows, horizons, p, out):  # pragma: no cover - compiled
+    baseline_s, q_base, q_rh, lag_h, level_s = p[0], p[1], p[2], p[3], p[4]
+    max_stale, min_rise, span, warmup_s, max_gap = p[5], p[6], p[7], p[8], p[9]
+    min_noise, max_points, tau_co2, tau_t = p[10], int(p[11]), p[12], p[13]
+    n = t.shape[0]
+    seg_start = np.empty(n, dtype=np.int64)  # first reading after the last long gap
+    for i in range(n):
+        seg_start[i] = i if (i == 0 or t[i] - t[i - 1] > max_gap) else seg_start[i - 1]
+    key = np.full(_N_KEY, -2, dtype=np.int64)
+    prev = np.full(_N_KEY, -3, dtype=np.int64)
+    have_prev = False
+    for k in range(nows.shape[0]):
+        now = nows[k]
+        end = np.searchsorted(t, now, side="right")
+        if end == 0:
+            have_prev = False
+            continue
+        stale = now - t[end - 1]
+        seg = seg_start[end - 1]
+        warm = t[seg] <= now - warmup_s
+        key[0] = end
+        key[1] = seg
+        key[2] = 1 if stale > max_stale else 0
+        key[3] = 1 if warm else 0
+        key[4] = max(np.searchsorted(t, now - baseline_s, side="right"), seg)
+        key[5] = min(max(np.searchsorted(t, now - level_s, side="right"), seg), end - 1)
+        for j in range(4):
+            key[6 + j] = max(np.searchsorted(t, now - horizons[j], side="left") - 1, seg)
+        same = have_prev
+        if same:
+            for j in range(_N_KEY):
+                if key[j] != prev[j]:
+                    same = False
+                    break
+        if same:
+            for c in range(out.shape[1]):
+                out[k, c] = out[k - 1, c]
+            if key[3] == 1:
+                out[k, _STALE] = stale
+            continue
+        for j in range(_N_KEY):
+            prev[j] = key[j]
+        have_prev = True
+        if not warm:
+            continue  # warm-up: nothing, not even the staleness (the window is not scored)
+        out[k, _STALE] = stale
+        if stale > max_stale:
+            continue
+        b0, l0 = key[4], key[5]
+        base_co2 = np.sort(co2[b0:end])
+        base_t = np.sort(temp[b0:end])
+        base_rh = np.sort(rh[b0:end])
+        c_base = _quantile_sorted(base_co2, q_base)
+        t_base = _quantile_sorted(base_t, q_base)
+        rh_ref = _quantile_sorted(base_rh, q_rh)
+        c_level = np.median(co2[l0:end])
+        t_level = np.median(temp[l0:end])
+        out[k, _C_CO2] = co2[end - 1]
+        out[k, _C_BASE] = c_base
+        out[k, _C_ABOVE] = c_level - c_base
+        out[k, _T_T] = temp[end - 1]
+        out[k, _T_BASE] = t_base
+        out[k, _T_RISE] = t_level - t_base
+        out[k, _H_H] = rh[end - 1]
+        out[k, _H_DROP] = rh_ref - rh[end - 1]
+        for j in range(4):
+            start = key[6 + j]
+            if t[end - 1] - t[start] >= span * horizons[j]:
+                out[k, _C_RATE + j] = _slope_per_min(t, co2, start, end, max_points)
+                out[k, _T_RATE + j] = _slope_per_min(t, temp, start, end, max_points)
+        lag_start = max(np.searchsorted(t, now - lag_h, side="left") - 1, seg)
+        if t[end - 1] - t[lag_start] >= span * lag_h:
+            c_slope = _slope_per_min(t, co2, lag_start, end, max_points)
+            t_slope = _slope_per_min(t, temp, lag_start, end, max_points)
+            h_slope = _slope_per_min(t, rh, lag_start, end, max_points)
+            # the level is the value at the median time of its readings: carry it to the
+            # latest reading, then invert the sensor's lag
+            ahead = t[end - 1] - np.median(t[l0:end])
+            out[k, _C_LAG] = c_level + (tau_co2 + ahead) * c_slope / 60.0
+            out[k, _C_LAG_ABOVE] = out[k, _C_LAG] - c_base
+            out[k, _T_LAG] = t_level + (tau_t + ahead) * t_slope / 60.0
+            out[k, _T_LAG_RISE] = out[k, _T_LAG] - t_base
+            out[k, _H_RATE] = h_slope
+        m = end - b0
+        if m >= 3:
+            d = np.empty(m - 1)
+            for i in range(m - 1):
+                d[i] = co2[b0 + i + 1] - co2[b0 + i]
+            med = np.median(d)
+            noise = 1.4826 * np.median(np.abs(d - med)) / math.sqrt(2.0)
+            noise = max(noise, min_noise)
+            out[k, _C_NOISE] = noise
+            out[k, _C_Z] = (c_level - c_base) / noise
+            if not math.isnan(out[k, _C_RATE + 2]):
+                out[k, _C_Z120] = out[k, _C_RATE + 2] * 2.0 / noise
+        out[k, _C_PER_DEG] = (c_level - c_base) / max(t_level - t_base, min_rise)

@@ -2,7 +2,8 @@
 
 Every ``step_s`` a window ending at ``time_s`` yields one vector :data:`FEATURE_NAMES` =
 :data:`THERMAL_FEATURES` (over the last ``window_s``, with a 10 s short horizon inside) +
-:data:`GAS_FEATURES` (baselines over 10 min, rates over 30 / 60 / 120 / 300 s). Thermal
+:data:`GAS_FEATURES` (baselines over 10 min, rates over 30 / 60 / 120 / 300 s, after a 5 min
+warm-up). Thermal
 columns are NaN when no valid camera frame is in the window, gas columns when there is no
 recent SCD41 reading, so camera-only and SCD41-only models can be trained on the same
 table.
@@ -23,12 +24,32 @@ import numpy as np
 import pandas as pd
 
 from firesight.errors import DataError, require
-from firesight.features.gas import (GAS_FEATURES, READING_COLUMNS, SCD41_FEATURE_SETTINGS,
+from firesight.features.gas import (GAS_FEATURES, READING_COLUMNS, lookback_s, scd41_features_at,
                                     scd41_reading_table, scd41_window_features)
 from firesight.features.thermal import (FRAME_COLUMNS, LEPTON35_FRAME, THERMAL_FEATURES, check_frames,
                                         lepton_frame_features, thermal_window_features)
 
 FEATURE_NAMES = THERMAL_FEATURES + GAS_FEATURES
+
+#: Version of the feature definitions: bumped whenever a feature's meaning or a setting
+#: changes, so that a model never scores features computed by other code (``evaluate``
+#: compares it with the model's). 2: SCD41 warm-up, 30 s level, noise z-scores.
+FEATURES_VERSION = 2
+
+
+def features_stamp(*, step_s: float, window_s: float) -> dict:
+    """What a features table and a model trained on it must agree on: window step and
+    length [s], :data:`FEATURES_VERSION` and a digest of the feature names and settings."""
+    import hashlib
+    import json
+
+    from firesight.features.gas import SCD41_FEATURE_SETTINGS, SCD41_RESPONSE_TIME_S
+    from firesight.features.thermal import THERMAL_SETTINGS
+
+    text = json.dumps({"names": list(FEATURE_NAMES), "gas": SCD41_FEATURE_SETTINGS, "tau": SCD41_RESPONSE_TIME_S,
+                       "thermal": THERMAL_SETTINGS}, sort_keys=True, default=str)
+    return {"step_s": float(step_s), "window_s": float(window_s), "features_version": FEATURES_VERSION,
+            "features_digest": hashlib.sha256(text.encode()).hexdigest()[:16]}
 
 #: FFC state of the Lepton while the shutter is closed: frames are frozen copies [Lepton
 #: datasheet rev. 300, "FFC states"]: 0 normal, 1 imminent, 2 in progress.
@@ -140,12 +161,17 @@ def compute_scenario_features(scenario, *, step_s: float = 1.0, window_s: float 
     frame_table = scenario_frame_table(getattr(scenario, "thermal", None), chunk_frames=chunk_frames,
                                        where=f"{where} thermal")
     readings = _scd41_table_from_frame(getattr(scenario, "scd41", None), f"{where} scd41")
-    starts = [x[0, 0] for x in (frame_table, readings) if len(x)]
+    # SCD41 readings before the scenario's origin (t < 0) are the node's history: they feed
+    # the gas baselines and rates but windows start at the origin
+    reading_start = max(readings[0, 0], min(0.0, readings[-1, 0])) if len(readings) else None
+    starts = ([frame_table[0, 0]] if len(frame_table) else []) + ([reading_start] if len(readings) else [])
     ends = [x[-1, 0] for x in (frame_table, readings) if len(x)]
     times = emission_times(min(starts), max(ends), step_s) if starts else np.zeros(0)
     values = np.empty((len(times), len(FEATURE_NAMES)))
+    n_thermal = len(FEATURE_NAMES) - len(GAS_FEATURES)
     for k, now in enumerate(times):
-        values[k] = window_features(frame_table, readings, float(now), window_s=window_s)
+        values[k, :n_thermal] = thermal_window_features(frame_table, float(now), window_s=window_s)
+    values[:, n_thermal:] = scd41_features_at(readings, times)
     table = pd.DataFrame(values, columns=list(FEATURE_NAMES))
     table.insert(0, "time_s", times)
     return table
@@ -271,10 +297,8 @@ class OnlineFeatureExtractor:
                 self._frames[:self._n_frames - drop] = self._frames[drop:self._n_frames]
                 self._n_frames -= drop
         if self._n_readings > 1:
-            cfg = SCD41_FEATURE_SETTINGS
-            lookback = max(cfg["baseline_s"], max(cfg["horizons_s"]), cfg["lag_derivative_horizon_s"])
             times = self._readings[:self._n_readings, 0]
-            drop = min(int(np.searchsorted(times, now_s - lookback, side="left")) - 1, self._n_readings - 1)
+            drop = min(int(np.searchsorted(times, now_s - lookback_s(), side="left")) - 1, self._n_readings - 1)
             if drop > 0:
                 self._readings[:self._n_readings - drop] = self._readings[drop:self._n_readings]
                 self._n_readings -= drop

@@ -270,6 +270,38 @@ class SimulatedScenario:
         }
 
 
+def scd41_true_fields(built: BuiltScenario, history: dict) -> tuple[np.ndarray, ...]:
+    """True fields at the SCD41 with the node's history before the scenario prepended.
+
+    The node runs continuously, so its SCD41 has readings before the scenario's time
+    origin: ``history["duration_s"]`` [s] of room air that reaches the scenario's initial
+    state along linear trends (``co2_trend_ppm_per_min``, ``temperature_trend_c_per_min``;
+    CO2 never below the outdoor level), at the physics step. Relative humidity keeps the
+    initial absolute humidity. Without a history the scenario's own fields are returned.
+
+    Returns
+    -------
+    time_s, co2_ppm, temperature_c, humidity_rh : ndarray
+        Strictly increasing times [s] (negative during the history) and the true fields.
+    """
+    from firesight.physics.room import magnus_saturation_vapour_pressure_pa
+
+    t, co2, temp, rh = built.time_s, built.co2_ppm, built.temperature_c, built.humidity_rh
+    length = float(history.get("duration_s") or 0.0)
+    if length <= 0.0:
+        return t, co2, temp, rh
+    step = float(built.physics_step_s)
+    th = -np.arange(int(math.floor(length / step + 1e-9)), 0, -1, dtype=np.float64) * step
+    outdoor = float(built.params["room"]["outdoor_co2_ppm"])
+    co2_h = np.maximum(co2[0] + float(history.get("co2_trend_ppm_per_min", 0.0)) * th / 60.0,
+                       min(outdoor, co2[0]))
+    temp_h = temp[0] + float(history.get("temperature_trend_c_per_min", 0.0)) * th / 60.0
+    vapour_pa = rh[0] / 100.0 * magnus_saturation_vapour_pressure_pa(temp[0])
+    rh_h = np.clip(100.0 * vapour_pa / magnus_saturation_vapour_pressure_pa(temp_h), 0.0, 100.0)
+    return (np.concatenate([th, t]), np.concatenate([co2_h, co2]), np.concatenate([temp_h, temp]),
+            np.concatenate([rh_h, rh]))
+
+
 def seed_sequences(seed: int, index: int) -> list[np.random.SeedSequence]:
     """The four independent streams of scenario ``index``: parameters, build, Lepton, SCD41."""
     return np.random.SeedSequence([int(seed), int(index)]).spawn(4)
@@ -294,9 +326,11 @@ def simulate_scenario(family: str, *, seed: int, index: int, duration_s: float, 
     faults = params["faults"]
     camera = LeptonCamera(pose=built.camera_pose, rng=np.random.default_rng(s_lepton), frame_rate_hz=frame_rate_hz,
                           faults=LeptonFaults(**faults["lepton"]) if faults["lepton"] else None)
+    history = params.get("scd41_history") or {}
     sensor = SCD41Sensor(rng=np.random.default_rng(s_scd41), mode=params["scd41_mode"],
-                         faults=SCD41Faults(**faults["scd41"]) if faults["scd41"] else None)
-    readings = sensor.measure(built.time_s, built.co2_ppm, built.temperature_c, built.humidity_rh).to_frame()
+                         faults=SCD41Faults(**faults["scd41"]) if faults["scd41"] else None,
+                         asc_steps=[tuple(step) for step in history.get("asc_steps", ())])
+    readings = sensor.measure(*scd41_true_fields(built, history)).to_frame()
     n_frames = int(math.floor(float(params["duration_s"]) * frame_rate_hz + 1e-9))
     frame_times = np.arange(n_frames, dtype=np.float64) / float(frame_rate_hz)
     return SimulatedScenario(scenario_id=scenario_id or f"s{index:05d}-{family}", seed=int(seed), index=int(index),

@@ -27,6 +27,19 @@ LABELS = ("fire", "nuisance", "normal", "fault")
 FIRE_BACKGROUND_PROBABILITY = 0.3
 #: the background sources drawn for fire and fault scenarios
 BACKGROUND_KINDS = ("people", "radiator", "sunlight_patch", "hvac", "hot_drinks")
+#: SCD41 readings before the scenario's time origin [s]: the node runs continuously, so
+#: every window of a scenario sees a full history (the gas features' 10 min baseline and
+#: 5 min rates), as a node that has been on for a while does.
+SCD41_HISTORY_S = 900.0
+#: Room-air trends during that history: CO2 [ppm/min] (people arriving or leaving; the
+#: real office log of ``../shared/real-data/Occupancy_Office`` rises 10-25 ppm/min when
+#: people arrive) and temperature [C/min] (heating cycles), each zero with probability 0.4.
+HISTORY_CO2_TREND_PPM_PER_MIN = (-15.0, 25.0)
+HISTORY_TEMPERATURE_TREND_C_PER_MIN = (-0.05, 0.08)
+#: Share of scenarios in which the SCD41's automatic self-calibration corrects its baseline
+#: (a step in the CO2 output) during the readings, and the step size [ppm].
+ASC_STEP_PROBABILITY = 0.25
+ASC_STEP_PPM = (5.0, 60.0)
 
 
 @dataclass(frozen=True)
@@ -57,8 +70,22 @@ def _base(rng: np.random.Generator, family: Family, duration_s: float) -> tuple[
     params = {"family": family.name, "label": family.label, "duration_s": r(duration_s, 3), "room": room,
               "camera": camera, "sensor": None, "fire": None, "sources": [],
               "scd41_mode": "low_power" if rng.random() < 0.2 else "periodic",
-              "faults": {"lepton": None, "scd41": None}, "time_compression": 1.0}
+              "faults": {"lepton": None, "scd41": None}, "time_compression": 1.0,
+              "scd41_history": _sample_history(rng, duration_s)}
     return params, SourceContext(room=room, camera=camera, duration_s=duration_s)
+
+
+def _sample_history(rng: np.random.Generator, duration_s: float) -> dict:
+    """The SCD41's readings before the scenario: length, room-air trends and an optional
+    ASC baseline step (at any time of the history or the scenario)."""
+    co2 = rng.uniform(*HISTORY_CO2_TREND_PPM_PER_MIN) if rng.random() >= 0.4 else 0.0
+    temp = rng.uniform(*HISTORY_TEMPERATURE_TREND_C_PER_MIN) if rng.random() >= 0.4 else 0.0
+    steps = []
+    if rng.random() < ASC_STEP_PROBABILITY:
+        steps.append([r(rng.uniform(-0.7 * SCD41_HISTORY_S, duration_s), 2),
+                      r(rng.uniform(*ASC_STEP_PPM) * (1.0 if rng.random() < 0.5 else -1.0), 1)])
+    return {"duration_s": SCD41_HISTORY_S, "co2_trend_ppm_per_min": r(co2, 2),
+            "temperature_trend_c_per_min": r(temp, 4), "asc_steps": steps}
 
 
 def _finish(rng, params: dict, ctx: SourceContext, primary: dict) -> dict:
@@ -122,27 +149,31 @@ def _empty_room_sampler(rng, family: Family, duration_s: float) -> dict:
 
 
 def _normal_day_sampler(rng, family: Family, duration_s: float) -> dict:
-    """A working day (24 h) compressed into ``duration_s``: arrivals 7:30-9:30,
-    departures 16:30-18:30, HVAC 7:00-19:00, sun 9:00-15:00 (60 % of days)."""
+    """A stretch of an ordinary working day in real time (no time compression, so CO2
+    rises like a real room's, 10-25 ppm/min when people arrive): people arriving one by
+    one, leaving, or sitting and coming and going; HVAC switching once; sun on 60 % of
+    days."""
     params, ctx = _base(rng, family, duration_s)
-    day_s = 86400.0
-    scale = duration_s / day_s
-    params["time_compression"] = r(day_s / duration_s, 4)
-    people = sample_people(rng, ctx, count=(1, 8))
+    phase = choose(rng, ["arrivals", "departures", "occupied"])
+    people = sample_people(rng, ctx, count=(1, 8), present_from_start=phase != "arrivals")
     for person in people["people"]:
-        person["enter_s"] = r(rng.uniform(7.5, 9.5) * 3600 * scale, 3)
-        person["leave_s"] = r(rng.uniform(16.5, 18.5) * 3600 * scale, 3)
+        if phase == "arrivals":
+            person["enter_s"] = r(rng.uniform(0.0, 0.8) * duration_s, 3)
+            person["leave_s"] = None
+        elif phase == "departures":
+            person["leave_s"] = r(rng.uniform(0.1, 0.9) * duration_s, 3) if rng.random() < 0.7 else None
+        else:
+            person["leave_s"] = r(rng.uniform(0.2, 1.0) * duration_s, 3) if rng.random() < 0.3 else None
+    if phase != "arrivals":
+        _occupied_start(rng, params)
     params["sources"].append(people)
     hvac = SOURCE_KINDS["hvac"][0](rng, ctx)
-    hvac.update({"toggles_s": [r(7.0 * 3600 * scale, 3), r(19.0 * 3600 * scale, 3)], "initially_on": False,
+    hvac.update({"toggles_s": [r(rng.uniform(0.1, 0.9) * duration_s, 3)], "initially_on": bool(rng.random() < 0.5),
                  "mode": "heating" if params["room"]["ambient_temperature_c"] < 21 else "cooling"})
     hvac["supply_delta_c"] = r(abs(hvac["supply_delta_c"]) * (1 if hvac["mode"] == "heating" else -0.7), 2)
     params["sources"].append(hvac)
     if rng.random() < 0.6:
-        sun = SOURCE_KINDS["sunlight_patch"][0](rng, ctx)
-        sun["clouds"] = [[0.0, r(9.0 * 3600 * scale, 3), 1.0], [r(15.0 * 3600 * scale, 3), r(9.0 * 3600 * scale, 3), 1.0]]
-        sun["drift_m_per_s"] = r(sun["drift_m_per_s"] * 60.0, 6)
-        params["sources"].append(sun)
+        params["sources"].append(SOURCE_KINDS["sunlight_patch"][0](rng, ctx))
     return _finish(rng, params, ctx, _first_person(people))
 
 
@@ -229,8 +260,8 @@ def _families() -> dict[str, Family]:
         _source_sampler("window", occupied=True, occupants=(1, 3)))
     fams["normal_day"] = Family(
         "normal_day", "normal",
-        "A working day compressed into the scenario: arrivals, departures, HVAC and sun; gas release and "
-        "air changes scaled by the compression so CO2 follows the day's shape.", _normal_day_sampler)
+        "A stretch of an ordinary working day in real time: people arriving, leaving or coming and going, "
+        "HVAC switching, sun; CO2 rises like a real office's (10-25 ppm/min).", _normal_day_sampler)
     fams["empty_room"] = Family("empty_room", "normal", "An empty room: the quiet baseline.", _empty_room_sampler)
     fams["lepton_faults"] = Family(
         "lepton_faults", "fault", "Lepton faults (dead pixels, stuck and dropped frames) over an ordinary room.",

@@ -14,10 +14,11 @@ FRAME_RATE_HZ = 8.7
 
 def synthetic_scenario(*, duration_s=90.0, ignition_time_s=30.0, fire=True, seed=0, ffc_period_s=40.0,
                        flicker_hz=2.0, with_camera=True, with_scd41=True, scd41_period_s=5.0,
-                       scenario_id="synthetic-0") -> ScenarioData:
+                       scd41_history_s=900.0, scenario_id="synthetic-0") -> ScenarioData:
     """A 20 C room seen by a Lepton (NETD-like noise, FFC freezes every ``ffc_period_s``), and
     from ``ignition_time_s`` a growing, flickering hot blob; SCD41 CO2 and temperature rise
-    through a first-order lag after ignition."""
+    through a first-order lag after ignition. The SCD41 has ``scd41_history_s`` of readings
+    before the scenario's origin, as the generator gives it (the node runs continuously)."""
     rng = np.random.default_rng(seed)
     n = int(duration_s * FRAME_RATE_HZ)
     time_s = np.arange(n) / FRAME_RATE_HZ
@@ -46,7 +47,7 @@ def synthetic_scenario(*, duration_s=90.0, ignition_time_s=30.0, fire=True, seed
     thermal = ThermalRecord(frames=LazyFrames(frames, "synthetic"), time_s=time_s, gain=gain,
                             resolution_k=resolution, ffc_state=ffc, frame_counter=np.arange(n, dtype=np.uint32),
                             valid=valid) if with_camera else None
-    t_scd = np.arange(0.0, duration_s, scd41_period_s)
+    t_scd = np.arange(-scd41_history_s, duration_s, scd41_period_s)
     after = np.clip(t_scd - ignition_time_s, 0, None) if fire else np.zeros_like(t_scd)
     co2 = 430.0 + 3.0 * (after - 60.0 * (1 - np.exp(-after / 60.0))) + rng.normal(0, 2.0, t_scd.size)
     temp = 21.0 + 0.05 * (after - 120.0 * (1 - np.exp(-after / 120.0)))

@@ -1,4 +1,4 @@
-"""SCD41 gas features: self-settling baselines, rates at any sampling interval, lag correction."""
+"""SCD41 gas features: warm-up, baselines, rates at any sampling interval, noise, lag correction."""
 
 from __future__ import annotations
 
@@ -22,21 +22,70 @@ def _features(time_s, co2, temp=None, rh=None, now_s=None, **kw):
 
 
 def test_recording_start_is_not_a_rise():
-    """A recording that begins in a room already at 900 ppm / 24 C settles at once: zero
-    level above baseline from the first reading on; a rate is NaN until the readings span
-    half its horizon (two noisy readings 5 s apart never make a steep rise), then zero."""
-    t = np.arange(0.0, 60.0, 5.0)
+    """A recording that begins in a room already at 900 ppm / 24 C is not scored during
+    the 5 min warm-up (every gas feature NaN, so the window is not scored at all), then
+    reads zero level above baseline and zero rates: the start is never a rise."""
+    t = np.arange(0.0, 400.0, 5.0)
+    warmup = gas.SCD41_FEATURE_SETTINGS["warmup_s"]
     for k in range(1, t.size + 1):
         out = _features(t[:k], np.full(k, 900.0), np.full(k, 24.0))
-        assert out["scd41_co2_above_baseline_ppm"] == 0.0
-        assert out["scd41_temperature_rise_c"] == 0.0
-        if t[k - 1] - t[0] < 15.0:
-            assert math.isnan(out["scd41_co2_rate_ppm_per_min_30s"])
+        if t[k - 1] - t[0] < warmup:
+            assert all(math.isnan(v) for v in out.values())
         else:
+            assert out["scd41_co2_above_baseline_ppm"] == 0.0
+            assert out["scd41_temperature_rise_c"] == 0.0
             assert out["scd41_co2_rate_ppm_per_min_30s"] == 0.0
-    noisy = _features(t[:2], np.array([420.0, 431.0]))  # +11 ppm in 5 s: noise, not 132 ppm/min
-    assert math.isnan(noisy["scd41_co2_rate_ppm_per_min_30s"])
-    assert math.isnan(noisy["scd41_co2_lag_corrected_ppm"])
+            assert out["scd41_co2_rate_ppm_per_min_300s"] == 0.0
+
+
+def test_a_long_gap_starts_a_new_warm_up():
+    """After a gap longer than max_gap_s (the node was off), the readings before it are
+    not compared with those after it: a new warm-up, then features from the new readings
+    only (a room 300 ppm stuffier after the gap is not a rise)."""
+    before = np.arange(0.0, 600.0, 5.0)
+    after = np.arange(1800.0, 2400.0, 5.0)
+    t = np.concatenate([before, after])
+    co2 = np.where(t < 1000, 450.0, 750.0)
+    early = _features(t, co2, now_s=1800.0 + 100.0)
+    assert all(math.isnan(v) for v in early.values())
+    late = _features(t, co2, now_s=2395.0)
+    assert late["scd41_co2_above_baseline_ppm"] == 0.0
+    assert late["scd41_co2_baseline_ppm"] == 750.0
+
+
+def test_low_power_interval_warms_up_and_reads_rates():
+    """30 s readings (low-power mode) pass the warm-up and give the rate of a ramp."""
+    t = np.arange(0.0, 900.0, 30.0)
+    out = _features(t, 450 + 0.2 * t)
+    assert_allclose(out["scd41_co2_rate_ppm_per_min_120s"], 12.0, rtol=1e-9)
+    assert_allclose(out["scd41_staleness_s"], 0.0)
+
+
+def test_noise_estimate_and_z_scores_follow_the_sensor_noise():
+    """The noise estimate (1.4826 MAD of successive differences / sqrt 2) recovers the
+    sigma of white noise at 450 and at 1,800 ppm, so the z-scores of a steady room stay
+    small whatever its level."""
+    rng = np.random.default_rng(3)
+    t = np.arange(0.0, 1200.0, 5.0)
+    for level, sigma in ((450.0, 6.0), (1800.0, 26.0)):
+        out = _features(t, level + rng.normal(0.0, sigma, t.size))
+        assert_allclose(out["scd41_co2_noise_ppm"], sigma, rtol=0.2)
+        assert abs(out["scd41_co2_rise_z_120s"]) < 3.0
+        assert 0.0 < out["scd41_co2_above_baseline_z"] < 4.0
+
+
+def test_features_at_many_times_equal_one_window_at_a_time():
+    """The vectorised path (long replays) gives the one-window function's numbers bit for
+    bit, with gaps, uneven intervals and readings after the last window."""
+    rng = np.random.default_rng(5)
+    t = np.cumsum(rng.choice([5.0, 5.0, 5.0, 30.0, 200.0], 400, p=[0.7, 0.1, 0.1, 0.07, 0.03]))
+    table = gas.scd41_reading_table(t, 450 + rng.normal(0, 8, t.size).cumsum() * 0.1,
+                                    21 + rng.normal(0, 0.05, t.size), 45 + rng.normal(0, 0.3, t.size))
+    times = np.arange(0.0, t[-1] + 20.0, 1.0)
+    batch = gas.scd41_features_at(table, times)
+    one = np.array([gas.scd41_window_features(table, float(x)) for x in times])
+    assert np.array_equal(batch, one, equal_nan=True)
+    assert np.isfinite(batch).any()
 
 
 @pytest.mark.parametrize("period_s", [1.0, 5.0, 30.0, 47.0])
@@ -56,7 +105,8 @@ def test_baseline_is_a_robust_low_level_over_ten_minutes():
     co2[100] = 5000.0  # one spike does not move a low quantile
     out = _features(t, co2)
     assert_allclose(out["scd41_co2_baseline_ppm"], 450.0)
-    assert_allclose(out["scd41_co2_above_baseline_ppm"], 2.0 * (t[-1] - 900), rtol=1e-9)
+    # the current level is the median of the last 30 s: the ramp's value 12.5 s ago
+    assert_allclose(out["scd41_co2_above_baseline_ppm"], 2.0 * (t[-1] - 12.5 - 900), rtol=1e-9)
 
 
 def test_lag_correction_recovers_a_ramp_through_a_first_order_sensor():
@@ -76,11 +126,12 @@ def test_lag_correction_recovers_a_ramp_through_a_first_order_sensor():
 
 
 def test_co2_per_degree_and_humidity_drop():
-    t = np.arange(0.0, 300.0, 5.0)
+    t = np.arange(0.0, 600.0, 5.0)
     co2, temp = 420 + 2.0 * t, 21 + t / 60.0
     out = _features(t, co2, temp, 50 - t / 30.0)
-    above_ppm = co2[-1] - np.quantile(co2, 0.05)  # baseline: 5 % quantile of the last 10 min
-    rise_c = temp[-1] - np.quantile(temp, 0.05)
+    recent = t > t[-1] - 600.0  # baseline: 5 % quantile of the last 10 min
+    above_ppm = np.median(co2[-6:]) - np.quantile(co2[recent], 0.05)
+    rise_c = np.median(temp[-6:]) - np.quantile(temp[recent], 0.05)
     assert_allclose(out["scd41_co2_per_degree_ppm_per_c"], above_ppm / rise_c, rtol=1e-9)
     assert_allclose(out["scd41_humidity_drop_rh"], 0.95 * t[-1] / 30.0, rtol=0.02)
     assert_allclose(out["scd41_humidity_rate_rh_per_min_60s"], -2.0, rtol=1e-9)
@@ -89,21 +140,22 @@ def test_co2_per_degree_and_humidity_drop():
 
 
 def test_staleness_and_stale_readings():
-    t = np.arange(0.0, 100.0, 5.0)
+    t = np.arange(0.0, 400.0, 5.0)
     out = _features(t, np.full(t.size, 420.0), now_s=t[-1] + 12.0)
     assert_allclose(out["scd41_staleness_s"], 12.0)
     assert out["scd41_co2_ppm"] == 420.0
-    old = _features(t, np.full(t.size, 420.0), now_s=t[-1] + 301.0)
-    assert_allclose(old["scd41_staleness_s"], 301.0)
+    limit = gas.SCD41_FEATURE_SETTINGS["max_staleness_s"]
+    old = _features(t, np.full(t.size, 420.0), now_s=t[-1] + limit + 1.0)
+    assert_allclose(old["scd41_staleness_s"], limit + 1.0)
     assert all(math.isnan(v) for k, v in old.items() if k != "scd41_staleness_s")
     before = _features(t, np.full(t.size, 420.0), now_s=-1.0)
     assert all(math.isnan(v) for v in before.values())
 
 
 def test_readings_after_now_are_ignored():
-    t = np.arange(0.0, 100.0, 5.0)
-    co2 = np.where(t > 50, 2000.0, 420.0)
-    assert _features(t, co2, now_s=50.0)["scd41_co2_ppm"] == 420.0
+    t = np.arange(0.0, 800.0, 5.0)
+    co2 = np.where(t > 500, 2000.0, 420.0)
+    assert _features(t, co2, now_s=500.0)["scd41_co2_ppm"] == 420.0
 
 
 @pytest.mark.parametrize("column, value", [("co2_ppm", np.nan), ("temperature_c", np.inf),

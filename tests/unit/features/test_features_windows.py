@@ -65,7 +65,8 @@ def test_fire_shows_in_the_features(fire_scenario):
     assert before["thermal_flicker_power_c2"] < 0.01 and after["thermal_flicker_power_c2"] > 10.0
     assert after["thermal_blob_area_px"] > 50 and after["thermal_blob_growth_px_per_s"] > 0.5
     assert_allclose(after["thermal_blob_centroid_x_px"], 80.0, atol=0.5)
-    assert after["scd41_co2_above_baseline_ppm"] > before["scd41_co2_above_baseline_ppm"] + 10
+    late = table.loc[85.0]
+    assert late["scd41_co2_above_baseline_ppm"] > before["scd41_co2_above_baseline_ppm"] + 10
     assert after["scd41_co2_lag_corrected_ppm"] > after["scd41_co2_ppm"]
 
 
@@ -99,7 +100,10 @@ def test_emission_grid_and_step(fire_scenario):
     assert_allclose(emission_times(0.0, 1.0, 0.25), [0.0, 0.25, 0.5, 0.75, 1.0])
     extractor = OnlineFeatureExtractor(step_s=2.0, window_s=30.0)
     assert extractor.emit(0.0) is None  # nothing received yet
-    extractor.push_scd41(0.0, 420.0, 21.0, 45.0)
+    extractor.push_scd41(-300.0, 420.0, 21.0, 45.0)
+    assert np.isnan(extractor.emit(-300.0)["scd41_co2_ppm"])  # warming up: not scored
+    for t in (-200.0, -100.0, 0.0):
+        extractor.push_scd41(t, 420.0, 21.0, 45.0)
     assert extractor.emit(0.0)["scd41_co2_ppm"] == 420.0
     assert extractor.emit(1.0) is None  # step not yet passed
     assert extractor.emit(2.0)["time_s"] == 2.0

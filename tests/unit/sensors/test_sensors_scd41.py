@@ -61,17 +61,49 @@ def test_first_order_response_tracks_a_ramp_with_lag_tau():
 
 
 def test_co2_accuracy_within_datasheet_bound_over_many_devices():
-    """SCD41 accuracy ±(40 ppm + 5 % of reading), 400–5,000 ppm (datasheet table 1):
-    for 400 devices every steady reading stays within the bound, and devices differ."""
+    """SCD41 accuracy ±(40 ppm + 5 % of reading), 400–5,000 ppm (datasheet table 1): for
+    400 devices the systematic error (mean of 60 steady readings) stays within the bound,
+    and devices differ. Single readings scatter more than the datasheet's ±10 ppm
+    repeatability at high levels, as real units do (next test)."""
     bound_hits, offsets = [], []
     for level in (400.0, 1000.0, 2500.0, 5000.0):
         for seed in range(100):
             r = SCD41Sensor(rng=np.random.default_rng([seed, int(level)])).measure(*_flat(co2=level, t=T[:301]))
             err = r.co2_ppm - level
-            bound_hits.append(np.all(np.abs(err) <= 40.0 + 0.05 * level))
+            bound_hits.append(abs(err.mean()) <= 40.0 + 0.05 * level)
             offsets.append(err.mean())
     assert all(bound_hits)
     assert np.std(offsets) > 5.0
+
+
+def test_co2_noise_grows_with_the_reading_like_real_scd40_logs():
+    """Reading-to-reading noise (1 sigma): about 5 ppm near 400 ppm (datasheet
+    repeatability ±10 ppm read as 2 sigma) and 14-22 ppm at 1,100-1,400 ppm, the range
+    measured on the real SCD40 logs of ../shared/real-data/SCD40_Rooms (16.8 ppm at
+    ~1,130 ppm, 17.8 ppm at ~1,400 ppm; MAD of successive differences / sqrt 2)."""
+    def noise(level):
+        sigmas = []
+        for seed in range(40):
+            r = SCD41Sensor(rng=np.random.default_rng([seed, 7])).measure(*_flat(co2=level, t=np.arange(0.0, 3001.0)))
+            d = np.diff(r.co2_ppm)
+            sigmas.append(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2.0))
+        return float(np.median(sigmas))
+
+    assert 4.0 <= noise(400.0) <= 7.5
+    assert 14.0 <= noise(1130.0) <= 22.0
+    assert noise(2000.0) > 1.5 * noise(1000.0)
+
+
+def test_asc_step_shifts_the_co2_output_from_its_time():
+    """An automatic self-calibration correction moves the CO2 output by its step from
+    its time on (datasheet: ASC corrects the baseline once per period)."""
+    t, co2, temp, rh = _flat(co2=600.0)
+    quiet = SCD41Sensor(rng=np.random.default_rng(4), constants=QUIET).measure(t, co2, temp, rh)
+    stepped = SCD41Sensor(rng=np.random.default_rng(4), constants=QUIET, asc_steps=[(600.0, -35.0)]).measure(
+        t, co2, temp, rh)
+    diff = stepped.co2_ppm - quiet.co2_ppm
+    assert np.all(diff[stepped.time_s < 600.0] == 0.0)
+    assert np.all(diff[stepped.time_s >= 600.0] == -35.0)
 
 
 def test_output_clamped_at_40000_ppm_and_quantised():
