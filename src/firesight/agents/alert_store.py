@@ -238,8 +238,10 @@ class AlertStore:
                 a["state"] = "acknowledged"
             add_history(a, now, "acknowledged", by=by, note=note)
             return a
+        before = self.get(alert_id)
         alert = self.update_alert(alert_id, change)
-        self._record_person(alert_id, "acknowledge", by, note, now)
+        if alert["version"] != before["version"]:
+            self._record_person(alert_id, "acknowledge", by, note, now)
         return alert
 
     def resolve(self, alert_id: str, *, by: str, note: str = "") -> Item:
@@ -255,9 +257,11 @@ class AlertStore:
                 a.update(acknowledged_s=now, acknowledged_by=by)
             add_history(a, now, "resolved", by=by, note=note)
             return a
+        before = self.get(alert_id)
         alert = self.update_alert(alert_id, change)
         self.release_condition(alert["condition"], alert_id)
-        self._record_person(alert_id, "resolve", by, note, now)
+        if alert["version"] != before["version"]:
+            self._record_person(alert_id, "resolve", by, note, now)
         return alert
 
     def add_feedback(self, alert_id: str, *, kind: str, by: str, note: str = "") -> Item:
@@ -275,8 +279,9 @@ class AlertStore:
         return alert
 
     def _record_person(self, alert_id: str, action: str, by: str, note: str, now: float) -> None:
-        at_ms = int(now * 1000)
-        record = {"alert_id": alert_id, "at_ms": f"{at_ms:015d}-{uuid.uuid4().hex[:6]}", "action": action,
+        # sort key: the (injected) clock, then the wall clock in ns to order records of one ms
+        sort = f"{int(now * 1000):015d}-{time.time_ns():020d}-{uuid.uuid4().hex[:4]}"
+        record = {"alert_id": alert_id, "at_ms": sort, "action": action,
                   "by": by, "note": note, "at_s": now}
         self.metadata.put(ACKS, record, key="alert_id", sort_key="at_ms")
 
