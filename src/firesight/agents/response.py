@@ -183,7 +183,7 @@ class ResponseAgent:
             if event.explanation:
                 a["explanation"] = event.explanation
             add_history(a, now, "updated", event_id=event.event_id, probability=event.probability)
-            self._unsuppress_if_due(a, now, event.published_ns)
+            self._unsuppress_if_due(a, now, event)
             return a
         self._count("alerts_updated")
         return self.store.update_alert(alert_id, change)
@@ -207,11 +207,11 @@ class ResponseAgent:
             return alert
         if route.ack_deadline_s is not None and len(route.tiers) > 1:
             alert["next_deadline_s"] = now + route.ack_deadline_s
-        self._add_stage(alert, "open", route.tiers[0], now, event.published_ns)
+        self._add_stage(alert, "open", route.tiers[0], now, event)
         return alert
 
     def _add_stage(self, alert: Item, stage: str, channels: tuple[str, ...], now: float,
-                   published_ns: int = 0) -> None:
+                   event: AlertEvent | None = None) -> None:
         """Plan a notification stage in the alert record, suppressed inside a maintenance window
         unless the policy forbids it."""
         window = self.store.maintenance_for(alert["site"], alert["thing"], now)
@@ -222,14 +222,14 @@ class ResponseAgent:
                         "does not silence a flaming fire or a probable fire alarm")
         alert["stages"].append({"stage": stage, "channels": list(channels), "at_s": now,
                                 "suppressed": suppressed, "window_id": window["window_id"] if suppressed else "",
-                                "published_ns": int(published_ns)})
+                                **_event_times(event)})
         if suppressed:
             alert["suppressed_by"] = window["window_id"]
             add_history(alert, now, f"suppressed {stage}", note=f"maintenance window {window['window_id']}")
         else:
             add_history(alert, now, f"notify {stage}", note=", ".join(channels))
 
-    def _unsuppress_if_due(self, alert: Item, now: float, published_ns: int = 0) -> bool:
+    def _unsuppress_if_due(self, alert: Item, now: float, event: AlertEvent | None = None) -> bool:
         """An alert whose first notice was suppressed is notified once it may not be any more
         (the window ended, or the probability rose past ``never_suppress_probability``)."""
         stages = alert.get("stages", [])
@@ -245,7 +245,7 @@ class ResponseAgent:
                 alert["signal"], alert.get("probability"), alert.get("variant", ""), alert.get("explanation") or {}):
             return False
         tier = min(alert.get("tier", 0), len(route.tiers) - 1)
-        self._add_stage(alert, "open-after-suppression", route.tiers[tier], now, published_ns)
+        self._add_stage(alert, "open-after-suppression", route.tiers[tier], now, event)
         # the acknowledgement deadline runs from the first notice a person actually gets
         alert["next_deadline_s"] = (now + route.ack_deadline_s if route.ack_deadline_s and tier + 1 < len(route.tiers)
                                     else None)
@@ -288,7 +288,7 @@ class ResponseAgent:
             notified = sorted({c for s in a["stages"] if not s["suppressed"] for c in s["channels"]})
             if self.policy.notify_on_clear and notified and not any(s["stage"] == "cleared" for s in a["stages"]):
                 a["stages"].append({"stage": "cleared", "channels": notified, "at_s": now, "suppressed": False,
-                                    "window_id": "", "published_ns": int(event.published_ns)})
+                                    "window_id": "", **_event_times(event)})
             return a
         alert = self.store.update_alert(alert_id, change)
         self.store.release_condition(cond, alert_id)
@@ -307,7 +307,7 @@ class ResponseAgent:
                           "channel": channel, "state": "suppressed" if stage["suppressed"] else "pending",
                           "site": alert["site"], "thing": alert["thing"], "signal": alert["signal"],
                           "level": alert["level"], "created_s": stage["at_s"], "published_ns": stage["published_ns"],
-                          "scenario_time_s": alert.get("scenario_time_s"), "window_id": stage["window_id"],
+                          "scenario_time_s": stage.get("scenario_time_s"), "window_id": stage["window_id"],
                           "attempts": 0, "error": "", "sent_s": None, "latency_s": None}
                 if self.store.plan_delivery(record):
                     if stage["suppressed"]:
@@ -520,6 +520,14 @@ class ResponseAgent:
     def _count(self, name: str) -> None:
         with self._lock:
             self.counters[name] = self.counters.get(name, 0) + 1
+
+
+def _event_times(event: AlertEvent | None) -> dict[str, Any]:
+    """Publish time [ns] and stream time [s] of the event behind a stage (latency, demo summary);
+    zero / None for stages the clock starts (escalations)."""
+    if event is None:
+        return {"published_ns": 0, "scenario_time_s": None}
+    return {"published_ns": int(event.published_ns), "scenario_time_s": event.scenario_time_s}
 
 
 def check_channels(channels: Mapping[str, Any]) -> None:
