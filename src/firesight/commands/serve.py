@@ -71,6 +71,22 @@ def serve_command(
                  ssl_keyfile=ssl_keyfile, max_payload_bytes=max_payload_bytes)
 
 
+def bench_serve_command(
+    model: str = typer.Option("default", "--model", help="Model reference (default: the shipped model)."),
+    requests: int = typer.Option(2000, "--requests", help="Timed single-window calls per figure (default 2000)."),
+    batch_rows: int = typer.Option(100_000, "--batch-rows", help="Windows per batch call (default 100000)."),
+    repeats: int = typer.Option(3, "--repeats", help="Batch calls timed, median reported (default 3)."),
+    http: bool = typer.Option(True, "--http/--no-http", help="Also time requests over HTTP (default yes)."),
+) -> None:
+    """Serving speed: single-window p50/p99 in process and over HTTP, batch windows/s per core (JSON)."""
+    from firesight.serving.benchmark import run_serve_benchmark
+
+    result = run_serve_benchmark(model=model, requests=requests, batch_rows=batch_rows,
+                                 repeats=repeats, http=http)
+    typer.echo(json.dumps(result, indent=2, default=str))
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     """Add the serving commands."""
     app.command("serve")(serve_command)
+    bench_app.command("serve")(bench_serve_command)
