@@ -66,11 +66,17 @@ class PayloadFuzzer:
         Thing names used in device and shadow topics.
     now_ms : callable
         Clock for valid timestamps [ms since the Unix epoch].
+    max_bytes : int
+        Largest payload drawn [bytes]: by default one byte over the 128 KB limit (in
+        process); over the wire the limit itself, since brokers drop the connection of a
+        client that sends more (tested with the brokers).
     """
 
     def __init__(self, rng: np.random.Generator, *, site: str = "fuzz", things: tuple[str, ...] = ("fuzz-node",),
-                 now_ms: Callable[[], int] = lambda: int(time.time() * 1000)):
+                 now_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+                 max_bytes: int = MAX_PAYLOAD_BYTES + 1):
         self.rng, self.site, self.things, self.now_ms = rng, site, tuple(things), now_ms
+        self.max_bytes = int(max_bytes)
         self._seq = 0
         pixels = np.full((120, 160), 29_815, dtype="<u2")  # 25 C at 0.01 K per count
         self._pixels = base64.b64encode(pixels.tobytes()).decode("ascii")
@@ -150,7 +156,11 @@ class PayloadFuzzer:
         return self._text(fields)
 
     def _encode(self, text: str) -> bytes:
-        """UTF-8 bytes, sometimes re-encoded, truncated, flipped or replaced."""
+        """UTF-8 bytes, sometimes re-encoded, truncated, flipped or replaced; at most
+        :attr:`max_bytes` long."""
+        return self._mutate_bytes(text)[: self.max_bytes]
+
+    def _mutate_bytes(self, text: str) -> bytes:
         op = int(self.rng.integers(16))
         if op == 0:
             return text.encode(self._pick(("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le")))
@@ -166,8 +176,8 @@ class PayloadFuzzer:
             return bytes(arr)
         if op == 4:
             return self.rng.bytes(int(self._pick((0, 1, 7, 100, 4_096))))
-        if op == 5:
-            return raw + b" " * (MAX_PAYLOAD_BYTES + 1 - len(raw)) if len(raw) <= MAX_PAYLOAD_BYTES else raw
+        if op == 5 and len(raw) < self.max_bytes:
+            return raw + b" " * (self.max_bytes - len(raw))   # padded to the size boundary
         return raw
 
     # -- public draws -------------------------------------------------------------------------------
