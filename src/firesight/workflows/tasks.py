@@ -104,9 +104,12 @@ def features(ctx: TaskContext, item: Mapping) -> dict:
     from firesight.features.dataset import compute_dataset_features, read_features, write_features
 
     parts = []
-    for url in item["urls"]:
+    for i, url in enumerate(item["urls"]):
         out = compute_dataset_features(url, f"{url}/features.parquet", workers=int(item.get("workers", 1)))
-        parts.append(read_features(out["path"]))
+        part = read_features(out["path"])
+        if i:  # ids restart in each dataset: keep them apart
+            part["scenario_id"] = Path(url).name + "/" + part["scenario_id"].astype(str)
+        parts.append(part)
     path = str(Path(item["urls"][0]).parent / f"{item['name']}-features.parquet")
     table = pd.concat(parts, ignore_index=True)
     write_features(table, path)
@@ -177,19 +180,18 @@ def register(ctx: TaskContext, payload: Mapping) -> dict:
     from firesight.detection.models import load_bundle
 
     registry = registry_for(ctx.config)
-    description = f"workflow run {payload['run_id']}"
+    data_ref = ",".join(_by_name(payload["datasets"], "train")["urls"])  # inside the run's own folder
     # idempotent: a retried Register (or a rerun of the same run) finds the version it made
-    done = [mv for mv in registry._versions() if (mv.description or "") == description]
+    done = [v for v in registry.list_versions() if v.get("data_ref") == data_ref]
     if done:
-        version = str(max(int(mv.version) for mv in done))
+        version = str(max(int(v["version"]) for v in done))
     else:
         bundle = load_bundle(model["path"])
-        train_data = _by_name(payload["datasets"], "train")
-        version = registry.register(
+        version = str(registry.register(
             model["path"], metrics=metrics, params={"kind": model["kind"], "run_id": payload["run_id"]},
             feature_names={v: bundle.feature_names(v) for v in bundle.variants},
-            data_ref=",".join(train_data["urls"]), code_version=model["code_version"],
-            description=description)
+            data_ref=data_ref, code_version=model["code_version"],
+            description=f"workflow run {payload['run_id']}"))
     record = {"version": version, "status": PENDING, "run_id": payload["run_id"],
               "candidate": candidate, "current": current, "trigger": payload.get("trigger") or {},
               "datasets": {d["name"]: d["urls"] for d in payload["datasets"]}}

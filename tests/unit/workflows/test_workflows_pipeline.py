@@ -11,7 +11,7 @@ from firesight.agents.drift import TrainingReference
 from firesight.bootstrap import metadata_store
 from firesight.config import load_config
 from firesight.detection.models import load_bundle
-from firesight.registry import PENDING, ModelRegistry
+from firesight.registry import PENDING, registry_for
 from firesight.workflows import run_workflow
 from firesight.workflows.tasks import COMPARISONS_TABLE
 
@@ -33,7 +33,7 @@ def test_pipeline_registers_a_pending_version_with_its_comparison(tmp_path):
     out = ex.output
     assert out["registered"] is True
     version = out["registration"]["version"]
-    entries = {v["version"]: v for v in ModelRegistry(config.registry_uri).list_versions()}
+    entries = {v["version"]: v for v in registry_for(config).list_versions()}
     assert entries[version]["status"] == PENDING
     assert entries[version]["metrics"]["test_roc_auc"] == pytest.approx(out["candidate"]["roc_auc"])
     # the candidate's evaluation beside the current model's (shipped default: nothing approved)
@@ -54,7 +54,7 @@ def test_pipeline_registers_a_pending_version_with_its_comparison(tmp_path):
     # the same run again is idempotent: Register finds the version it already made
     again = run_workflow("training-pipeline", {**tiny_request(), "run_id": out["run_id"]}, config=config)
     assert again.output["registration"]["version"] == version
-    assert len(ModelRegistry(config.registry_uri).list_versions()) == 1
+    assert len(registry_for(config).list_versions()) == 1
 
     # an impossible quality gate: the Choice takes the NotRegistered branch
     gated = run_workflow("training-pipeline", {**tiny_request(min_detection_rate=1.5), "run_id": out["run_id"]},
@@ -62,7 +62,7 @@ def test_pipeline_registers_a_pending_version_with_its_comparison(tmp_path):
     assert gated.status == "SUCCEEDED"
     assert gated.output["registered"] is False
     assert "NotRegistered" in [e["state"] for e in gated.history if e["type"] == "StateEntered"]
-    assert len(ModelRegistry(config.registry_uri).list_versions()) == 1
+    assert len(registry_for(config).list_versions()) == 1
 
 
 def test_bad_input_fails_the_execution_with_the_task_error(tmp_path):

@@ -1,0 +1,342 @@
+"""Learning agent: operator feedback and field windows in, retraining decisions out.
+
+- **Feedback** arrives on :data:`~firesight.agents.events.FEEDBACK_QUEUE` (the body
+  :func:`firesight.agents.alert_store.feedback_message` builds; ``kind`` one of
+  ``false_alarm`` / ``confirmed_fire`` / ``missed_fire``, optionally ``family``: the
+  scenario family the operator names as the cause, e.g. ``gas_stove_cooking``). Each item
+  is stored once in the metadata table :data:`FEEDBACK_TABLE` by its ``feedback_id`` (given,
+  else derived from alert, kind, time and author), so a redelivered message is counted once.
+- **Field windows**: :meth:`LearningAgent.record_field_windows` keeps the latest feature
+  windows per device in a bounded in-memory buffer (they are re-collected after a restart);
+  drift is the per-feature PSI of these windows against the training reference stored with
+  the model that runs (:mod:`firesight.agents.drift`).
+- **Retraining** runs the ``retraining`` workflow when either enough error feedback has
+  arrived since the last retraining (``false_alarm`` + ``missed_fire`` >=
+  ``feedback_threshold``) or drift is judged (PSI over ``drift_threshold`` on enough
+  windows). The candidate is registered as PendingManualApproval with its evaluation beside
+  the current model's; an operator approves it (``firesight models approve``).
+- **Switching**: :class:`ApprovedVersionWatch` tells the analysis agent when the newest
+  Approved version changed, so it can ``switch_model``.
+
+Training uses synthetic data only. Feedback decides *when* to retrain and *which families*
+the new synthetic training set has more of; field windows decide *when* (drift). No field
+reading or window is ever fitted: labels in the field are an operator's opinion after the
+fact, devices differ from the simulator in ways the labels do not describe, and a model
+fitted on them could not be evaluated on the same terms as the synthetic test set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from firesight.agents.alert_store import FEEDBACK_KINDS
+from firesight.agents.drift import MIN_FIELD_WINDOWS, PSI_SIGNIFICANT, TrainingReference, drift_report
+from firesight.agents.events import FEEDBACK_QUEUE
+from firesight.errors import ConflictError, DataError, FiresightError, require
+
+log = logging.getLogger(__name__)
+
+#: Feedback kinds that say the model was wrong (they count toward retraining).
+ERROR_KINDS = ("false_alarm", "missed_fire")
+FEEDBACK_TABLE = "learning_feedback"
+RUNS_TABLE = "learning_runs"
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One operator verdict, validated."""
+
+    feedback_id: str
+    kind: str
+    thing: str
+    alert_id: str = ""
+    family: str = ""
+    at_s: float = 0.0
+    by: str = ""
+    model_version: str = ""
+
+    @classmethod
+    def from_message(cls, body: str | bytes) -> "Feedback":
+        """Parse a feedback queue message; :class:`DataError` naming what is wrong."""
+        try:
+            raw = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            raise DataError(f"feedback is not JSON: {exc}") from None
+        if not isinstance(raw, dict):
+            raise DataError(f"feedback must be a JSON object, got {type(raw).__name__}")
+        kind = raw.get("kind")
+        if kind not in FEEDBACK_KINDS:
+            raise DataError(f"feedback kind must be one of {FEEDBACK_KINDS}, got {kind!r}")
+        thing = raw.get("thing")
+        if not isinstance(thing, str) or not thing:
+            raise DataError(f"feedback needs a non-empty thing, got {thing!r}")
+        family = raw.get("family") or ""
+        if family:
+            from firesight.scenarios import FAMILIES
+
+            if family not in FAMILIES:
+                raise DataError(f"feedback family {family!r} is not a scenario family")
+        at_s = raw.get("at_s", 0.0)
+        if not isinstance(at_s, (int, float)) or isinstance(at_s, bool):
+            raise DataError(f"feedback at_s must be a number [s], got {at_s!r}")
+        fid = raw.get("feedback_id") or hashlib.sha256(
+            f"{raw.get('alert_id', '')}|{kind}|{at_s}|{raw.get('by', '')}|{thing}".encode()).hexdigest()[:24]
+        return cls(feedback_id=str(fid), kind=kind, thing=thing, alert_id=str(raw.get("alert_id") or ""),
+                   family=family, at_s=float(at_s), by=str(raw.get("by") or ""),
+                   model_version=str(raw.get("model_version") or ""))
+
+
+@dataclass(frozen=True)
+class LearningSettings:
+    """When the learning agent retrains.
+
+    Parameters
+    ----------
+    feedback_threshold : int
+        Error feedback items (false alarms + missed fires) since the last retraining that
+        trigger one [-].
+    drift_threshold : float
+        PSI over which a feature has drifted [-] (default 0.25, see :mod:`~firesight.agents.drift`).
+    min_field_windows : int
+        Field windows needed before drift is judged [-].
+    max_windows_per_device : int
+        Field windows kept per device (oldest dropped) [-].
+    per_feedback : int
+        Extra synthetic scenarios of a family per feedback item naming it [-].
+    retry_after_s : float
+        Wait after a failed retraining before trying again [s].
+    base_request : dict
+        Overrides of the training run (dataset sizes, model kind; see
+        :data:`firesight.workflows.tasks.RUN_DEFAULTS`).
+    """
+
+    feedback_threshold: int = 5
+    drift_threshold: float = PSI_SIGNIFICANT
+    min_field_windows: int = MIN_FIELD_WINDOWS
+    max_windows_per_device: int = 3600
+    per_feedback: int = 2
+    retry_after_s: float = 3600.0
+    base_request: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require(self.feedback_threshold >= 1, "feedback_threshold", ">= 1", self.feedback_threshold)
+        require(self.drift_threshold > 0, "drift_threshold", "> 0", self.drift_threshold)
+        require(self.max_windows_per_device >= 1, "max_windows_per_device", ">= 1", self.max_windows_per_device)
+        require(self.per_feedback >= 0, "per_feedback", ">= 0", self.per_feedback)
+
+
+class LearningAgent:
+    """Collect feedback and field windows; retrain through the workflow on enough evidence.
+
+    Parameters
+    ----------
+    queue : MessageQueue
+        Holds :data:`FEEDBACK_QUEUE`.
+    store : MetadataStore
+        Feedback items and retraining runs.
+    run_workflow : callable
+        ``run_workflow(name, input) -> Execution`` (:func:`firesight.workflows.workflow_runner`).
+    reference : callable
+        Returns the :class:`TrainingReference` of the model that runs now, or None.
+    settings : LearningSettings
+    clock : callable
+        Wall clock [s].
+    """
+
+    def __init__(self, queue: Any, store: Any, run_workflow: Callable[[str, Any], Any], *,
+                 reference: Callable[[], TrainingReference | None], settings: LearningSettings | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.queue, self.store, self.run_workflow = queue, store, run_workflow
+        self.reference = reference
+        self.settings = settings or LearningSettings()
+        self.clock = clock
+        self.counters: Counter = Counter()
+        self._windows: dict[str, deque] = {}
+        self._lock = threading.Lock()
+        self._last_failure_s: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # -- inputs -------------------------------------------------------------------------
+    def poll_feedback(self, max_messages: int = 10) -> int:
+        """Receive feedback messages, store new items once, acknowledge; return new items."""
+        new = 0
+        for msg in self.queue.receive(FEEDBACK_QUEUE, max_messages=max_messages, visibility_timeout_s=60.0):
+            try:
+                fb = Feedback.from_message(msg["body"])
+            except DataError as exc:
+                self.counters["feedback_rejected"] += 1
+                log.warning("feedback message %s rejected: %s", msg["message_id"], exc)
+                self.queue.delete(FEEDBACK_QUEUE, msg["receipt_handle"])
+                continue
+            item = {**fb.__dict__, "received_s": self.clock(), "used_by": ""}
+            try:
+                self.store.put(FEEDBACK_TABLE, item, key="feedback_id", if_absent=True)
+                new += 1
+                self.counters[f"feedback_{fb.kind}"] += 1
+            except ConflictError:
+                self.counters["feedback_duplicate"] += 1
+            self.queue.delete(FEEDBACK_QUEUE, msg["receipt_handle"])
+        return new
+
+    def record_field_windows(self, thing: str, features_df: pd.DataFrame) -> int:
+        """Keep a device's latest feature windows (one row per window, feature columns) for
+        drift checks; return how many the device now holds."""
+        require(isinstance(thing, str) and bool(thing), "thing", "a non-empty device name", thing)
+        if not isinstance(features_df, pd.DataFrame):
+            raise DataError(f"field windows must be a pandas DataFrame, got {type(features_df).__name__}")
+        numeric = features_df.select_dtypes("number")
+        with self._lock:
+            buf = self._windows.setdefault(thing, deque(maxlen=self.settings.max_windows_per_device))
+            buf.extend(numeric.to_dict("records"))
+            self.counters["field_windows"] += len(numeric)
+            return len(buf)
+
+    def field_windows(self) -> pd.DataFrame:
+        with self._lock:
+            rows = [r for buf in self._windows.values() for r in buf]
+        return pd.DataFrame(rows)
+
+    # -- decisions ----------------------------------------------------------------------
+    def drift(self) -> dict:
+        """PSI of the field windows against the running model's training reference."""
+        reference = self.reference()
+        if reference is None:
+            return {"judged": False, "drift": False, "reason": "the running model has no training reference"}
+        return drift_report(reference, self.field_windows(), threshold=self.settings.drift_threshold,
+                            min_windows=self.settings.min_field_windows)
+
+    def pending_feedback(self) -> list[dict]:
+        return [i for i in self.store.query(FEEDBACK_TABLE) if not i.get("used_by")]
+
+    def evidence(self) -> dict:
+        """What would go into a retraining: error feedback since the last one, families named,
+        drift; and ``reason`` (``feedback``, ``drift``) or None when it is not enough."""
+        pending = self.pending_feedback()
+        kinds = Counter(i["kind"] for i in pending)
+        errors = sum(kinds[k] for k in ERROR_KINDS)
+        families = Counter(i["family"] for i in pending if i["kind"] in ERROR_KINDS and i["family"])
+        drift = self.drift()
+        reason = "feedback" if errors >= self.settings.feedback_threshold else "drift" if drift["drift"] else None
+        return {"reason": reason, "feedback": dict(kinds), "errors": errors, "families": dict(families),
+                "drifted": drift.get("drifted", []), "drift": drift,
+                "feedback_ids": sorted(i["feedback_id"] for i in pending)}
+
+    def step(self) -> dict:
+        """Poll feedback, weigh the evidence, retrain if it is enough. Returns what happened."""
+        self.poll_feedback()
+        evidence = self.evidence()
+        if evidence["reason"] is None:
+            return {"retrained": False, "evidence": evidence}
+        if self._last_failure_s is not None and self.clock() - self._last_failure_s < self.settings.retry_after_s:
+            return {"retrained": False, "evidence": evidence, "waiting": "after a failed retraining"}
+        return self.retrain(evidence)
+
+    def retrain(self, evidence: Mapping) -> dict:
+        """Run the retraining workflow; on success mark the feedback used and record the run."""
+        runs = self.store.query(RUNS_TABLE)
+        base = dict(self.settings.base_request)
+        train = dict(base.get("train") or {})
+        # each retraining draws fresh synthetic scenarios: the training seed moves on
+        train["seed"] = int(train.get("seed", 101)) + 1000 * (len(runs) + 1)
+        base["train"] = train
+        run_id = f"retrain-{len(runs) + 1:04d}-{int(self.clock())}"
+        payload = {"evidence": {k: evidence[k] for k in ("reason", "feedback", "families", "drifted")},
+                   "base": base, "per_feedback": self.settings.per_feedback, "run_id": run_id}
+        self.counters["retrainings"] += 1
+        execution = self.run_workflow("retraining", payload)
+        record = {"run_id": run_id, "status": execution.status, "at_s": self.clock(),
+                  "evidence": {k: evidence[k] for k in ("reason", "feedback", "families", "drifted", "errors")},
+                  "output": execution.output, "error": execution.error, "cause": execution.cause}
+        self.store.put(RUNS_TABLE, json.loads(json.dumps(record, default=str)), key="run_id")
+        if execution.status != "SUCCEEDED":
+            self._last_failure_s = self.clock()
+            self.counters["retraining_failed"] += 1
+            return {"retrained": False, "run_id": run_id, "error": execution.error, "cause": execution.cause}
+        self._last_failure_s = None
+        for fid in evidence["feedback_ids"]:
+            item = self.store.get(FEEDBACK_TABLE, fid)
+            if item is not None:
+                self.store.put(FEEDBACK_TABLE, {**item, "used_by": run_id}, key="feedback_id")
+        with self._lock:  # a new model is judged on windows seen after it
+            self._windows.clear()
+        return {"retrained": True, "run_id": run_id, **execution.output}
+
+    # -- service ------------------------------------------------------------------------
+    def start(self, interval_s: float = 30.0) -> "LearningAgent":
+        require(interval_s > 0, "interval_s", "> 0", interval_s)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, args=(interval_s,), name="learning-agent", daemon=True)
+        self._thread.start()
+        return self
+
+    def _loop(self, interval_s: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.step()
+            except (FiresightError, OSError) as exc:  # supervised: log, count, go on
+                self.counters["step_errors"] += 1
+                log.exception("learning agent step failed: %s", exc)
+            self._stop.wait(interval_s)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop polling; a retraining in progress finishes (its state machine is not cut)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def health(self) -> dict:
+        return {"alive": self.alive(), "counters": dict(self.counters),
+                "devices_with_windows": len(self._windows)}
+
+
+class ApprovedVersionWatch:
+    """Tells when the newest Approved registry version changed (the analysis agent then
+    calls its ``switch_model``).
+
+    Parameters
+    ----------
+    registry : firesight.registry.ModelRegistry
+    current : str or None
+        The version running now (None: the shipped default).
+    """
+
+    def __init__(self, registry: Any, current: str | None = None):
+        self.registry = registry
+        self.current = current
+
+    def poll(self) -> dict | None:
+        """The registry entry of a newly approved version, once; None when unchanged."""
+        entry = self.registry.approved_version()
+        version = entry["version"] if entry else None
+        if version == self.current or version is None:
+            return None
+        self.current = version
+        return entry
+
+
+def approved_version_changed(registry: Any, current: str | None) -> dict | None:
+    """The newest Approved version's entry if it differs from ``current``, else None."""
+    return ApprovedVersionWatch(registry, current).poll()
+
+
+def running_model_reference(config: Any = None) -> TrainingReference | None:
+    """The training reference of the model the services load now (approved, else shipped;
+    the shipped default has none)."""
+    from firesight.registry import load_approved_model
+
+    _, ref = load_approved_model(config)
+    return TrainingReference.load(ref["path"])
