@@ -30,8 +30,18 @@ class Config:
     aws_region: str = "eu-west-1"
 
     def resolved(self) -> "Config":
-        """Fill the defaults that depend on ``home``."""
+        """Fill the defaults that depend on ``home``.
+
+        Raises
+        ------
+        InvalidParameterError
+            ``home`` (``FIRESIGHT_HOME``) is a file, or lies under one.
+        """
         home = Path(self.home)
+        existing = next((p for p in (home, *home.parents) if p.exists()), None)
+        if existing is not None and not existing.is_dir():
+            from firesight.errors import InvalidParameterError
+            raise InvalidParameterError("FIRESIGHT_HOME", "a folder", str(home))
         return replace(
             self,
             home=home,

@@ -35,23 +35,29 @@ def _print_json(obj: Any) -> None:
 
 
 @contextlib.contextmanager
-def _broker(url: str, registry: Any):
-    """Yield ``(device_url, service_url)``: an embedded broker started here for
-    ``embedded``, else the given URL for both (services authenticate with certificates)."""
+def _broker(url: str, registry: Any, *, allow_plain_listener: bool = False):
+    """Yield ``(device_side, service_url)``: for ``embedded``, a broker started here and
+    its mTLS URL (services connect with their own certificates, like the devices); else the
+    given URL for both. A plain listener (no authentication) is opened only with
+    ``allow_plain_listener``, and gets the read-only plain-listener policy."""
     if url != "embedded":
         yield url, url
         return
     from firesight.iot.broker import BrokerConfig, EmbeddedBroker
 
-    broker = EmbeddedBroker(registry, BrokerConfig(plain_port=0))
+    broker = EmbeddedBroker(registry, BrokerConfig(plain_port=0 if allow_plain_listener else None))
     broker.start()
+    if broker.plain_url:
+        err_console.print(f"plain listener without authentication (read the alerts only): {broker.plain_url}")
     try:
-        yield broker, broker.plain_url
+        yield broker, broker.url
     finally:
         broker.stop()
 
 
 def _service_client(name: str, url: str, registry: Any) -> Any:
+    """A connected service client: over mTLS with the service's own certificate
+    (``registry.register_service``), or on a plain ``mqtt://`` URL without one."""
     from firesight.iot.client import ServiceClient
 
     if url.startswith(("mqtts://", "ssl://")):
@@ -83,6 +89,9 @@ def simulate(
                                             "flood | probe | reconnect (default: none)."),
     status_interval_s: float = typer.Option(60.0, "--status-interval-s", help="Status message period [s] "
                                             "(default 60)."),
+    allow_plain_listener: bool = typer.Option(False, "--allow-plain-listener", help="With --broker embedded: also "
+                                              "open a listener WITHOUT authentication, limited to reading the site "
+                                              "alerts (default: none; services use mTLS)."),
 ) -> None:
     """Run N virtual Lepton 3.5 + SCD41 nodes that play generated scenarios over MQTT, each
     with its own certificate and client id = thing name. Prints the run's counts as JSON."""
@@ -102,7 +111,7 @@ def simulate(
     ids = select_scenarios(dataset, _split(scenarios))[:devices]
     played = [dataset.load(i) for i in ids]
     registry = open_registry()
-    with _broker(broker, registry) as (device_side, service_url):
+    with _broker(broker, registry, allow_plain_listener=allow_plain_listener) as (device_side, service_url):
         device_url = device_side.url if not isinstance(device_side, str) else device_side
         extra: dict[str, Any] = {}
         services: list[Any] = []
@@ -312,15 +321,22 @@ def rules_test(
     payload: str = typer.Option(..., "--payload", help="JSON payload of the test message."),
 ) -> None:
     """Evaluate one SQL statement on one message; prints the selected object (or null)."""
+    from firesight.iot import strict_json
     from firesight.iot.rules import MessageContext, parse_sql
+    from firesight.iot.rules_engine import MAX_MESSAGE_DEPTH
 
     query = parse_sql(sql)
-    try:
-        doc = json.loads(payload)
-    except ValueError as exc:
-        raise InvalidParameterError("payload", "JSON", payload) from exc
+    try:  # the parser the running engine uses: NaN, Infinity, deep nesting ... are refused
+        doc = strict_json.loads(payload, max_depth=MAX_MESSAGE_DEPTH)
+    except strict_json.JsonRejected as exc:
+        shown = payload if len(payload) <= 40 else payload[:40] + "..."
+        raise InvalidParameterError("payload", f"a JSON document the rules engine accepts ({exc})", shown) from None
     selected = query.apply(doc, MessageContext(topic, "", int(time.time() * 1000))) if query.matches(topic) else None
-    _print_json({"matches_topic": query.matches(topic), "selected": selected})
+    try:
+        text = strict_json.dumps({"matches_topic": query.matches(topic), "selected": selected})
+    except ValueError as exc:  # e.g. SELECT 1e999: AWS IoT could not publish this either
+        raise InvalidParameterError("sql", "a selection JSON can carry (finite numbers)", str(exc)) from None
+    console.print_json(text)
 
 
 @rules_app.command("run")

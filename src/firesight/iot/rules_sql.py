@@ -33,7 +33,8 @@ class RuleSyntaxError(InvalidParameterError):
     """The SQL of a rule does not parse; the message says where."""
 
     def __init__(self, sql: str, pos: int, expected: str):
-        super().__init__("sql", f"{expected} at character {pos}", sql)
+        shown = sql if len(sql) <= 120 else f"...{sql[max(0, pos - 40):pos + 40]}..."
+        super().__init__("sql", f"{expected} at character {pos}", shown)
 
 
 class _Undefined:
