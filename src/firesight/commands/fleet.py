@@ -358,13 +358,14 @@ def rules_run(
     engine = RulesEngine(_rules(file), object_store=bootstrap.object_store(config=cfg),
                          queue=bootstrap.message_queue(cfg))
     client = _service_client("rules-engine", broker, open_registry(cfg))
-    RulesService(engine, client).start()
+    service = RulesService(engine, client).start()
     stop = threading.Event()
     try:
         stop.wait(duration_s)
     except KeyboardInterrupt:
         pass
     finally:
+        service.stop()  # staged: unsubscribe, finish the queued messages, end the worker
         client.close()
     _print_json(dict(engine.counts))
 
