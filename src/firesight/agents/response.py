@@ -321,7 +321,7 @@ class ResponseAgent:
         return keys
 
     def _dispatch(self, keys: list[str]) -> None:
-        if not keys:
+        if not keys or self._stopped.is_set():  # stopping: pending deliveries wait for the next start
             return
         futures = [self._pool.submit(self._send_one, key) for key in keys]
         for future in futures:
@@ -351,20 +351,21 @@ class ResponseAgent:
         result = deliver(record["channel"], self.channels[record["channel"]], notification, self.policy.retry,
                          sleep=self._sleep, rng=self._rng, should_stop=self._stopped.is_set)
         done_s = self.clock()
+        attempts = int(record.get("attempts") or 0) + result.attempts  # across runs, resends included
         if result.ok:
             published_ns = int(record.get("published_ns") or 0)
             latency_s = (time.time_ns() - published_ns) / 1e9 if published_ns > 0 else None
-            self.store.transition_delivery(key, "sending", "sent", sent_s=done_s, attempts=result.attempts,
+            self.store.transition_delivery(key, "sending", "sent", sent_s=done_s, attempts=attempts,
                                            latency_s=latency_s, elapsed_s=result.elapsed_s)
             self._count("sent")
             return
         if self._stopped.is_set() and not result.permanent:
             # stopping between retries: hand it back, the next start sends it
-            self.store.transition_delivery(key, "sending", "pending", attempts=result.attempts, error=result.error)
+            self.store.transition_delivery(key, "sending", "pending", attempts=attempts, error=result.error)
             return
-        log.error("delivery %s failed after %d attempts: %s", key, result.attempts, result.error)
+        log.error("delivery %s failed after %d attempts: %s", key, attempts, result.error)
         escalation = self._raise_trouble(alert, FAILED, record, result.error)
-        self.store.transition_delivery(key, "sending", "failed", failed_s=done_s, attempts=result.attempts,
+        self.store.transition_delivery(key, "sending", "failed", failed_s=done_s, attempts=attempts,
                                        error=result.error, permanent=result.permanent)
         self._count("failed")
         self._dispatch(escalation)
@@ -385,18 +386,26 @@ class ResponseAgent:
         return self.apply_event(event)
 
     def recover(self) -> int:
-        """Finish what a previous run left: plan the deliveries of every open alert, send the
-        ``pending`` ones, and settle the ``sending`` ones whose worker died; return how many
-        deliveries were settled as uncertain or resent."""
+        """Finish what a previous run left: plan the deliveries of every open alert, settle the
+        ``sending`` ones whose worker died (this worker's previous run, or any whose lease
+        ran out) and send the ``pending`` ones; return how many were settled."""
         self._recovered = True
-        now = self.clock()
         keys: list[str] = []
         for alert in self.store.open_alerts():
             keys += self._plan_deliveries(alert)
-        settled = 0
+        settled, more = self._settle_stale(self.clock(), include_own=True)
+        keys += more + [d["delivery_key"] for d in self.store.deliveries(state="pending")]
+        self._dispatch(list(dict.fromkeys(keys)))
+        return settled
+
+    def _settle_stale(self, now: float, *, include_own: bool) -> tuple[int, list[str]]:
+        """Settle deliveries left ``sending`` by a dead worker: ``uncertain`` plus a trouble
+        alert, or back to ``pending`` (``policy.uncertain``). Returns (settled, keys to send)."""
+        settled, keys = 0, []
         for record in self.store.deliveries(state="sending"):
-            if record.get("worker") != self.worker_id and (record.get("lease_until_s") or 0.0) > now:
-                continue  # another live worker is sending it
+            own = record.get("worker") == self.worker_id
+            if (own and not include_own) or (not own and (record.get("lease_until_s") or 0.0) > now):
+                continue  # in flight here, or another live worker is sending it
             if self.policy.uncertain == "resend":
                 if self.store.transition_delivery(record["delivery_key"], "sending", "pending", resent=True):
                     self._count("resent")
@@ -404,18 +413,17 @@ class ResponseAgent:
                 continue
             if self.store.transition_delivery(record["delivery_key"], "sending", "uncertain", uncertain_s=now,
                                               error="the agent stopped while sending; it may or may not have "
-                                                    "gone out") is not None:
-                self._count("uncertain")
-                settled += 1
-                log.error("delivery %s is uncertain (the agent died while sending)", record["delivery_key"])
-                try:
-                    keys += self._raise_trouble(self.store.get(record["alert_id"]), UNCERTAIN, record,
-                                                "the agent stopped while sending")
-                except NotFoundError:
-                    pass
-        keys += [d["delivery_key"] for d in self.store.deliveries(state="pending")]
-        self._dispatch(list(dict.fromkeys(keys)))
-        return settled
+                                                    "gone out") is None:
+                continue
+            self._count("uncertain")
+            settled += 1
+            log.error("delivery %s is uncertain (the agent died while sending)", record["delivery_key"])
+            try:
+                keys += self._raise_trouble(self.store.get(record["alert_id"]), UNCERTAIN, record,
+                                            "the agent stopped while sending")
+            except NotFoundError:
+                pass
+        return settled, keys
 
     # -- deadlines -------------------------------------------------------------------------------
     def check_deadlines(self, now: float | None = None) -> int:
@@ -441,6 +449,7 @@ class ResponseAgent:
                     escalated += 1
                     self._count("escalations")
                     keys += self._plan_deliveries(updated)
+        keys += self._settle_stale(now, include_own=False)[1]
         keys += [d["delivery_key"] for d in self.store.deliveries(state="pending")]
         self._dispatch(list(dict.fromkeys(keys)))
         return escalated
@@ -474,7 +483,8 @@ class ResponseAgent:
         while not self._stop_receiving.is_set():
             try:
                 handled = self.process_available(10)
-                if self.clock() - self._last_deadline_check >= self.policy.poll_interval_s:
+                if (not self._stop_receiving.is_set()
+                        and self.clock() - self._last_deadline_check >= self.policy.poll_interval_s):
                     self.check_deadlines()
                 backoff_s = self.policy.poll_interval_s
                 if handled == 0:

@@ -308,3 +308,38 @@ def test_background_loop_processes_and_stops_in_stages():
     finally:
         assert agent.stop(5.0)
     assert not agent.health()["running"]
+
+
+def test_another_workers_sending_delivery_is_settled_only_after_its_lease(env):
+    clock, queue, store, ch, agent = env
+    _send(queue, _event())
+    agent.process_available()
+    key = next(d["delivery_key"] for d in store.deliveries(channel="webhook"))
+    store.update_delivery(key, lambda d: {**d, "state": "sending", "worker": "response-b",
+                                          "lease_until_s": clock.t + 100})
+    agent.check_deadlines(clock.t)
+    assert store.delivery(key)["state"] == "sending"  # response-b may still be sending it
+    clock.t += 101
+    agent.check_deadlines(clock.t)
+    assert store.delivery(key)["state"] == "uncertain"
+    assert [t["level"] for t in store.list(signal="trouble")] == ["notification_uncertain"]
+
+
+def test_stop_between_retries_hands_the_delivery_back_to_pending():
+    queue = SQLiteMessageQueue(":memory:")
+    store = AlertStore(SQLiteMetadataStore(":memory:"))
+    ch = {n: Recorder() for n in ("console", "email", "webhook", "escalation", "chief", "maintenance")}
+    ch["webhook"].fail = "transient"
+    policy = ResponsePolicy(routes={"alarm": Route((("webhook",),))},
+                            retry=RetryPolicy(max_attempts=50, initial_delay_s=0.05, max_delay_s=0.05, jitter=False),
+                            poll_interval_s=0.02)
+    agent = ResponseAgent(queue, store, ch, policy).start()
+    _send(queue, _event())
+    for _ in range(500):
+        if ch["webhook"].calls >= 2:
+            break
+        time.sleep(0.01)
+    assert agent.stop(0.1)
+    [d] = store.deliveries()
+    assert d["state"] == "pending" and 2 <= d["attempts"] < 50 and "stopped before retry" in d["error"], d
+    assert not store.list(signal="trouble")  # not a failure: the next start sends it
