@@ -71,6 +71,37 @@ def serve_command(
                  ssl_keyfile=ssl_keyfile, max_payload_bytes=max_payload_bytes)
 
 
+def batch_transform_command(
+    model: Optional[str] = typer.Option(None, "--model", help="Model folder, 'default' or "
+                                        "'registry:VERSION' (default: newest approved, else shipped)."),
+    input_url: str = typer.Option(..., "--input", help="Input file, folder or object-store URL "
+                                  "(every object under it is an input)."),
+    output_url: str = typer.Option(..., "--output", help="Output folder or object-store URL "
+                                   "(KEY.out per input KEY)."),
+    content_type: str = typer.Option("text/csv", "--content-type", help="text/csv (default) or "
+                                     "application/jsonlines (one JSON row or object per line)."),
+    accept: str = typer.Option("text/csv", "--accept", help="Output format: text/csv "
+                               "(probability,level; default) or application/jsonlines."),
+    variant: Optional[str] = typer.Option(None, "--variant", help="full, thermal or gas (default: full)."),
+    sequence: str = typer.Option("independent", "--sequence", help="independent (default: every "
+                                 "line alone) or stream (each file is one device's consecutive windows)."),
+    max_payload_bytes: int = typer.Option(6 * 1024 * 1024, "--max-payload-bytes",
+                                          help="Mini-batch size [bytes] (default 6 MiB)."),
+) -> None:
+    """Score files of window features with SageMaker batch transform conventions (all or nothing)."""
+    from firesight.errors import InvalidParameterError
+    from firesight.serving.batch import open_locations, run_transform
+    from firesight.serving.model import SEQUENCE_MODES, InferenceService
+
+    if sequence not in SEQUENCE_MODES:
+        raise InvalidParameterError("--sequence", f"one of {SEQUENCE_MODES}", sequence)
+    source, keys, sink = open_locations(input_url, output_url)
+    service = InferenceService.load(model)
+    result = run_transform(service, source, keys, sink, content_type=content_type, accept=accept,
+                           variant=variant, sequence=sequence, max_payload_bytes=max_payload_bytes)
+    typer.echo(json.dumps({"model": service.ref, **result.to_dict(), "output": sink.url}, indent=2))
+
+
 def bench_serve_command(
     model: str = typer.Option("default", "--model", help="Model reference (default: the shipped model)."),
     requests: int = typer.Option(2000, "--requests", help="Timed single-window calls per figure (default 2000)."),
@@ -89,4 +120,5 @@ def bench_serve_command(
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     """Add the serving commands."""
     app.command("serve")(serve_command)
+    app.command("batch-transform")(batch_transform_command)
     bench_app.command("serve")(bench_serve_command)
