@@ -31,12 +31,14 @@ def moto_endpoint():
     """
     from moto.server import ThreadedMotoServer
 
-    saved = {k: os.environ.get(k) for k in (*_FAKE_CREDENTIALS, "AWS_PROFILE")}
+    saved = {k: os.environ.get(k) for k in (*_FAKE_CREDENTIALS, "AWS_PROFILE", "MOTO_PORT")}
     os.environ.update(_FAKE_CREDENTIALS)
     os.environ.pop("AWS_PROFILE", None)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # moto's state machine interpreter calls services (DynamoDB, SQS...) on localhost:MOTO_PORT
+    os.environ["MOTO_PORT"] = str(port)
     try:
         yield f"http://{host}:{port}"
     finally:

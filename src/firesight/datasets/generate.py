@@ -28,13 +28,12 @@ from dataclasses import dataclass
 import numpy as np
 
 import firesight
-from firesight.adapters.local.objectstore import FsspecObjectStore
 from firesight.datasets import catalog, layout
-from firesight.datasets.reader import _parse_parquet, _read_json
+from firesight.datasets.reader import parse_parquet, read_json_object
 from firesight.datasets.writer import json_bytes, manifest_table, table_bytes, write_scenario_folder
 from firesight.engines.local import LocalEngine
 from firesight.errors import InvalidParameterError, require
-from firesight.ports import MetadataStore
+from firesight.ports import MetadataStore, ObjectStore
 
 #: highest frame rate [Hz]: the Lepton 3.5's effective (export) rate
 MAX_FRAME_RATE_HZ = 8.7
@@ -96,7 +95,8 @@ def validate_arguments(*, out: str, count: int, seed: int, duration_s: float, wo
     require(isinstance(frame_rate_hz, (int, float)) and math.isfinite(frame_rate_hz)
             and 0 < frame_rate_hz <= MAX_FRAME_RATE_HZ,
             "frame_rate_hz", f"a rate in (0, {MAX_FRAME_RATE_HZ}] Hz", frame_rate_hz)
-    require(isinstance(out, str) and out.strip() != "", "out", "a folder path or fsspec URL", out)
+    require((isinstance(out, str) and out.strip() != "") or isinstance(out, ObjectStore), "out",
+            "a folder path, fsspec URL or object store", out)
     if not families:
         return tuple(FAMILIES)
     unknown = [f for f in families if f not in FAMILIES]
@@ -107,10 +107,16 @@ def validate_arguments(*, out: str, count: int, seed: int, duration_s: float, wo
     return tuple(f for f in FAMILIES if f in chosen)
 
 
-def open_writable_store(out: str) -> FsspecObjectStore:
-    """The object store at ``out``, after proving that it accepts a write."""
+def open_writable_store(out: str | ObjectStore) -> ObjectStore:
+    """The object store ``out`` (or the one :func:`firesight.bootstrap.object_store` makes
+    of a URL), after proving that it accepts a write."""
     try:
-        store = FsspecObjectStore(out)
+        if isinstance(out, ObjectStore):
+            store = out
+        else:
+            from firesight import bootstrap
+
+            store = bootstrap.object_store(out)
         probe = f".write-probe-{uuid.uuid4().hex}"
         store.put_bytes(probe, b"")
         store.delete(probe)
@@ -135,14 +141,14 @@ def _run_job(job: _Job) -> dict:
 class _Committer:
     """The parent's side: commits staged scenarios to the store, manifest and catalog."""
 
-    def __init__(self, store: FsspecObjectStore, metadata: MetadataStore | None):
+    def __init__(self, store: ObjectStore, metadata: MetadataStore | None):
         self.store = store
         self.metadata = metadata
         self.rows: dict[str, dict] = {}
 
     def load_manifest(self) -> None:
         if self.store.exists(layout.MANIFEST):
-            table = _parse_parquet(self.store.get_bytes(layout.MANIFEST), self.store.fs_url(layout.MANIFEST))
+            table = parse_parquet(self.store.get_bytes(layout.MANIFEST), self.store.fs_url(layout.MANIFEST))
             for row in table.to_dict("records"):
                 self.rows[str(row["id"])] = row
 
@@ -156,23 +162,12 @@ class _Committer:
         return removed
 
     def _scenario_folders(self) -> list[str]:
-        base = self.store._path(layout.SCENARIOS_DIR)
-        if not self.store.fs.exists(base):
-            return []
-        return sorted(os.path.basename(p.rstrip("/")) for p in self.store.fs.ls(base, detail=False))
+        return self.store.children(layout.SCENARIOS_DIR)
 
     def commit(self, result: dict) -> None:
         scenario_id, staging = result["id"], result["staging_dir"]
-        key = layout.scenario_key(scenario_id)
-        if self.store._local:
-            target = self.store._path(key)
-            if os.path.exists(target):
-                shutil.rmtree(target)
-            os.rename(staging, target)
-        else:
-            self.store.delete(key)
-            self.store.fs.put(staging.rstrip("/") + "/", self.store._path(key), recursive=True)
-            shutil.rmtree(staging, ignore_errors=True)
+        self.store.put_folder(staging, layout.scenario_key(scenario_id))  # a local store renames it
+        shutil.rmtree(staging, ignore_errors=True)
         self.rows[scenario_id] = result["row"]
         self.write_manifest()
         if self.metadata is not None:
@@ -182,13 +177,13 @@ class _Committer:
         self.store.put_bytes(layout.MANIFEST, table_bytes(manifest_table(list(self.rows.values()))))
 
 
-def _check_settings(store: FsspecObjectStore, settings: GenerateSettings) -> None:
+def _check_settings(store: ObjectStore, settings: GenerateSettings) -> None:
     """Refuse to extend a dataset made with other settings (its scenarios would not match)."""
     if not store.exists(layout.DATASET_JSON):
         store.put_bytes(layout.DATASET_JSON, json_bytes({**settings.as_json(),
                                                          "software_version": firesight.__version__}))
         return
-    stored = _read_json(store, layout.DATASET_JSON)
+    stored = read_json_object(store, layout.DATASET_JSON)
     wanted = settings.as_json()
     for name in ("seed", "duration_s", "frame_rate_hz", "families"):
         if stored.get(name) != wanted[name]:
@@ -197,7 +192,7 @@ def _check_settings(store: FsspecObjectStore, settings: GenerateSettings) -> Non
                 wanted[name])
 
 
-def generate_dataset(out: str, *, count: int, seed: int, duration_s: float = 300.0,
+def generate_dataset(out: str | ObjectStore, *, count: int, seed: int, duration_s: float = 300.0,
                      families: Sequence[str] | None = None, workers: int = 1,
                      frame_rate_hz: float = MAX_FRAME_RATE_HZ, metadata: MetadataStore | None = None,
                      progress: Callable[[int, int, str], None] | None = None, engine: str = "local",
@@ -206,8 +201,8 @@ def generate_dataset(out: str, *, count: int, seed: int, duration_s: float = 300
 
     Parameters
     ----------
-    out : str
-        Folder or fsspec URL of the dataset.
+    out : str or ObjectStore
+        The dataset's object store, or its URL (a folder, ``s3://``, any fsspec URL).
     count : int
         Number of scenarios the dataset should hold [-]; ids already committed are kept.
     seed : int
@@ -253,7 +248,8 @@ def generate_dataset(out: str, *, count: int, seed: int, duration_s: float = 300
     wanted = [(i, family_for_index(chosen, settings.seed, i)) for i in range(int(count))]
     todo = [(i, f) for i, f in wanted if scenario_id_for(i, f) not in committer.rows]
     resumed = [scenario_id_for(i, f) for i, f in wanted if scenario_id_for(i, f) in committer.rows]
-    staging_root = store._path(layout.SCENARIOS_DIR) if store._local else tempfile.mkdtemp(prefix="firesight-")
+    local_root = store.local_path(layout.SCENARIOS_DIR)
+    staging_root = local_root if local_root is not None else tempfile.mkdtemp(prefix="firesight-")
     os.makedirs(staging_root, exist_ok=True)
     jobs = [_Job(index=i, scenario_id=scenario_id_for(i, f), family=f, settings=settings,
                  staging_dir=os.path.join(staging_root, f"{layout.TMP_PREFIX}{scenario_id_for(i, f)}-"
@@ -279,7 +275,7 @@ def generate_dataset(out: str, *, count: int, seed: int, duration_s: float = 300
             if progress is not None:
                 progress(done, int(count), result["id"])
     finally:
-        if not store._local:
+        if local_root is None:
             shutil.rmtree(staging_root, ignore_errors=True)
     if metadata is not None:
         catalog.record_dataset(metadata, {**settings.as_json(), "url": store.url, "status": "complete",

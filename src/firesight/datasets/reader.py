@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from firesight.adapters.local.objectstore import FsspecObjectStore
 from firesight.datasets import layout
 from firesight.errors import DataError, NotFoundError
+from firesight.ports import ObjectStore
 
 
 class LazyFrames:
@@ -102,7 +102,7 @@ class ScenarioData:
 class Dataset:
     """A dataset opened by :func:`open_dataset`: the manifest and lazy access to scenarios."""
 
-    def __init__(self, url: str, store: FsspecObjectStore, manifest: pd.DataFrame, info: dict):
+    def __init__(self, url: str, store: ObjectStore, manifest: pd.DataFrame, info: dict):
         self.url = url
         self.store = store
         self.manifest = manifest
@@ -126,7 +126,7 @@ class Dataset:
     def load(self, scenario_id: str) -> ScenarioData:
         """Read one scenario (frames stay lazy)."""
         row = self.row(scenario_id)
-        meta = _read_json(self.store, layout.scenario_key(scenario_id, layout.SCENARIO_JSON))
+        meta = read_json_object(self.store, layout.scenario_key(scenario_id, layout.SCENARIO_JSON))
         thermal = _read_thermal(self.store, scenario_id)
         scd41 = _read_table(self.store, layout.scenario_key(scenario_id, layout.SCD41), layout.SCD41_COLUMNS)
         truth = _read_table(self.store, layout.scenario_key(scenario_id, layout.TRUTH), layout.TRUTH_REQUIRED)
@@ -145,48 +145,56 @@ class Dataset:
             yield self.load(scenario_id)
 
 
-def open_dataset(url: str) -> Dataset:
-    """Open the dataset at ``url`` (a folder or any fsspec URL) and read its manifest.
+def open_dataset(source: str | ObjectStore) -> Dataset:
+    """Open the dataset at ``source`` and read its manifest.
 
+    ``source`` is an :class:`~firesight.ports.ObjectStore` or a URL (a folder, ``s3://``,
+    any fsspec URL) that :func:`firesight.bootstrap.object_store` turns into one.
     Raises :class:`DataError` if there is no readable manifest with the documented columns.
     """
-    store = FsspecObjectStore(url)
+    if isinstance(source, ObjectStore):
+        store = source
+    else:
+        from firesight import bootstrap
+
+        store = bootstrap.object_store(source)
+    url = store.url
     try:
         raw = store.get_bytes(layout.MANIFEST)
     except NotFoundError as exc:
         raise DataError(f"{store.fs_url(layout.MANIFEST)}: missing; {url} is not a firesight dataset "
                         "(or no scenario has completed yet)") from exc
-    manifest = _parse_parquet(raw, store.fs_url(layout.MANIFEST))
+    manifest = parse_parquet(raw, store.fs_url(layout.MANIFEST))
     missing = [c for c in ("id", "family", "label", "is_fire", "ignition_time_s") if c not in manifest.columns]
     if missing:
         raise DataError(f"{store.fs_url(layout.MANIFEST)}: lacks columns {missing}")
     if manifest["id"].duplicated().any():
         dup = manifest["id"][manifest["id"].duplicated()].tolist()
         raise DataError(f"{store.fs_url(layout.MANIFEST)}: duplicate scenario ids {dup[:5]}")
-    info = _read_json(store, layout.DATASET_JSON) if store.exists(layout.DATASET_JSON) else {}
+    info = read_json_object(store, layout.DATASET_JSON) if store.exists(layout.DATASET_JSON) else {}
     return Dataset(store.url, store, manifest.reset_index(drop=True), info)
 
 
-def _parse_parquet(raw: bytes, where: str) -> pd.DataFrame:
+def parse_parquet(raw: bytes, where: str) -> pd.DataFrame:
     try:
         return pd.read_parquet(io.BytesIO(raw))
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise DataError(f"{where}: not a readable parquet file ({type(exc).__name__}: {exc})") from exc
 
 
-def _read_table(store: FsspecObjectStore, key: str, required: tuple[str, ...]) -> pd.DataFrame:
+def _read_table(store: ObjectStore, key: str, required: tuple[str, ...]) -> pd.DataFrame:
     try:
         raw = store.get_bytes(key)
     except NotFoundError as exc:
         raise DataError(f"{store.fs_url(key)}: missing") from exc
-    table = _parse_parquet(raw, store.fs_url(key))
+    table = parse_parquet(raw, store.fs_url(key))
     missing = [c for c in required if c not in table.columns]
     if missing:
         raise DataError(f"{store.fs_url(key)}: lacks columns {missing} (has {list(table.columns)})")
     return table
 
 
-def _read_json(store: FsspecObjectStore, key: str) -> dict:
+def read_json_object(store: ObjectStore, key: str) -> dict:
     try:
         raw = store.get_bytes(key)
     except NotFoundError as exc:
@@ -200,18 +208,20 @@ def _read_json(store: FsspecObjectStore, key: str) -> dict:
     return value
 
 
-def open_zarr_group(store: FsspecObjectStore, key: str, *, mode: str = "r"):
+def open_zarr_group(store: ObjectStore, key: str, *, mode: str = "r"):
     """Open the zarr group at ``key`` of ``store`` (a local path or an fsspec URL)."""
     import zarr
 
-    if store._local:
-        return zarr.open_group(store._path(key), mode=mode)
+    path = store.local_path(key)
+    if path is not None:
+        return zarr.open_group(path, mode=mode)
     from zarr.storage import FsspecStore
 
-    return zarr.open_group(FsspecStore.from_url(store.fs_url(key), read_only=(mode == "r")), mode=mode)
+    return zarr.open_group(FsspecStore.from_url(store.fs_url(key), storage_options=store.storage_options or None,
+                                                read_only=(mode == "r")), mode=mode)
 
 
-def _read_thermal(store: FsspecObjectStore, scenario_id: str) -> ThermalRecord:
+def _read_thermal(store: ObjectStore, scenario_id: str) -> ThermalRecord:
     key = layout.scenario_key(scenario_id, layout.THERMAL)
     where = store.fs_url(key)
     if not store.exists(key + "/zarr.json"):

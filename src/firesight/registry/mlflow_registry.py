@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from firesight.errors import DataError, InvalidParameterError, NotFoundError
+from firesight.ports import ModelRegistry
 
 MODEL_NAME = "firesight-detector"
 EXPERIMENT_NAME = "firesight-detectors"
@@ -54,8 +55,9 @@ def default_artifact_root(uri: str) -> str:
     raise InvalidParameterError("artifact_root", "given for a non-SQLite registry URI", uri)
 
 
-class ModelRegistry:
-    """Register, list, approve and fetch detector versions.
+class MLflowModelRegistry(ModelRegistry):
+    """Register, list, approve and fetch detector versions in MLflow (the local adapter of
+    :class:`firesight.ports.ModelRegistry`).
 
     Parameters
     ----------
@@ -175,18 +177,9 @@ class ModelRegistry:
             self.client.set_model_version_tag(self.model_name, str(mv.version), APPROVAL_TAG, status)
         return next(v for v in self.list_versions() if v["version"] == str(version))
 
-    def approve(self, version: str) -> dict:
-        return self.set_status(version, APPROVED)
-
-    def reject(self, version: str) -> dict:
-        return self.set_status(version, REJECTED)
-
-    def approved_version(self) -> dict | None:
-        """The newest ``Approved`` version, or None."""
-        for entry in self.list_versions():
-            if entry["status"] == APPROVED:
-                return entry
-        return None
+    def exists(self) -> bool:
+        """False for a SQLite registry whose file does not exist yet (nothing is created)."""
+        return not (self.uri.startswith("sqlite:///") and not Path(self.uri[len("sqlite:///"):]).exists())
 
     def fetch(self, version: str, dst: str | os.PathLike) -> Path:
         """Copy the model folder of ``version`` to ``dst`` (created); return ``dst``."""

@@ -27,7 +27,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, DecimalException
 from typing import Any
 
 from firesight.adapters.aws._session import AwsSettings, ClientFactory, error_code, translate
@@ -177,6 +177,9 @@ class DynamoDBMetadataStore(MetadataStore):
             args["ConditionExpression"] = condition
         try:
             self._table(table).put_item(**args)
+        except DecimalException as exc:  # boto3 refuses numbers DynamoDB cannot hold exactly
+            raise InvalidParameterError("item", "numbers of at most 38 significant digits within "
+                                        "1e-130..1e126 (DynamoDB's number type)", str(exc)) from exc
         except Exception as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 what = "already exists" if if_absent and expected_version is None else \
