@@ -26,6 +26,7 @@ or sent again with the same idempotency key (``resend``: never lost).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -49,10 +50,14 @@ log = logging.getLogger("firesight.agents.response")
 #: Conditions of the ``trouble`` alerts the agent raises about its own deliveries.
 FAILED, UNCERTAIN = "notification_failed", "notification_uncertain"
 _ATTEMPT_ALLOWANCE_S = 30.0  # assumed longest single channel attempt, for the sending lease
+_EXPLANATION_MAX_BYTES = 32_768
 
 
 class ResponseAgent:
     """Turns alert events into notifications by policy and records everything.
+
+    ``SWEEP_INTERVAL_S`` [s]: how often the timer loop looks for deliveries a failure left
+    ``pending`` or ``sending`` (a restart looks at once).
 
     Parameters
     ----------
@@ -76,6 +81,8 @@ class ResponseAgent:
         Retry jitter.
     """
 
+    SWEEP_INTERVAL_S = 30.0
+
     def __init__(self, queue: MessageQueue, store: AlertStore | MetadataStore, channels: Mapping[str, Notifier],
                  policy: ResponsePolicy, clock: Callable[[], float] = time.time, *,
                  queue_name: str = ALERT_EVENTS_QUEUE, worker_id: str = "response",
@@ -96,6 +103,7 @@ class ResponseAgent:
                                         thread_name_prefix="notify")
         self._recovered = False
         self._last_deadline_check = float("-inf")
+        self._last_sweep = float("-inf")
         self.counters: dict[str, int] = {k: 0 for k in (
             "events", "events_duplicate", "events_malformed", "alerts_opened", "alerts_updated",
             "alerts_cleared", "escalations", "sent", "failed", "suppressed", "uncertain", "resent",
@@ -122,7 +130,7 @@ class ResponseAgent:
 
     def _handle_message(self, message: Item) -> None:
         try:
-            event = AlertEvent.from_json(message["body"])
+            event = check_event(AlertEvent.from_json(message["body"]))
         except DataError as exc:
             # a malformed event never becomes valid: park it on the dead-letter queue, with the reason
             self._count("events_malformed")
@@ -427,8 +435,9 @@ class ResponseAgent:
 
     # -- deadlines -------------------------------------------------------------------------------
     def check_deadlines(self, now: float | None = None) -> int:
-        """Escalate every alert whose acknowledgement deadline has passed, notify alerts whose
-        suppression has ended, and send deliveries left pending; return the number of
+        """Escalate every alert whose acknowledgement deadline has passed and notify alerts
+        whose suppression has ended; every :attr:`SWEEP_INTERVAL_S` also send deliveries left
+        ``pending`` and settle other workers' stale ``sending`` ones. Returns the number of
         escalations."""
         now = self.clock() if now is None else float(now)
         self._last_deadline_check = now
@@ -449,8 +458,11 @@ class ResponseAgent:
                     escalated += 1
                     self._count("escalations")
                     keys += self._plan_deliveries(updated)
-        keys += self._settle_stale(now, include_own=False)[1]
-        keys += [d["delivery_key"] for d in self.store.deliveries(state="pending")]
+        if now - self._last_sweep >= self.SWEEP_INTERVAL_S:
+            # deliveries are sent inline; only a failure of the agent itself leaves one behind
+            self._last_sweep = now
+            keys += self._settle_stale(now, include_own=False)[1]
+            keys += [d["delivery_key"] for d in self.store.deliveries(state="pending")]
         self._dispatch(list(dict.fromkeys(keys)))
         return escalated
 
@@ -530,6 +542,25 @@ class ResponseAgent:
     def _count(self, name: str) -> None:
         with self._lock:
             self.counters[name] = self.counters.get(name, 0) + 1
+
+
+def check_event(event: AlertEvent) -> AlertEvent:
+    """Return ``event`` if its fields have the types the agent stores; raise
+    :class:`DataError` naming the field otherwise (the contract checks values, not types)."""
+    for name in ("event_id", "site", "thing", "level", "previous", "variant", "model_version", "correlation_id"):
+        if not isinstance(getattr(event, name), str):
+            raise DataError(f"alert event field {name} must be a string, got {getattr(event, name)!r}"[:300])
+    if not isinstance(event.ts_ms, int) or isinstance(event.ts_ms, bool):
+        raise DataError(f"alert event field ts_ms must be an integer [ms], got {event.ts_ms!r}"[:300])
+    if not isinstance(event.published_ns, int) or isinstance(event.published_ns, bool):
+        raise DataError(f"alert event field published_ns must be an integer [ns], got {event.published_ns!r}"[:300])
+    if event.scenario_time_s is not None and not isinstance(event.scenario_time_s, (int, float)):
+        raise DataError(f"alert event field scenario_time_s must be a number [s], got {event.scenario_time_s!r}"[:300])
+    if not isinstance(event.explanation, dict):
+        raise DataError(f"alert event field explanation must be an object, got {type(event.explanation).__name__}")
+    if len(json.dumps(event.explanation, default=str)) > _EXPLANATION_MAX_BYTES:
+        raise DataError(f"alert event explanation is over {_EXPLANATION_MAX_BYTES} bytes")
+    return event
 
 
 def _event_times(event: AlertEvent | None) -> dict[str, Any]:

@@ -343,3 +343,20 @@ def test_stop_between_retries_hands_the_delivery_back_to_pending():
     [d] = store.deliveries()
     assert d["state"] == "pending" and 2 <= d["attempts"] < 50 and "stopped before retry" in d["error"], d
     assert not store.list(signal="trouble")  # not a failure: the next start sends it
+
+
+@pytest.mark.parametrize("body", [
+    '{"event_id": "a:alarm:1", "site": "hq", "thing": "a", "signal": "alarm", "state": "active", "level": "alarm",'
+    ' "previous": "", "ts_ms": 1, "explanation": ["not", "an", "object"]}',
+    '{"event_id": "a:alarm:1", "site": 5, "thing": "a", "signal": "alarm", "state": "active", "level": "alarm",'
+    ' "previous": "", "ts_ms": 1}',
+    '{"event_id": "a:alarm:1", "site": "hq", "thing": "a", "signal": "alarm", "state": "active", "level": "alarm",'
+    ' "previous": "", "ts_ms": "yesterday"}',
+])
+def test_wrongly_typed_events_are_dead_lettered_not_crashing(env, body):
+    clock, queue, store, ch, agent = env
+    queue.send(ALERT_EVENTS_QUEUE, body)
+    _send(queue, _event(thing="after"))
+    assert agent.process_available() == 2
+    assert agent.counters["events_malformed"] == 1 and queue.counts(ALERT_EVENTS_QUEUE + "-dlq")["visible"] == 1
+    assert [a["thing"] for a in store.list()] == ["after"]  # the next event is handled normally
