@@ -453,8 +453,9 @@ class ResponseAgent:
                 continue
             deadline = alert.get("next_deadline_s")
             if deadline is not None and deadline <= now and not alert.get("acknowledged_s"):
-                updated = self.store.update_alert(alert["alert_id"], lambda a: self._escalate(a, now))
-                if updated.get("tier", 0) > alert.get("tier", 0):
+                tiers: list[int] = []  # the tier this worker's write moved to (none if another worker did)
+                updated = self.store.update_alert(alert["alert_id"], lambda a: self._escalate(a, now, tiers))
+                if tiers:
                     escalated += 1
                     self._count("escalations")
                     keys += self._plan_deliveries(updated)
@@ -466,7 +467,10 @@ class ResponseAgent:
         self._dispatch(list(dict.fromkeys(keys)))
         return escalated
 
-    def _escalate(self, a: Item, now: float) -> Item | None:
+    def _escalate(self, a: Item, now: float, tiers: list[int]) -> Item | None:
+        """The change of an overdue alert (called again on a write conflict, so ``tiers`` says
+        what the last call did)."""
+        tiers.clear()
         deadline = a.get("next_deadline_s")
         latched = a["state"] == "cleared" and self.policy.latch_alarms and a["signal"] == "alarm"
         if deadline is None or deadline > now or a.get("acknowledged_s") or not (a["state"] == "active" or latched):
@@ -477,6 +481,7 @@ class ResponseAgent:
             a["next_deadline_s"] = None
             return a
         a["tier"] = tier
+        tiers[:] = [tier]
         a["next_deadline_s"] = now + route.ack_deadline_s if (route.ack_deadline_s and tier + 1 < len(route.tiers)) else None
         add_history(a, now, "escalated", note=f"not acknowledged by the deadline; tier {tier}")
         self._add_stage(a, f"escalation-{tier}", route.tiers[tier], now)

@@ -360,3 +360,26 @@ def test_wrongly_typed_events_are_dead_lettered_not_crashing(env, body):
     assert agent.process_available() == 2
     assert agent.counters["events_malformed"] == 1 and queue.counts(ALERT_EVENTS_QUEUE + "-dlq")["visible"] == 1
     assert [a["thing"] for a in store.list()] == ["after"]  # the next event is handled normally
+
+
+def test_two_workers_escalate_once(env, tmp_path):
+    clock, queue, store, ch, agent = env
+    other_ch = {n: Recorder() for n in ch}
+    other = ResponseAgent(queue, store, other_ch, _policy(), clock=clock, sleep=lambda s: None, worker_id="b")
+    _send(queue, _event())
+    agent.process_available()
+    clock.t += 61
+    # the second worker escalates between the first one's read and its write
+    real_update = store.update_alert
+    calls = []
+
+    def racing_update(alert_id, change):
+        if not calls:
+            calls.append(1)
+            assert other.check_deadlines(clock.t) == 1
+        return real_update(alert_id, change)
+    store.update_alert = racing_update
+    assert agent.check_deadlines(clock.t) == 0
+    store.update_alert = real_update
+    sent = ch["escalation"].sent + other_ch["escalation"].sent
+    assert [n.delivery_key.split(":", 1)[1] for n in sent] == ["escalation-1:escalation"]
