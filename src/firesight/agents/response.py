@@ -501,7 +501,7 @@ class ResponseAgent:
             try:
                 handled = self.process_available(10)
                 if (not self._stop_receiving.is_set()
-                        and self.clock() - self._last_deadline_check >= self.policy.poll_interval_s):
+                        and self.clock() - self._last_deadline_check >= self.policy.deadline_interval_s):
                     self.check_deadlines()
                 backoff_s = self.policy.poll_interval_s
                 if handled == 0:

@@ -83,7 +83,10 @@ class ResponsePolicy:
     visibility_timeout_s : float
         Queue visibility timeout while an event is processed [s].
     poll_interval_s : float
-        Idle wait of the background loop between queue polls and deadline checks [s].
+        Idle wait of the background loop between queue polls [s]; it bounds the added
+        publish-to-notification latency when the queue was empty.
+    deadline_interval_s : float
+        How often the background loop checks acknowledgement deadlines [s].
     escalate_failures : bool
         Raise a ``trouble`` alert (``notification_failed``) for every failed delivery.
     """
@@ -97,7 +100,8 @@ class ResponsePolicy:
     uncertain: str = "report"
     ack_url_template: str = ""
     visibility_timeout_s: float = 60.0
-    poll_interval_s: float = 0.5
+    poll_interval_s: float = 0.05
+    deadline_interval_s: float = 1.0
     escalate_failures: bool = True
 
     def __post_init__(self) -> None:
@@ -110,6 +114,7 @@ class ResponsePolicy:
                 self.uncertain)
         require(self.visibility_timeout_s > 0, "visibility_timeout_s", "> 0", self.visibility_timeout_s)
         require(self.poll_interval_s > 0, "poll_interval_s", "> 0", self.poll_interval_s)
+        require(self.deadline_interval_s > 0, "deadline_interval_s", "> 0", self.deadline_interval_s)
 
     def route(self, signal: str, level: str) -> Route | None:
         """The route of an alert, or None when it is not notified."""

@@ -263,7 +263,49 @@ def maintenance_remove(window_id: str = typer.Argument(..., help="Window id (fro
     console.print(f"maintenance window {window_id} removed", highlight=False)
 
 
+def bench_response(
+    events: int = typer.Option(200, "--events", help="Alarm events to play [-] (default 200)."),
+    rate_hz: float = typer.Option(20.0, "--rate-hz", help="Events per second offered [1/s] (default 20)."),
+) -> None:
+    """Response agent: alarm events at a steady rate through the durable queue (SQLite files in
+    a temporary folder) to a console channel; prints throughput and publish-to-notification
+    latency [s] as JSON."""
+    import io
+    import os
+    import tempfile
+
+    from firesight.adapters.local import SQLiteMessageQueue, SQLiteMetadataStore
+    from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
+    from firesight.agents.response import ResponseAgent
+    from firesight.agents.response_policy import default_policy
+    from firesight.notify import ConsoleNotifier
+
+    if events < 1 or not rate_hz > 0:
+        raise InvalidParameterError("events/rate_hz", "events >= 1 and rate_hz > 0", (events, rate_hz))
+    with tempfile.TemporaryDirectory() as home:
+        queue = SQLiteMessageQueue(os.path.join(home, "queue.db"))
+        agent = ResponseAgent(queue, SQLiteMetadataStore(os.path.join(home, "metadata.db")),
+                              {"console": ConsoleNotifier(io.StringIO())}, default_policy(["console"])).start()
+        start = time.perf_counter()
+        for i in range(events):
+            time.sleep(max(0.0, start + i / rate_hz - time.perf_counter()))
+            queue.send(ALERT_EVENTS_QUEUE, AlertEvent(
+                event_id=f"bench-{i}:alarm:1", site="bench", thing=f"bench-{i}", signal="alarm", state="active",
+                level="alarm", previous="watch", ts_ms=int(time.time() * 1000), probability=0.95,
+                published_ns=time.time_ns()).to_json())
+        while agent.store.latency_summary()["count"] < events and time.perf_counter() - start < events / rate_hz + 120:
+            time.sleep(0.05)
+        elapsed_s = time.perf_counter() - start
+        summary = agent.store.latency_summary()
+        agent.stop(5.0)
+    _print_json({"benchmark": "response", "events": events, "offered_rate_hz": rate_hz,
+                 "notified": summary["count"], "elapsed_s": round(elapsed_s, 3),
+                 "latency_p50_s": summary["p50_s"], "latency_p99_s": summary["p99_s"], "latency_max_s": summary["max_s"],
+                 "poll_interval_s": agent.policy.poll_interval_s, "cpu_count": os.cpu_count()})
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """Add the alert and maintenance commands to the firesight CLI."""
+    """Add the alert and maintenance commands (and the response benchmark) to the firesight CLI."""
     app.add_typer(alerts_app, name="alerts")
     app.add_typer(maintenance_app, name="maintenance")
+    bench_app.command("response")(bench_response)

@@ -114,3 +114,14 @@ def test_parse_time():
     assert alerts_cmd.parse_time("1d", now_s=0.0, default_sign=1, name="t") == 86400.0
     assert alerts_cmd.parse_time("1970-01-01T01:00:00", now_s=0.0, default_sign=1, name="t") == 3600.0
     assert alerts_cmd.parse_time("1970-01-01T01:00:00+01:00", now_s=0.0, default_sign=1, name="t") == 0.0
+
+
+def test_bench_response_prints_json_for_every_event():
+    app, bench = typer.Typer(), typer.Typer()
+    app.add_typer(bench, name="bench")
+    alerts_cmd.register(app, bench)
+    result = CliRunner().invoke(app, ["bench", "response", "--events", "5", "--rate-hz", "100"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    assert out["benchmark"] == "response" and out["notified"] == 5
+    assert out["latency_p50_s"] <= out["latency_p99_s"] <= out["latency_max_s"]
