@@ -87,9 +87,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             ids = [reg.set_certificate_status(certificate_id, status)["certificate_id"]]
         else:
             ids = reg.set_thing_certificates_status(thing, status)
+        from firesight.iot import mosquitto_dir
+
         _print({"thing_name": thing, "status": status, "certificates": ids,
-                "note": "the embedded broker applies this within its identity cache time (2 s); "
-                        "a running Mosquitto needs `reload` (the CRL is re-read on restart)"})
+                "note": "an embedded broker on this home applies this within its identity cache time (2 s); "
+                        f"a Mosquitto run by `firesight broker run --broker mosquitto` ({mosquitto_dir()}) "
+                        "has had its ACL and CRL reloaded (SIGHUP)"})
 
     cert_opt = typer.Option("", "--certificate-id", help="Only this certificate. Default: all of the thing's.")
 
@@ -138,26 +141,40 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         host: str = typer.Option("127.0.0.1", "--host", help="Listen address. Default: 127.0.0.1."),
         port: int = typer.Option(8883, "--port", help="mTLS port (0: any free). Default: 8883."),
         plain_port: int = typer.Option(-1, "--plain-port",
-                                       help="Embedded only: plain port for internal services on --host (-1: none). Default: -1."),
+                                       help="Embedded only: also a plain listener WITHOUT authentication on "
+                                            "--host (-1: none). Default: -1."),
+        plain_policy: str = typer.Option("firesight-plain-listener", "--plain-policy",
+                                         help="Policy of plain-listener clients. Default: firesight-plain-listener "
+                                              "(read the site alerts, nothing else)."),
+        max_connections: int = typer.Option(1000, "--max-connections",
+                                            help="Embedded only: open connections per listener [-]. Default: 1000."),
+        connect_timeout_s: float = typer.Option(10.0, "--connect-timeout-s",
+                                                help="Embedded only: time from accept to CONNECT [s]. Default: 10."),
     ) -> None:
         """Run a broker until Ctrl-C, with the server certificate, CRL and (Mosquitto) ACL
-        generated from the registry."""
+        generated from the registry. Persistent sessions survive restarts (state under
+        FIRESIGHT_HOME); `devices revoke` and Device Defender reach a running Mosquitto at once."""
         import logging
         import signal
 
-        from firesight.iot.broker import BrokerConfig, EmbeddedBroker
+        from firesight.config import load_config
+        from firesight.iot import mosquitto_dir
+        from firesight.iot.broker import BrokerConfig, ConnectionLimits, EmbeddedBroker
         from firesight.iot.mosquitto import MosquittoBroker
 
         logging.getLogger("amqtt").setLevel(logging.WARNING)
         reg = _registry()
         if kind == "mosquitto":
-            b: Any = MosquittoBroker(reg, host=host, port=port)
+            b: Any = MosquittoBroker(reg, host=host, port=port, workdir=mosquitto_dir())
         elif kind == "embedded":
-            b = EmbeddedBroker(reg, BrokerConfig(host=host, tls_port=port,
-                                                 plain_port=None if plain_port < 0 else plain_port))
+            b = EmbeddedBroker(reg, BrokerConfig(
+                host=host, tls_port=port, plain_port=None if plain_port < 0 else plain_port, plain_policy=plain_policy,
+                connections=ConnectionLimits(connect_timeout_s=connect_timeout_s, max_connections=max_connections),
+                state_dir=Path(load_config().home) / "broker"))
         else:
             from firesight.errors import InvalidParameterError
             raise InvalidParameterError("--broker", "embedded or mosquitto", kind)
+
         def _terminate(signum: int, frame: Any) -> None:
             raise KeyboardInterrupt
 

@@ -112,15 +112,17 @@ def check_amqtt_internals() -> None:
 class QueueLimits:
     """Per-session queue bounds [messages] and [bytes].
 
-    ``in_*``: accepted from a client, not yet routed. ``inflight_*``: sent to a subscriber,
-    not yet acknowledged (QoS 1) or written (QoS 0); AWS IoT Core allows 100 in flight.
+    ``in_*``: accepted from a client, not yet routed. ``inflight_messages``: sent to a
+    subscriber and not yet acknowledged (AWS IoT Core allows 100); ``pending_*``: routed
+    to a connected subscriber and not yet acknowledged or written, in flight included.
     ``offline_*``: queued for a disconnected persistent session.
     """
 
     in_messages: int = 100
     in_bytes: int = 2 * 1024 * 1024
     inflight_messages: int = 100
-    inflight_bytes: int = 4 * 1024 * 1024
+    pending_messages: int = 1000
+    pending_bytes: int = 8 * 1024 * 1024
     offline_messages: int = 1000
     offline_bytes: int = 16 * 1024 * 1024
 
@@ -411,15 +413,15 @@ class FiresightAmqttBroker(Broker):
             handler = self._get_handler(target)
             if handler is None:
                 continue
-            out = target.attributes.setdefault(_OUT, [0, 0])
-            if out[0] >= self.limits.inflight_messages or out[1] + size > self.limits.inflight_bytes:
-                self.event(target, "deliver_dropped", topic, size, "subscriber has too much in flight")
+            out = target.attributes.get(_OUT)
+            if out is None:
+                out = target.attributes[_OUT] = _Outbound(asyncio.Semaphore(self.limits.inflight_messages))
+            if out.messages >= self.limits.pending_messages or out.bytes + size > self.limits.pending_bytes:
+                self.event(target, "deliver_dropped", topic, size, "subscriber too far behind")
                 continue
-            out[0] += 1
-            out[1] += size
-            task = asyncio.ensure_future(handler.mqtt_publish(topic, data, qos, retain=False))
-            task.add_done_callback(lambda _t, o=out, n=size: _release(o, n))
-            running_tasks.append(task)
+            out.messages += 1
+            out.bytes += size
+            running_tasks.append(asyncio.ensure_future(_send(handler, out, topic, data, qos, size)))
 
     def _queue_offline(self, target: Session, topic: str, data: bytes, qos: int) -> None:
         attrs = target.attributes
@@ -473,9 +475,22 @@ class FiresightAmqttBroker(Broker):
         return restored
 
 
-def _release(out: list[int], size: int) -> None:
-    out[0] -= 1
-    out[1] -= size
+class _Outbound:
+    """What a subscriber has pending: at most ``inflight_messages`` in flight at once."""
+
+    __slots__ = ("bytes", "inflight", "messages")
+
+    def __init__(self, inflight: asyncio.Semaphore):
+        self.inflight, self.messages, self.bytes = inflight, 0, 0
+
+
+async def _send(handler: Any, out: _Outbound, topic: str, data: bytes, qos: int, size: int) -> None:
+    try:
+        async with out.inflight:
+            await handler.mqtt_publish(topic, data, qos, retain=False)
+    finally:
+        out.messages -= 1
+        out.bytes -= size
 
 
 def _take_accepted(session: Any) -> list[Any]:

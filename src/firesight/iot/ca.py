@@ -5,11 +5,20 @@ certificates are X.509 v3 signed with SHA-256. A device certificate's subject CN
 thing name; its certificate id is the SHA-256 fingerprint of the DER encoding in hex,
 as AWS IoT Core names certificates. Files live under ``{FIRESIGHT_HOME}/pki``::
 
-    pki/ca.pem  ca.key            root CA (key 0600)
+    pki/ca.pem  ca.key            root CA (key 0600, encrypted: PKCS#8, AES-256)
     pki/server.pem server.key     broker certificate (SAN localhost, 127.0.0.1)
     pki/things/{thing}.pem .key   the thing's latest client certificate and key
     pki/services/{name}.pem .key  firesight service identities
     pki/crl.pem                   revocation list (REVOKED and INACTIVE certificates)
+
+The CA key is encrypted at rest with a passphrase given to the constructor (``firesight``
+takes ``FIRESIGHT_CA_PASSPHRASE``) or, without one, a random passphrase kept in
+``{pki}/../ca-key.passphrase`` (0600) - outside ``pki/``, so a copy of the PKI folder (to
+provision devices, in a backup) does not carry a usable CA key. An older plain key is
+encrypted the first time it is loaded. Whoever can read both files, or the passphrase and
+the key, can sign certificates the brokers trust: on Mosquitto such a certificate with a
+registered thing's name gets that thing's rights (the embedded broker checks the
+certificate's fingerprint against the registry and refuses it).
 
 INACTIVE certificates go into the CRL with reason ``certificateHold`` (reversible, as
 X.509 defines it), REVOKED ones with ``cessationOfOperation`` (final).
@@ -27,6 +36,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import os
+import secrets
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -112,11 +122,15 @@ class CertificateAuthority:
         Folder of the CA files (created on first use with mode 0700).
     organization : str
         Subject O of every certificate.
+    passphrase : bytes, optional
+        Key-encryption passphrase of the CA key (default: the random one in
+        :attr:`passphrase_path`, created with the CA).
     """
 
-    def __init__(self, pki_dir: Path | str, *, organization: str = "firesight"):
+    def __init__(self, pki_dir: Path | str, *, organization: str = "firesight", passphrase: bytes | None = None):
         self.pki_dir = Path(pki_dir)
         self.organization = organization
+        self._passphrase = passphrase
         self._lock = threading.RLock()
         self._key: ec.EllipticCurvePrivateKey | None = None
         self._cert: x509.Certificate | None = None
@@ -125,6 +139,24 @@ class CertificateAuthority:
     @property
     def ca_path(self) -> Path:
         return self.pki_dir / "ca.pem"
+
+    @property
+    def passphrase_path(self) -> Path:
+        """Where the generated CA-key passphrase lives (beside ``pki/``, not in it)."""
+        return self.pki_dir.parent / "ca-key.passphrase"
+
+    def _key_passphrase(self, *, create: bool) -> bytes:
+        if self._passphrase:
+            return self._passphrase
+        path = self.passphrase_path
+        if path.exists():
+            return path.read_bytes().strip()
+        if not create:
+            raise NotFoundError(f"the CA key is encrypted and its passphrase file {path} is missing "
+                                "(set FIRESIGHT_CA_PASSPHRASE or restore the file)")
+        secret = secrets.token_urlsafe(32).encode()
+        atomic_write(path, secret, mode=0o600)
+        return secret
 
     @property
     def crl_path(self) -> Path:
@@ -155,7 +187,18 @@ class CertificateAuthority:
                 return self._cert
             key_path = self.pki_dir / "ca.key"
             if self.ca_path.exists() and key_path.exists():
-                self._key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+                pem = key_path.read_bytes()
+                if b"ENCRYPTED" in pem:
+                    try:
+                        key = serialization.load_pem_private_key(pem, password=self._key_passphrase(create=False))
+                    except ValueError as exc:
+                        raise InvalidParameterError("CA key passphrase", f"the passphrase of {key_path}",
+                                                    "a wrong one") from exc
+                else:  # written by an older firesight: encrypt it now
+                    key = serialization.load_pem_private_key(pem, password=None)
+                    atomic_write(key_path, _key_pem(key, self._key_passphrase(create=True)), mode=0o600)
+                os.chmod(key_path, 0o600)
+                self._key = key  # type: ignore[assignment]
                 self._cert = x509.load_pem_x509_certificate(self.ca_path.read_bytes())
                 return self._cert
             self.pki_dir.mkdir(parents=True, exist_ok=True)
@@ -175,7 +218,7 @@ class CertificateAuthority:
                                                  encipher_only=False, decipher_only=False), critical=True)
                     .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                     .sign(key, hashes.SHA256()))
-            atomic_write(key_path, _key_pem(key), mode=0o600)
+            atomic_write(key_path, _key_pem(key, self._key_passphrase(create=True)), mode=0o600)
             atomic_write(self.ca_path, cert.public_bytes(serialization.Encoding.PEM))
             self._key, self._cert = key, cert
             return cert
@@ -293,6 +336,8 @@ def _sans(cert: x509.Certificate) -> set[str]:
         {str(v) for v in ext.get_values_for_type(x509.IPAddress)}
 
 
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+def _key_pem(key: ec.EllipticCurvePrivateKey, passphrase: bytes | None = None) -> bytes:
+    """PKCS#8 PEM, encrypted with ``passphrase`` when one is given."""
+    encryption = (serialization.BestAvailableEncryption(passphrase) if passphrase
+                  else serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)

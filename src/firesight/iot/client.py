@@ -38,11 +38,18 @@ from urllib.parse import urlparse
 import paho.mqtt.client as mqtt
 
 from firesight.errors import AccessDeniedError, FiresightError, InvalidParameterError
+from firesight.iot.codec import MAX_PAYLOAD_BYTES
 from firesight.iot.topics import DEVICE_STREAMS, device_topic, validate_name
 
 log = logging.getLogger(__name__)
 
 MessageCallback = Callable[[str, bytes], None]
+
+
+class PayloadTooLargeError(InvalidParameterError):
+    """A publish over the broker's payload limit (AWS IoT Core: 128 KB), refused before
+    it is sent: a broker disconnects the sender of one, and a QoS 1 message would then be
+    sent again after every reconnect, holding up everything published after it."""
 DEFAULT_PORTS = {"mqtts": 8883, "mqtt": 1883, "ssl": 8883, "tcp": 1883}
 
 
@@ -94,18 +101,27 @@ class MqttClient:
         Outgoing messages held while disconnected before new ones are refused.
     will : tuple (topic, payload, qos, retain), optional
         Last-will message the broker publishes if the connection drops.
+    clean_session : bool
+        False: a persistent session (the broker keeps the subscriptions and queues QoS 1
+        messages while the client is away; register handlers with :meth:`add_handler`
+        before :meth:`connect` to get what was queued).
+    max_payload_bytes : int
+        Largest payload :meth:`publish` sends [bytes].
     """
 
     def __init__(self, client_id: str, broker_url: str, *, cert_path: str | Path | None = None,
                  key_path: str | Path | None = None, ca_path: str | Path | None = None,
                  keepalive_s: int = 30, reconnect_min_s: float = 1.0, reconnect_max_s: float = 60.0,
-                 max_queued: int = 1000, will: tuple[str, bytes, int, bool] | None = None):
+                 max_queued: int = 1000, will: tuple[str, bytes, int, bool] | None = None,
+                 clean_session: bool = True, max_payload_bytes: int = MAX_PAYLOAD_BYTES):
         self.client_id = client_id
         self.broker_url = broker_url
         self.address = BrokerAddress.parse(broker_url)
         self.keepalive_s = keepalive_s
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   protocol=mqtt.MQTTv311, clean_session=True)
+                                   protocol=mqtt.MQTTv311, clean_session=clean_session)
+        self.max_payload_bytes = max_payload_bytes
+        self.refused_too_large = 0
         if self.address.tls:
             self._client.tls_set_context(tls_context(ca_path=ca_path, cert_path=cert_path, key_path=key_path))
         elif cert_path:
@@ -251,6 +267,21 @@ class MqttClient:
         with self._lock:
             self._connected = False
 
+    def abort(self) -> None:
+        """Drop the connection without DISCONNECT, as a power cut would (the broker then
+        publishes the last will), and stop the network thread."""
+        sock = self._client.socket()
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                log.debug("%s: socket already closed", self.client_id)
+        if self._started:
+            self._client.loop_stop()
+            self._started = False
+        with self._lock:
+            self._connected = False
+
     def __enter__(self) -> "MqttClient":
         if not self._started:
             self.connect()
@@ -265,6 +296,10 @@ class MqttClient:
         """Publish; with ``wait_s`` (QoS >= 1) block until the broker acknowledged it."""
         if qos not in (0, 1):
             raise InvalidParameterError("qos", "0 or 1 (AWS IoT Core supports no QoS 2)", qos)
+        size = len(payload.encode() if isinstance(payload, str) else payload)
+        if size > self.max_payload_bytes:
+            self.refused_too_large += 1
+            raise PayloadTooLargeError("payload", f"at most {self.max_payload_bytes} bytes", f"{size} bytes")
         if qos == 0:
             info = self._client.publish(topic, payload, qos=qos, retain=retain)
         else:
@@ -288,6 +323,17 @@ class MqttClient:
         if wait_s is not None:
             info.wait_for_publish(wait_s)
         return info
+
+    def add_handler(self, topic_filter: str, callback: MessageCallback) -> None:
+        """Route messages matching ``topic_filter`` to ``callback(topic, payload)`` without
+        subscribing (for a persistent session's subscriptions, which the broker kept)."""
+        def _deliver(client, userdata, message) -> None:  # noqa: ANN001
+            try:
+                callback(message.topic, message.payload)
+            except Exception:  # a failing consumer must not kill the network thread
+                log.exception("message callback for %s failed", topic_filter)
+
+        self._client.message_callback_add(topic_filter, _deliver)
 
     def subscribe(self, topic_filter: str, callback: MessageCallback, *, qos: int = 0,
                   timeout_s: float = 10.0) -> int:

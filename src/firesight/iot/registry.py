@@ -14,9 +14,11 @@ References
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +39,23 @@ DEFAULT_THING_TYPES = {
     DEFAULT_THING_TYPE: {"description": "FLIR Lepton 3.5 radiometric camera + Sensirion SCD41 CO2/T/RH",
                          "searchable_attributes": ["site", "room", "mounting_height_m"]},
 }
+
+
+log = logging.getLogger(__name__)
+
+#: AWS IoT attribute values: ``[a-zA-Z0-9_.,@/:#=\[\]-]*``, at most 800 characters; here
+#: without ``#`` (an MQTT wildcard: a value substituted into a Mosquitto ACL topic must
+#: not widen it). No whitespace or control character can reach a generated file.
+_ATTRIBUTE_VALUE_RE = re.compile(r"[a-zA-Z0-9_.,@/:=\[\]-]{0,800}")
+
+
+def validate_attribute_value(name: str, value: object) -> str:
+    """The attribute value as the string stored, or :class:`InvalidParameterError`."""
+    text = str(value)
+    if not _ATTRIBUTE_VALUE_RE.fullmatch(text):
+        raise InvalidParameterError(f"attribute {name!r}", "at most 800 characters of [a-zA-Z0-9_.,@/:=[]-] "
+                                    "(no spaces, control characters or MQTT wildcards)", text)
+    return text
 
 
 def _now_ms() -> int:
@@ -83,14 +102,26 @@ class DeviceRegistry:
         self.ca = ca
         self._lock = threading.RLock()
         self._generation = 0
+        self._access_listeners: list[Callable[[DeviceRegistry], object]] = []
 
     @property
     def generation(self) -> int:
         """Increases on every change made through this object (for caches)."""
         return self._generation
 
+    def add_access_listener(self, callback: Callable[[DeviceRegistry], object]) -> None:
+        """Call ``callback(registry)`` after every change of who may do what (certificate
+        states, policies, attachments, thing attributes): e.g. to reload a running
+        Mosquitto's ACL and CRL. A failing callback is logged, not raised."""
+        self._access_listeners.append(callback)
+
     def _changed(self) -> None:
         self._generation += 1
+        for callback in list(self._access_listeners):
+            try:
+                callback(self)
+            except Exception:  # the registry change itself has happened; report, go on
+                log.exception("registry access listener failed")
 
     # ------------------------------------------------------------------ thing types
     def create_thing_type(self, name: str, *, description: str = "",
@@ -124,7 +155,7 @@ class DeviceRegistry:
         Raises ConflictError if it exists.
         """
         validate_name(thing_name)
-        attrs = {str(k): str(v) for k, v in (attributes or {}).items()}
+        attrs = {str(k): validate_attribute_value(str(k), v) for k, v in (attributes or {}).items()}
         for k in attrs:
             validate_name(k, "attribute name")
         if "site" in attrs:
@@ -155,7 +186,7 @@ class DeviceRegistry:
                 if v is None:
                     item["attributes"].pop(k, None)
                 else:
-                    item["attributes"][validate_name(str(k), "attribute name")] = str(v)
+                    item["attributes"][validate_name(str(k), "attribute name")] = validate_attribute_value(str(k), v)
             item["version"] += 1
             self.store.put(THINGS, item, key="thing_name")
             self._changed()
