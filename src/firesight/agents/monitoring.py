@@ -1,0 +1,402 @@
+"""Monitoring agent: device streams in, checked feature windows out.
+
+The agent takes every node's messages through the ingest gateway
+(:class:`firesight.iot.gateway.IngestGateway`: validated, counted, bounded queues; one
+worker thread, so each device's readings are handled in order), keeps a
+:class:`firesight.agents.quality.DeviceMonitor` per node (data quality, sensor health,
+windows computed with the training feature code) and
+
+- publishes each window at QoS 1 on ``firesight/internal/v1/windows/{worker}/{site}/{thing}``
+  for the analysis agent of the same worker (:func:`window_topic`);
+- raises ``trouble`` (``offline``, ``camera_failed``, ``scd41_failed``) and
+  ``supervisory`` (``degraded:thermal`` camera only, ``degraded:gas`` SCD41 only) alert
+  events on the durable queue :data:`~firesight.agents.events.ALERT_EVENTS_QUEUE` and on
+  ``firesight/v1/{site}/alerts``, with deterministic ids ``{thing}:{signal}:{seq}``. The
+  conditions and the per-device sequence are kept in the metadata store, so a restarted
+  agent neither repeats nor forgets them.
+
+A node is offline after ``offline_missed_readings`` missed SCD41 readings on the
+receiver's clock (at least ``min_offline_s``), or at once when it says so (status
+``offline``, also its MQTT last will).
+
+Scale-out (``shared_group``): several workers share the devices through an MQTT 5 shared
+subscription on the device status topic (``$share/{group}/firesight/v1/{site}/+/status``,
+each status message goes to one worker of the group). The worker that gets a device's
+status while nobody serves it claims the device with a retained message on
+``firesight/internal/v1/owners/{site}/{thing}`` and subscribes to that device's topics:
+each device is served by one worker, in order. Workers announce themselves retained on
+``firesight/internal/v1/workers/{id}`` with an ``offline`` last will; when a worker goes,
+its devices are claimed again at their next status message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
+from firesight.agents.quality import DeviceMonitor, QualitySettings, Window
+from firesight.errors import FiresightError
+from firesight.iot.codec import SCD41Message, StatusMessage, ThermalMessage, decode
+from firesight.iot.gateway import GatewayConfig, IngestGateway
+from firesight.iot.topics import alerts_topic, device_topic
+
+log = logging.getLogger(__name__)
+
+INTERNAL_ROOT = "firesight/internal/v1"
+#: Metadata table of the agents' per-device state (conditions, alert level, sequences).
+STATE_TABLE = "agent-device-state"
+
+
+def window_topic(worker: str, site: str, thing: str) -> str:
+    """Topic of one device's feature windows for one worker's analysis agent."""
+    return f"{INTERNAL_ROOT}/windows/{worker}/{site}/{thing}"
+
+
+def window_filter(worker: str) -> str:
+    return f"{INTERNAL_ROOT}/windows/{worker}/#"
+
+
+def owner_topic(site: str, thing: str) -> str:
+    return f"{INTERNAL_ROOT}/owners/{site}/{thing}"
+
+
+def worker_topic(worker: str) -> str:
+    return f"{INTERNAL_ROOT}/workers/{worker}"
+
+
+def send_event(queue: Any, client: Any, event: AlertEvent, *, publish: bool = True) -> None:
+    """Put ``event`` on the durable alert queue, then publish it on the site's alert topic
+    (QoS 1). The queue write comes first: an event the queue holds is never lost."""
+    body = event.to_json()
+    queue.send(ALERT_EVENTS_QUEUE, body, attributes={"event_id": event.event_id, "signal": event.signal})
+    if publish and client is not None:
+        try:
+            client.publish(alerts_topic(event.site), body, qos=1)
+        except FiresightError:
+            log.warning("alert %s queued but not published", event.event_id)
+
+
+class MonitoringAgent:
+    """Device streams -> quality checks, health events and feature windows.
+
+    Parameters
+    ----------
+    client : MqttClient
+        Connected service client (subscribes to device topics, publishes windows and alerts).
+    queue : MessageQueue
+        Durable queue of alert events.
+    state_store : MetadataStore, optional
+        Keeps conditions and event sequences across restarts (none: in memory only).
+    step_s, window_s : float
+        Window step and length [s] (the model's).
+    site : str
+        Site to serve (``+`` every site).
+    worker_id : str
+        This worker's name (window topics, ownership).
+    shared_group : str
+        "" serves every device; a group name shares devices with the group's other workers.
+    settings : MonitoringSettings, optional
+        From the run configuration.
+    clock : callable
+        Receiver clock [s] (monotonic) for presence.
+    """
+
+    def __init__(self, client: Any, queue: Any, *, state_store: Any = None, step_s: float = 1.0,
+                 window_s: float = 60.0, site: str = "+", worker_id: str = "local", shared_group: str = "",
+                 settings: Any = None, clock: Callable[[], float] = time.monotonic):
+        from firesight.agents.runtime_config import MonitoringSettings
+
+        self.client, self.queue, self.store = client, queue, state_store
+        self.settings = settings or MonitoringSettings()
+        self.step_s = float(self.settings.step_s or step_s)
+        self.window_s = float(self.settings.window_s or window_s)
+        self.site, self.worker_id, self.shared_group = site, worker_id, shared_group
+        self.clock = clock
+        self.quality = QualitySettings(
+            camera_timeout_s=self.settings.camera_timeout_s, frozen_after_s=self.settings.frozen_after_s,
+            scd41_missing_readings=self.settings.scd41_missing_readings,
+            scd41_interval_s=self.settings.scd41_interval_s,
+            scd41_stuck_readings=self.settings.scd41_stuck_readings, clock_jump_s=self.settings.clock_jump_s)
+        streams = () if shared_group else ("thermal", "scd41", "status")
+        self.gateway = _Gateway(client, self._on_message, on_reject=self._on_reject,
+                                config=GatewayConfig(streams=streams, site=site, qos=1,
+                                                     reading_queue_size=self.settings.queue_size))
+        self.devices: dict[tuple[str, str], DeviceMonitor] = {}
+        self.conditions: dict[tuple[str, str], dict] = {}
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.RLock()
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+        self._owners: dict[tuple[str, str], str] = {}
+        self._workers: dict[str, str] = {}
+        self._served: set[tuple[str, str]] = set()
+        self.started_at: float | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start(self) -> "MonitoringAgent":
+        self._stop.clear()
+        self.started_at = time.time()
+        self.gateway.start()
+        if self.shared_group:
+            self._start_shared()
+        self._sweeper = threading.Thread(target=self._sweep_loop, name=f"monitoring-presence-{self.worker_id}",
+                                         daemon=True)
+        self._sweeper.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Staged: stop taking messages, drain the gateway's queues (windows still go out),
+        stop the presence loop."""
+        self.gateway.stop(drain_timeout_s=timeout_s)
+        self._stop.set()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout_s)
+            self._sweeper = None
+
+    def alive(self) -> bool:
+        return (self._sweeper is not None and self._sweeper.is_alive()
+                and bool(self.gateway.stats().get("worker_alive", True)))
+
+    def health(self) -> dict:
+        with self._lock:
+            devices = {f"{s}/{t}": {**d.health(), "conditions": sorted(self.conditions.get((s, t), {}).get(
+                "active", []))} for (s, t), d in self.devices.items()}
+            served = len(self._served) if self.shared_group else len(self.devices)
+        return {"alive": self.alive(), "devices": served, "windows": int(self.counts["windows"]),
+                "events": int(self.counts["events"]), "gateway": self.gateway.stats(),
+                "counts": dict(self.counts), "per_device": devices}
+
+    # ------------------------------------------------------------------ input
+    def _device(self, site: str, thing: str) -> DeviceMonitor:
+        key = (site, thing)
+        dev = self.devices.get(key)
+        if dev is None:
+            dev = DeviceMonitor(site, thing, step_s=self.step_s, window_s=self.window_s, settings=self.quality)
+            self.devices[key] = dev
+            self.conditions[key] = self._load_conditions(site, thing)
+        return dev
+
+    def _on_reject(self, topic: str, payload: bytes, error: Exception) -> None:
+        reason = getattr(error, "reason_code", type(error).__name__)
+        self.counts[f"rejected:{reason}"] += 1
+        parts = topic.split("/")
+        if len(parts) == 5:
+            with self._lock:
+                key = (parts[2], parts[3])
+                if key in self.devices:
+                    self.devices[key].counts[f"rejected:{reason}"] += 1
+
+    def _on_message(self, msg: Any) -> None:
+        with self._lock:
+            dev = self._device(msg.site, msg.thing_name)
+            now = self.clock()
+            if isinstance(msg, StatusMessage):
+                dev.on_status(msg)
+                if msg.state == "offline":
+                    self._set_condition(dev, "trouble", "offline", True, msg.ts_ms,
+                                        {"reason": "the device said it is offline"})
+                    dev.last_seen_mono = -math.inf
+                    return
+                dev.seen(now)
+                windows: list[Window] = []
+            elif isinstance(msg, ThermalMessage):
+                dev.seen(now)
+                windows = dev.on_thermal(msg)
+            elif isinstance(msg, SCD41Message):
+                dev.seen(now, scd41=True)
+                windows = dev.on_scd41(msg)
+            else:
+                return
+            self._set_condition(dev, "trouble", "offline", False, msg.ts_ms, {})
+            self._update_sensor_conditions(dev, msg.ts_ms)
+        for window in windows:
+            self._publish_window(dev, window)
+
+    def _publish_window(self, dev: DeviceMonitor, window: Window) -> None:
+        body = {"site": dev.site, "thing": dev.thing, "time_s": window.time_s, "ts_ms": window.ts_ms,
+                "scenario_time_s": dev.scenario_time_s(window.ts_ms),
+                "features": {k: (None if not math.isfinite(v) else v) for k, v in window.features.items()},
+                "inputs": window.inputs, "snapshot": window.snapshot,
+                "quality": window.quality, "trigger": window.trigger, "worker": self.worker_id,
+                "handled_ns": time.time_ns()}
+        try:
+            self.client.publish(window_topic(self.worker_id, dev.site, dev.thing),
+                                json.dumps(body, separators=(",", ":"), allow_nan=False), qos=1)
+            self.counts["windows"] += 1
+        except FiresightError:
+            self.counts["windows_not_published"] += 1
+
+    # ------------------------------------------------------------------ conditions
+    def _update_sensor_conditions(self, dev: DeviceMonitor, ts_ms: int) -> None:
+        camera, scd41 = dev.camera_reason, dev.scd41_reason
+        if dev.camera_judged():
+            self._set_condition(dev, "trouble", "camera_failed", bool(camera), ts_ms, {"reason": camera})
+        if dev.scd41_judged():
+            self._set_condition(dev, "trouble", "scd41_failed", bool(scd41), ts_ms, {"reason": scd41})
+        if dev.camera_judged() and dev.scd41_judged():
+            self._set_condition(dev, "supervisory", "degraded:gas", bool(camera) and not scd41, ts_ms,
+                                {"mode": "SCD41 only", "reason": f"camera {camera}"})
+            self._set_condition(dev, "supervisory", "degraded:thermal", bool(scd41) and not camera, ts_ms,
+                                {"mode": "camera only", "reason": f"SCD41 {scd41}"})
+
+    def _set_condition(self, dev: DeviceMonitor, signal: str, name: str, active: bool, ts_ms: int,
+                       details: dict) -> None:
+        key = (dev.site, dev.thing)
+        state = self.conditions.setdefault(key, {"active": [], "seq": 0})
+        is_active = name in state["active"]
+        if active == is_active:
+            return
+        state["seq"] += 1
+        if active:
+            state["active"] = sorted(set(state["active"]) | {name})
+        else:
+            state["active"] = [c for c in state["active"] if c != name]
+        self._save_conditions(dev.site, dev.thing, state)
+        event = AlertEvent(
+            event_id=f"{dev.thing}:{signal}:{state['seq']}", site=dev.site, thing=dev.thing, signal=signal,
+            state="active" if active else "cleared", level=name, previous="ok" if active else name,
+            ts_ms=int(ts_ms), scenario_time_s=dev.scenario_time_s(ts_ms),
+            explanation={**details, "quality": dev.health()["counts"], "detected_by": "monitoring"},
+            correlation_id=f"{dev.thing}/{name}/{state['seq']}", published_ns=int(ts_ms) * 1_000_000)
+        send_event(self.queue, self.client, event)
+        self.counts["events"] += 1
+        log.info("%s %s %s (%s)", dev.thing, signal, event.state, name)
+
+    def _load_conditions(self, site: str, thing: str) -> dict:
+        if self.store is None:
+            return {"active": [], "seq": 0}
+        item = self.store.get(STATE_TABLE, f"{site}/{thing}", "monitoring")
+        if not item:
+            return {"active": [], "seq": 0}
+        return {"active": list(item.get("active", [])), "seq": int(item.get("seq", 0))}
+
+    def _save_conditions(self, site: str, thing: str, state: dict) -> None:
+        if self.store is not None:
+            self.store.put(STATE_TABLE, {"device": f"{site}/{thing}", "agent": "monitoring",
+                                         "active": list(state["active"]), "seq": int(state["seq"])},
+                           key="device", sort_key="agent")
+
+    # ------------------------------------------------------------------ presence
+    def _sweep_loop(self) -> None:
+        while not self._stop.wait(0.25):
+            try:
+                self.sweep()
+            except Exception:  # the presence loop must outlive a bad device record
+                self.counts["sweep_errors"] += 1
+                log.exception("presence sweep failed")
+
+    def sweep(self, now_mono: float | None = None) -> None:
+        """Mark devices offline that missed ``offline_missed_readings`` readings."""
+        now = self.clock() if now_mono is None else now_mono
+        s = self.settings
+        with self._lock:
+            for dev in list(self.devices.values()):
+                if self.shared_group and (dev.site, dev.thing) not in self._served:
+                    continue
+                gap = dev.silent_for_s(now)
+                expected = dev.wall_gap_s or s.scd41_interval_s
+                limit = max(s.min_offline_s, s.offline_missed_readings * expected)
+                if gap > limit and math.isfinite(gap):
+                    ts_ms = (dev.latest_ms or 0) + int(gap * 1000)
+                    self._set_condition(dev, "trouble", "offline", True, ts_ms,
+                                        {"reason": f"no reading for {gap:.1f} s (limit {limit:.1f} s)"})
+
+    # ------------------------------------------------------------------ shared devices
+    def _start_shared(self) -> None:
+        self.client.subscribe(f"{INTERNAL_ROOT}/workers/+", self._on_worker, qos=1)
+        self.client.subscribe(f"{INTERNAL_ROOT}/owners/+/+", self._on_owner, qos=1)
+        self.client.publish(worker_topic(self.worker_id), b"online", qos=1, retain=True)
+        site = self.site
+        self.client.subscribe(f"$share/{self.shared_group}/firesight/v1/{site}/+/status", self._on_shared_status,
+                              qos=1)
+
+    def _on_worker(self, topic: str, payload: bytes) -> None:
+        worker = topic.rsplit("/", 1)[-1]
+        state = payload.decode(errors="replace")
+        with self._lock:
+            self._workers[worker] = state
+            if state != "online":
+                for key, owner in list(self._owners.items()):
+                    if owner == worker:
+                        del self._owners[key]
+
+    def _on_owner(self, topic: str, payload: bytes) -> None:
+        parts = topic.split("/")
+        key = (parts[-2], parts[-1])
+        owner = payload.decode(errors="replace")
+        with self._lock:
+            if not owner:
+                self._owners.pop(key, None)
+                return
+            self._owners[key] = owner
+            if key in self._served and owner != self.worker_id:
+                if owner < self.worker_id:  # two claims crossed: the lower worker id keeps it
+                    self._release(key)
+                else:
+                    self.client.publish(owner_topic(*key), self.worker_id.encode(), qos=1, retain=True)
+            elif owner == self.worker_id and key not in self._served:
+                self._serve(key)  # our own claim from before a restart
+
+    def _on_shared_status(self, topic: str, payload: bytes) -> None:
+        try:
+            msg = decode(topic, payload, now_ms=int(time.time() * 1000))
+        except FiresightError:
+            self.counts["shared_status_rejected"] += 1
+            return
+        if not isinstance(msg, StatusMessage) or msg.state == "offline":
+            return
+        key = (msg.site, msg.thing_name)
+        with self._lock:
+            owner = self._owners.get(key)
+            if key in self._served or (owner and owner != self.worker_id and self._workers.get(owner) == "online"):
+                return
+            self._owners[key] = self.worker_id
+            self.client.publish(owner_topic(*key), self.worker_id.encode(), qos=1, retain=True)
+            self._serve(key)
+            self.counts["claims"] += 1
+        # the status that brought the claim is the device's first message here
+        self.gateway.inject(topic, payload)
+
+    def _serve(self, key: tuple[str, str]) -> None:
+        self._served.add(key)
+        for stream in ("status", "scd41", "thermal"):
+            self.gateway.add_filter(device_topic(key[0], key[1], stream))
+
+    def _release(self, key: tuple[str, str]) -> None:
+        self._served.discard(key)
+        for stream in ("status", "scd41", "thermal"):
+            self.gateway.remove_filter(device_topic(key[0], key[1], stream))
+        self.counts["released"] += 1
+
+    def served(self) -> list[str]:
+        with self._lock:
+            return sorted(f"{s}/{t}" for s, t in self._served)
+
+
+class _Gateway(IngestGateway):
+    """The ingest gateway with per-device subscriptions added and removed at run time
+    (shared-subscription workers)."""
+
+    def add_filter(self, topic_filter: str) -> None:
+        if topic_filter not in self._filters:
+            self.client.subscribe(topic_filter, self._enqueue, qos=self.config.qos)
+            self._filters.append(topic_filter)
+
+    def remove_filter(self, topic_filter: str) -> None:
+        if topic_filter in self._filters:
+            self._filters.remove(topic_filter)
+            try:
+                self.client.unsubscribe(topic_filter)
+            except Exception:  # closed client: nothing to stop
+                log.debug("unsubscribe %s failed", topic_filter, exc_info=True)
+
+    def inject(self, topic: str, payload: bytes) -> None:
+        """Hand one message in as if it had come from a subscription."""
+        self._enqueue(topic, payload)

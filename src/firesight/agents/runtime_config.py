@@ -1,0 +1,298 @@
+"""The run configuration of ``firesight run``: one typed, validated file with environment
+overrides.
+
+The file is YAML (``.yaml``/``.yml``) or TOML (``.toml``); every section and field is
+optional and has an embedded default that works on one machine. ``FIRESIGHT_<SECTION>_<FIELD>``
+environment variables override a field (``FIRESIGHT_BROKER_URL=mqtt://host:1883``,
+``FIRESIGHT_MONITORING_OFFLINE_AFTER_S=30``); ``FIRESIGHT_HOME`` and ``FIRESIGHT_SITE``
+override the top-level fields. Values from the environment are parsed as YAML scalars
+(``true``, ``12.5``, ``[a, b]``). Unknown keys and wrong types are errors that name the
+field. Every field is documented in ``docs/running.md``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+from firesight.errors import InvalidParameterError, require
+
+_STRICT = ConfigDict(extra="forbid")
+ENV_PREFIX = "FIRESIGHT_"
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """Where the MQTT broker is.
+
+    ``url``: ``embedded`` (an in-process mTLS broker started by ``firesight run``) or
+    ``mqtt://HOST:PORT`` / ``mqtts://HOST:PORT`` (services authenticate with service
+    certificates from the device registry on ``mqtts://``). ``host`` and ``tls_port``: where
+    the embedded broker listens (0: any free port).
+    """
+
+    __pydantic_config__ = _STRICT
+    url: str = "embedded"
+    host: str = "127.0.0.1"
+    tls_port: int = 0
+
+    def __post_init__(self) -> None:
+        require(self.url == "embedded" or self.url.startswith(("mqtt://", "mqtts://")), "broker.url",
+                "'embedded', mqtt://HOST:PORT or mqtts://HOST:PORT", self.url)
+        require(0 <= self.tls_port < 65536, "broker.tls_port", "0 (any free) or a TCP port", self.tls_port)
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """Which detector the analysis agent runs."""
+
+    __pydantic_config__ = _STRICT
+    ref: str = ""
+    poll_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        require(self.poll_s >= 0, "model.poll_s", ">= 0 (0: never re-check the registry)", self.poll_s)
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """Data quality and presence thresholds of the monitoring agent (device time unless
+    said otherwise)."""
+
+    __pydantic_config__ = _STRICT
+    step_s: float | None = None
+    window_s: float | None = None
+    offline_missed_readings: int = 3
+    min_offline_s: float = 2.0
+    camera_timeout_s: float = 5.0
+    frozen_after_s: float = 3.0
+    scd41_missing_readings: int = 3
+    scd41_interval_s: float = 5.0
+    scd41_stuck_readings: int = 8
+    clock_jump_s: float = 30.0
+    queue_size: int = 4096
+
+    def __post_init__(self) -> None:
+        for name in ("min_offline_s", "camera_timeout_s", "frozen_after_s", "scd41_interval_s",
+                     "clock_jump_s"):
+            require(getattr(self, name) > 0, f"monitoring.{name}", "> 0", getattr(self, name))
+        for name in ("offline_missed_readings", "scd41_missing_readings", "scd41_stuck_readings",
+                     "queue_size"):
+            require(getattr(self, name) >= 1, f"monitoring.{name}", ">= 1", getattr(self, name))
+        for name in ("step_s", "window_s"):
+            value = getattr(self, name)
+            require(value is None or value > 0, f"monitoring.{name}", "> 0 or null (the model's)", value)
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """The analysis agent."""
+
+    __pydantic_config__ = _STRICT
+    publish_alerts: bool = True
+    snapshot_png: bool = True
+    top_features: int = 5
+    queue_size: int = 4096
+
+    def __post_init__(self) -> None:
+        require(1 <= self.top_features <= 40, "analysis.top_features", "within 1..40", self.top_features)
+        require(self.queue_size >= 1, "analysis.queue_size", ">= 1", self.queue_size)
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Scale-out: ``shared_group`` "" runs one worker that serves every device; a group
+    name makes this process one of several workers that share the devices through MQTT 5
+    shared subscriptions (``$share/{group}/...``; needs Mosquitto or another broker with
+    shared subscriptions). ``id`` names the worker and must be unique in the group."""
+
+    __pydantic_config__ = _STRICT
+    id: str = "local"
+    shared_group: str = ""
+
+    def __post_init__(self) -> None:
+        from firesight.iot.topics import validate_name
+
+        validate_name(self.id, "workers.id")
+        if self.shared_group:
+            validate_name(self.shared_group, "workers.shared_group")
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """One notification channel: ``kind`` console | email | webhook | slack; ``options``
+    the channel's fields (see docs/running.md); ``name`` the name routes use (default: the
+    kind)."""
+
+    __pydantic_config__ = _STRICT
+    kind: str
+    name: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def channel_name(self) -> str:
+        return self.name or self.kind
+
+
+@dataclass(frozen=True)
+class ResponseSettings:
+    """The response agent: ``enabled`` false leaves alert events on the queue for another
+    consumer; ``policy`` the response policy (routes, retry, ...; default: the recommended
+    policy over the configured channels)."""
+
+    __pydantic_config__ = _STRICT
+    enabled: bool = True
+    policy: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CoordinatorSettings:
+    """Supervision: restart backoff [s], staged-stop drain time [s], health print period [s]."""
+
+    __pydantic_config__ = _STRICT
+    restart_min_s: float = 0.5
+    restart_max_s: float = 30.0
+    drain_timeout_s: float = 10.0
+    health_interval_s: float = 30.0
+
+    def __post_init__(self) -> None:
+        require(0 < self.restart_min_s <= self.restart_max_s, "coordinator.restart_min_s/restart_max_s",
+                "0 < min <= max", (self.restart_min_s, self.restart_max_s))
+        require(self.drain_timeout_s >= 0, "coordinator.drain_timeout_s", ">= 0", self.drain_timeout_s)
+        require(self.health_interval_s >= 0, "coordinator.health_interval_s", ">= 0 (0: never)",
+                self.health_interval_s)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything ``firesight run`` starts, in one object (see docs/running.md)."""
+
+    __pydantic_config__ = _STRICT
+    home: str = ""
+    site: str = "+"
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
+    model: ModelSettings = field(default_factory=ModelSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+    analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
+    workers: WorkerSettings = field(default_factory=WorkerSettings)
+    channels: list[ChannelSettings] = field(default_factory=lambda: [ChannelSettings(kind="console")])
+    response: ResponseSettings = field(default_factory=ResponseSettings)
+    coordinator: CoordinatorSettings = field(default_factory=CoordinatorSettings)
+
+    def __post_init__(self) -> None:
+        if self.site != "+":
+            from firesight.iot.topics import validate_name
+
+            validate_name(self.site, "site")
+        names = [c.channel_name for c in self.channels]
+        require(len(names) == len(set(names)), "channels", "unique names", names)
+
+    def base_config(self):
+        """The :class:`firesight.config.Config` (home, stores, registry) this run uses."""
+        from firesight.config import load_config
+
+        return load_config(home=Path(self.home).expanduser() if self.home else None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_ADAPTER = TypeAdapter(RunConfig)
+
+
+def parse_run_config(values: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+                     ) -> RunConfig:
+    """Validate ``values`` (a parsed file) with ``FIRESIGHT_*`` overrides from ``environ``.
+
+    Raises
+    ------
+    InvalidParameterError
+        Naming the first bad field, what it expects and what it got.
+    """
+    data = _plain(values or {})
+    require(isinstance(data, dict), "run configuration", "a mapping at the top level", type(data).__name__)
+    _apply_environment(data, os.environ if environ is None else environ)
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        original = (err.get("ctx") or {}).get("error")
+        if isinstance(original, InvalidParameterError):
+            raise original from None
+        where = ".".join(str(p) for p in err["loc"]) or "run configuration"
+        raise InvalidParameterError(where, err["msg"].lower(), err.get("input")) from None
+    except (TypeError, ValueError) as exc:  # raised by __post_init__ through pydantic
+        if isinstance(exc, InvalidParameterError):
+            raise
+        raise InvalidParameterError("run configuration", "valid fields", str(exc)) from None
+
+
+def load_run_config(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None
+                    ) -> RunConfig:
+    """Read a YAML or TOML run configuration (None: defaults and environment only)."""
+    values: Any = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise InvalidParameterError("config", "an existing YAML or TOML file", str(p))
+        text = p.read_text(encoding="utf-8")
+        if p.suffix.lower() == ".toml":
+            try:
+                values = tomllib.loads(text)
+            except tomllib.TOMLDecodeError as exc:
+                raise InvalidParameterError("config", "valid TOML", f"{p}: {exc}") from None
+        elif p.suffix.lower() in (".yaml", ".yml", ".json"):
+            import yaml
+
+            try:
+                values = yaml.safe_load(text) or {}
+            except yaml.YAMLError as exc:
+                raise InvalidParameterError("config", "valid YAML", f"{p}: {exc}") from None
+        else:
+            raise InvalidParameterError("config", "a .yaml, .yml, .json or .toml file", str(p))
+    return parse_run_config(values, environ)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    import yaml
+
+    sections = {f.name for f in dataclasses.fields(RunConfig)
+                if dataclasses.is_dataclass(f.type) or f.name in ("broker", "model", "monitoring", "analysis",
+                                                                  "workers", "response", "coordinator")}
+    top = {"home", "site"}
+    for key, raw in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name in top:
+            data[name] = raw
+            continue
+        section, _, fname = name.partition("_")
+        if section not in sections or not fname:
+            continue
+        cls = {f.name: f for f in dataclasses.fields(RunConfig)}[section].default_factory()  # type: ignore[misc]
+        if fname not in {f.name for f in dataclasses.fields(cls)}:
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        if isinstance(getattr(cls, fname), str) and not isinstance(value, str):
+            value = raw
+        sect = data.setdefault(section, {})
+        require(isinstance(sect, dict), section, "a mapping", sect)
+        sect[fname] = value

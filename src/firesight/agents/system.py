@@ -1,0 +1,214 @@
+"""Assembling the running system from a :class:`RunConfig`: broker, stores, model, the
+monitoring, analysis and response agents and the model watcher under one coordinator.
+
+Used by ``firesight run``, the live demo, the end-to-end test and the online benchmark,
+so all of them run the same wiring. Adapters come from :mod:`firesight.bootstrap`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from firesight.agents.coordinator import AgentSpec, Coordinator, ModelWatcher
+from firesight.agents.runtime_config import RunConfig
+
+log = logging.getLogger(__name__)
+
+
+def service_client(name: str, url: str, registry: Any, *, will: Any = None) -> Any:
+    """A connected service client: with a service certificate on ``mqtts://``, plain on
+    ``mqtt://`` (the embedded broker's internal listener)."""
+    from firesight.iot.client import ServiceClient
+
+    kwargs: dict[str, Any] = {"reconnect_min_s": 0.2, "reconnect_max_s": 5.0, "max_queued": 100_000}
+    if will is not None:
+        kwargs["will"] = will
+    if url.startswith(("mqtts://", "ssl://")):
+        creds = registry.register_service(name)
+        return ServiceClient(name, url, cert_path=creds.cert_path, key_path=creds.key_path,
+                             ca_path=creds.ca_path, client_id=name, **kwargs).connect()
+    return ServiceClient(name, url, client_id=name, **kwargs).connect()
+
+
+def build_channels(config: RunConfig) -> dict[str, Any]:
+    """The notification channels of the configuration, by name."""
+    from firesight.notify.channels import build_notifier
+
+    return {c.channel_name: build_notifier(c.kind, c.options) for c in config.channels}
+
+
+def build_policy(config: RunConfig, channel_names: list[str]) -> Any:
+    """The response policy: the configured one, or the recommended one over the channels
+    (with the configured fields other than ``routes`` applied)."""
+    from firesight.agents.response_policy import ResponsePolicy, default_policy
+
+    values = dict(config.response.policy)
+    if values.get("routes"):
+        return ResponsePolicy.from_dict(values)
+    base = default_policy(channel_names)
+    merged = {**base.to_dict(), **values}
+    return ResponsePolicy.from_dict(merged)
+
+
+@dataclass
+class RunningSystem:
+    """What :func:`start_system` started; :meth:`stop` takes it down in stages."""
+
+    config: RunConfig
+    coordinator: Coordinator
+    device_url: str
+    service_url: str
+    ca_path: str
+    registry: Any
+    queue: Any
+    metadata: Any
+    objects: Any
+    model: dict
+    broker: Any = None
+    owns_broker: bool = False
+    extra_clients: list = field(default_factory=list)
+
+    def health(self) -> dict:
+        report = self.coordinator.health()
+        report["broker"] = {"device_url": self.device_url, "service_url": self.service_url,
+                            "embedded": self.owns_broker}
+        report["model"] = self.model
+        return report
+
+    def stop(self) -> dict:
+        report = self.coordinator.stop()
+        for client in self.extra_clients:
+            try:
+                client.close(flush_timeout_s=2.0)
+            except Exception:  # closing is best effort at shutdown
+                log.debug("closing a service client failed", exc_info=True)
+        if self.owns_broker and self.broker is not None:
+            self.broker.stop()
+        report["status"] = "stopped"
+        return report
+
+
+def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any = None,
+                 response: bool | None = None) -> RunningSystem:
+    """Start everything ``config`` names.
+
+    Parameters
+    ----------
+    config : RunConfig
+    broker : started broker, optional
+        Use this broker (its ``url``, and ``plain_url`` when it has one) instead of the
+        configured one; a Mosquitto launcher gets its ACL reloaded after the services are
+        registered.
+    channels_factory : callable, optional
+        ``channels_factory()`` -> {name: Notifier}; default: the configured channels.
+    response : bool, optional
+        Run the response agent (default: ``config.response.enabled``).
+    """
+    from firesight import bootstrap
+    from firesight.agents.analysis import AnalysisAgent
+    from firesight.agents.monitoring import MonitoringAgent, worker_topic
+    from firesight.iot import open_registry
+    from firesight.registry.resolve import load_model
+
+    base = config.base_config()
+    registry = open_registry(base)
+    queue = bootstrap.message_queue(base)
+    metadata = bootstrap.metadata_store(base)
+    objects = bootstrap.object_store(config=base)
+    owns_broker = False
+    if broker is None and config.broker.url == "embedded":
+        from firesight.iot.broker import BrokerConfig, EmbeddedBroker
+
+        broker = EmbeddedBroker(registry, BrokerConfig(host=config.broker.host, tls_port=config.broker.tls_port))
+        broker.start()
+        owns_broker = True
+    if broker is not None:
+        device_url = broker.url
+        service_url = getattr(broker, "plain_url", None) or broker.url
+    else:
+        device_url = service_url = config.broker.url
+    worker = config.workers.id
+    names = [f"monitoring-{worker}", f"analysis-{worker}", "shadow-service"]
+    if service_url.startswith("mqtts://"):
+        for name in names:
+            registry.register_service(name)
+        if broker is not None and hasattr(broker, "reload_acl"):
+            broker.reload_acl()
+
+    bundle, ref = load_model(config.model.ref or None, base)
+    model = {"source": ref["source"], "version": ref.get("version") or "", "bundle": bundle}
+    step_s = float(bundle.info.get("step_s", 1.0))
+    window_s = float(bundle.info.get("window_s", 60.0))
+    site = config.site
+
+    def monitoring() -> Any:
+        will = None
+        if config.workers.shared_group:
+            will = (worker_topic(worker), b"offline", 1, True)
+        client = service_client(names[0], service_url, registry, will=will)
+        return MonitoringAgent(client, queue, state_store=metadata, step_s=step_s, window_s=window_s, site=site,
+                               worker_id=worker, shared_group=config.workers.shared_group,
+                               settings=config.monitoring)
+
+    def analysis() -> Any:
+        client = service_client(names[1], service_url, registry)
+        return AnalysisAgent(client, queue, model["bundle"], model_version=model["version"], state_store=metadata,
+                             object_store=objects, worker_id=worker, settings=config.analysis)
+
+    def close_client(agent: Any) -> None:
+        agent.client.close(flush_timeout_s=2.0)
+
+    specs = [AgentSpec("analysis", analysis, stop_order=1, close=close_client),
+             AgentSpec("monitoring", monitoring, stop_order=0, close=close_client)]
+    run_response = config.response.enabled if response is None else response
+    if run_response:
+        from firesight.agents.alert_store import AlertStore
+        from firesight.agents.response import ResponseAgent
+
+        def response_agent() -> Any:
+            chans = channels_factory() if channels_factory is not None else build_channels(config)
+            policy = build_policy(config, list(chans))
+            return ResponseAgent(queue, AlertStore(metadata), chans, policy, worker_id=f"response-{worker}")
+
+        specs.append(AgentSpec("response", response_agent, stop_order=2))
+    holder: dict[str, Coordinator] = {}
+    if not config.model.ref and config.model.poll_s > 0:
+        from firesight.registry.resolve import registry_for
+
+        def approved() -> str | None:
+            if base.registry_uri.startswith("sqlite:///"):
+                from pathlib import Path
+
+                if not Path(base.registry_uri[len("sqlite:///"):]).exists():
+                    return None
+            entry = registry_for(base).approved_version()
+            return None if entry is None else str(entry["version"])
+
+        def load(version: str) -> Any:
+            return load_model(f"registry:{version}", base)[0]
+
+        def switched(bundle: Any, version: str) -> None:
+            model.update(bundle=bundle, version=version, source="registry")
+
+        specs.append(AgentSpec("model-watcher", lambda: ModelWatcher(
+            lambda: holder["coordinator"].agent("analysis"), model["version"], approved, load,
+            config.model.poll_s, on_switch=switched), stop_order=3))
+    coordinator = Coordinator(specs, restart_min_s=config.coordinator.restart_min_s,
+                              restart_max_s=config.coordinator.restart_max_s,
+                              drain_timeout_s=config.coordinator.drain_timeout_s)
+    holder["coordinator"] = coordinator
+    extra = []
+    if owns_broker:
+        from firesight.iot.shadow import ShadowManager, ShadowService
+
+        shadow_client = service_client("shadow-service", service_url, registry)
+        ShadowService(ShadowManager(metadata), shadow_client).start()
+        extra.append(shadow_client)
+    coordinator.start()
+    ca_path = str(registry.ca.ca_path)
+    return RunningSystem(config=config, coordinator=coordinator, device_url=device_url, service_url=service_url,
+                         ca_path=ca_path, registry=registry, queue=queue, metadata=metadata, objects=objects,
+                         model={k: v for k, v in model.items() if k != "bundle"}, broker=broker,
+                         owns_broker=owns_broker, extra_clients=extra)

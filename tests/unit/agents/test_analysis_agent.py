@@ -1,0 +1,130 @@
+"""Analysis agent: scores windows exactly as OnlineDetector does, emits deterministic,
+idempotent alert events on level changes, survives restarts and model switches (no network)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from firesight.adapters.local.metadata import SQLiteMetadataStore
+from firesight.adapters.local.queue import SQLiteMessageQueue
+from firesight.agents.analysis import AnalysisAgent, render_snapshot_png
+from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
+from firesight.agents.quality import DeviceMonitor
+from firesight.detection.alerts import AlertPolicy
+from firesight.detection.bundle import DetectorBundle
+from firesight.detection.models import default_model_path, load_bundle
+from firesight.detection.online import OnlineDetector
+
+from unit.agents.test_monitoring_quality import T0_MS, feed, stream
+
+
+@pytest.fixture(scope="module")
+def bundle():
+    return load_bundle(default_model_path())
+
+
+@pytest.fixture(scope="module")
+def windows():
+    rng = np.random.default_rng(11)
+    messages = stream(70, rng, hot_from_s=30)
+    mon = DeviceMonitor("s", "n1", step_s=1.0, window_s=60.0)
+    return messages, feed(mon, messages)
+
+
+def as_body(w, thing="n1"):
+    return {"site": "s", "thing": thing, "time_s": w.time_s, "ts_ms": w.ts_ms,
+            "features": {k: (None if not math.isfinite(v) else v) for k, v in w.features.items()},
+            "inputs": w.inputs, "snapshot": w.snapshot, "trigger": w.trigger, "scenario_time_s": w.time_s}
+
+
+def events_of(queue):
+    out = []
+    while batch := queue.receive(ALERT_EVENTS_QUEUE, max_messages=10):
+        for m in batch:
+            out.append(AlertEvent.from_json(m["body"]))
+            queue.delete(ALERT_EVENTS_QUEUE, m["receipt_handle"])
+    return out
+
+
+def test_probabilities_and_levels_equal_the_online_detector(bundle, windows):
+    messages, wins = windows
+    det = OnlineDetector(bundle, variant="full")
+    i, ref = 0, {}
+    for now in range(0, 70):
+        while i < len(messages) and messages[i][1] / 1000 <= now:
+            kind, ts, _, payload = messages[i]
+            if kind == "thermal":
+                det.push_thermal(ts / 1000, payload, 0.01, 0)
+            else:
+                det.push_scd41(ts / 1000, *payload)
+            i += 1
+        out = det.step(float(now))
+        if out is not None:
+            ref[float(now)] = out
+    agent = AnalysisAgent(None, SQLiteMessageQueue(":memory:"), bundle)
+    levels = []
+    for w in wins:
+        agent.process(as_body(w))
+        dev = agent.devices[("s", "n1")]
+        levels.append((w.time_s, dev.state.level))
+        p_agent = agent._predict("full", dev.history)
+        assert p_agent == pytest.approx(ref[w.time_s]["probability"], abs=1e-9), w.time_s
+    assert levels == [(t, ref[t]["level"]) for t, _ in levels]
+
+
+def test_level_changes_become_idempotent_events_and_survive_a_restart(bundle, windows, tmp_path):
+    _, wins = windows
+    strict = AlertPolicy(watch_on=0.0, alarm_on=0.0, alarm_off=0.0, min_consecutive=3, clear_consecutive=5)
+    always = DetectorBundle(variants=bundle.variants, policies={v: strict for v in bundle.variants})
+    queue, store = SQLiteMessageQueue(":memory:"), SQLiteMetadataStore(str(tmp_path / "m.db"))
+    agent = AnalysisAgent(None, queue, always, model_version="7", state_store=store)
+    for w in wins[:10]:
+        agent.process(as_body(w))
+    got = events_of(queue)
+    assert [(e.event_id, e.signal, e.state, e.previous, e.level) for e in got] == [
+        ("n1:watch:1", "watch", "active", "normal", "watch"),
+        ("n1:alarm:2", "alarm", "active", "watch", "alarm")]
+    alarm = got[1]
+    assert alarm.model_version == "7" and alarm.variant == "full" and alarm.probability is not None
+    assert alarm.explanation["sensor"] in ("thermal", "scd41", "both")
+    assert len(alarm.explanation["features"]) == 5
+    assert alarm.ts_ms == wins[2].ts_ms and alarm.correlation_id.startswith("n1/")
+    # a restarted agent (same store) continues in alarm: no second alarm, next id continues
+    again = AnalysisAgent(None, queue, always, model_version="7", state_store=store)
+    for w in wins[10:20]:
+        again.process(as_body(w))
+    assert events_of(queue) == []
+    assert again.devices[("s", "n1")].state.level == "alarm" and again.devices[("s", "n1")].seq == 2
+
+
+def test_switch_model_keeps_every_window_and_the_level(bundle, windows):
+    _, wins = windows
+    agent = AnalysisAgent(None, SQLiteMessageQueue(":memory:"), bundle)
+    for w in wins[:5]:
+        agent.process(as_body(w))
+    assert agent.devices[("s", "n1")].state.level == "normal"
+    hair = AlertPolicy(watch_on=0.0, alarm_on=0.0, alarm_off=0.0, min_consecutive=2, clear_consecutive=5)
+    agent.switch_model(DetectorBundle(variants=bundle.variants, policies={v: hair for v in bundle.variants}), "8")
+    history = len(agent.devices[("s", "n1")].history)
+    ev = [agent.process(as_body(w)) for w in wins[5:8]]
+    assert agent.counts["windows"] == 8 and len(agent.devices[("s", "n1")].history) == history + 3
+    assert [e.level for e in ev if e] == ["watch", "alarm"] and ev[1].model_version == "8" and ev[2] is None
+
+
+def test_snapshot_png_marks_the_hot_region(windows):
+    _, wins = windows
+    snap = wins[-1].snapshot
+    data = render_snapshot_png(snap)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    from io import BytesIO
+
+    from PIL import Image
+
+    img = np.asarray(Image.open(BytesIO(data)))
+    r0, c0, r1, c1 = snap["bbox"]
+    k = 4 / 4  # scale 4 over a 4x-reduced thumbnail: one thumbnail px per frame px
+    assert tuple(img[int(r0 * k), int((c0 + c1) / 2 * k)][:3]) == (0, 255, 255)  # the box's top edge
+    assert tuple(img[0, 0][:3]) != (0, 255, 255)
