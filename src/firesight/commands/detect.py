@@ -14,6 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from firesight.errors import DataError, InvalidParameterError
+from firesight.ops.audit import record as audit_record
 
 console = Console(width=160)
 
@@ -335,6 +336,7 @@ def models_approve(version: str = typer.Argument(..., help="Model version number
     from firesight.registry import registry_for
 
     entry = registry_for().approve(version)
+    audit_record("ApproveModelVersion", None, {"version": version}, response={"status": entry["status"]}, source="models")
     console.print(f"version {entry['version']}: {entry['status']}")
 
 
@@ -343,6 +345,7 @@ def models_reject(version: str = typer.Argument(..., help="Model version number.
     from firesight.registry import registry_for
 
     entry = registry_for().reject(version)
+    audit_record("RejectModelVersion", None, {"version": version}, response={"status": entry["status"]}, source="models")
     console.print(f"version {entry['version']}: {entry['status']}")
 
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import typer
 
+from firesight.ops.audit import record as audit_record
+
 FRAME_RATE_HZ = 8.7  # Lepton 3.5 effective frame rate (FLIR Lepton 3.5 datasheet)
 
 
@@ -67,6 +69,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             attrs["mounting_height_m"] = mounting_height_m
         creds = _registry().register_device(thing, site=site, thing_type=thing_type, attributes=attrs,
                                             policy_name=policy)
+        audit_record("RegisterDevice", None, {"thing": thing, "site": site, "policy": policy}, source="devices")
         _print(creds.__dict__)
 
     @devices.command("list")
@@ -110,6 +113,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def revoke_command(thing: str = typer.Argument(..., help="Thing name."), certificate_id: str = cert_opt) -> None:
         """Revoke the thing's certificates (final) and add them to the CRL."""
         _set_state(thing, certificate_id, "REVOKED")
+        audit_record("RevokeDevice", None, {"thing": thing, "certificate_id": certificate_id}, source="devices")
 
     @devices.command("policy")
     def policy_command(
