@@ -328,8 +328,14 @@ class ResponseAgent:
                         keys.append(key)
         return keys
 
-    def _dispatch(self, keys: list[str]) -> None:
+    def _dispatch(self, keys: list[str], *, inline: bool = False) -> None:
+        """Send the deliveries ``keys``, channels in parallel on the pool (``inline``: in this
+        thread, for sends started from a pool thread, which must not wait on the pool)."""
         if not keys or self._stopped.is_set():  # stopping: pending deliveries wait for the next start
+            return
+        if inline:
+            for key in keys:
+                self._send_one(key)
             return
         futures = [self._pool.submit(self._send_one, key) for key in keys]
         for future in futures:
@@ -376,7 +382,7 @@ class ResponseAgent:
         self.store.transition_delivery(key, "sending", "failed", failed_s=done_s, attempts=attempts,
                                        error=result.error, permanent=result.permanent)
         self._count("failed")
-        self._dispatch(escalation)
+        self._dispatch(escalation, inline=True)
 
     def _raise_trouble(self, alert: Item, condition: str, record: Item, error: str) -> list[str]:
         """Open (or update) a ``trouble`` alert about a delivery; return its delivery keys.

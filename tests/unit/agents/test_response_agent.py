@@ -5,6 +5,7 @@ deliveries."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -383,3 +384,19 @@ def test_two_workers_escalate_once(env, tmp_path):
     store.update_alert = real_update
     sent = ch["escalation"].sent + other_ch["escalation"].sent
     assert [n.delivery_key.split(":", 1)[1] for n in sent] == ["escalation-1:escalation"]
+
+
+def test_a_single_failing_channel_escalates_without_deadlock():
+    queue = SQLiteMessageQueue(":memory:")
+    store = AlertStore(SQLiteMetadataStore(":memory:"))
+    console = Recorder(fail="permanent")
+    policy = ResponsePolicy(routes={"alarm": Route((("console",),)), "trouble": Route((("console",),))},
+                            retry=RetryPolicy(max_attempts=1))
+    agent = ResponseAgent(queue, store, {"console": console}, policy)
+    _send(queue, _event())
+    done = threading.Event()
+    worker = threading.Thread(target=lambda: (agent.process_available(), done.set()), daemon=True)
+    worker.start()
+    assert done.wait(20), "the agent hung sending the trouble alert of its only channel"
+    assert console.calls == 2  # the alarm, then the trouble about it; the trouble's failure is not escalated
+    assert {d["state"] for d in store.deliveries()} == {"failed"}
