@@ -394,9 +394,12 @@ class EdgeNode:
             if self.client is None:
                 self._connect()
                 continue
-            if not self.client.is_connected:  # paho reconnects by itself; wait for it
-                self._wake_uplink.wait(0.2)
-                self._wake_uplink.clear()
+            if not self.client.is_connected:
+                # reconnect as a fresh session: shadow re-read (deltas missed while offline),
+                # and nothing left in the old client's queue to be sent twice
+                self.counts["disconnects"] += 1
+                old, self.client = self.client, None
+                old.close(flush_timeout_s=0)
                 continue
             batch = self.buffer.peek(self.config.uplink_batch)
             if not batch:
