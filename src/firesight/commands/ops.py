@@ -113,3 +113,37 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     def tokens_list() -> None:
         """List tokens (never their secrets)."""
         _echo(_tokens().list())
+
+    @app.command("dashboard")
+    def dashboard(
+        host: str = typer.Option("127.0.0.1", "--host", help="Interface (default 127.0.0.1: loopback only)."),
+        port: int = typer.Option(8090, "--port", help="TCP port (default 8090)."),
+        broker: Optional[str] = typer.Option(None, "--broker", help="Also subscribe to this broker's device "
+                                             "and alert topics (mqtt://host:port or mqtts://...; default: "
+                                             "no broker, only the alert store)."),
+        ssl_certfile: Optional[str] = typer.Option(None, "--ssl-certfile", help="PEM certificate: serve HTTPS."),
+        ssl_keyfile: Optional[str] = typer.Option(None, "--ssl-keyfile", help="PEM key of --ssl-certfile."),
+    ) -> None:
+        """Serve the operator dashboard (sign in with a token from `firesight tokens create`)."""
+        from firesight.web.server import DashboardConfig, DashboardServer
+
+        if (ssl_certfile is None) != (ssl_keyfile is None):
+            raise InvalidParameterError("--ssl-certfile/--ssl-keyfile", "both or neither",
+                                        (ssl_certfile, ssl_keyfile))
+        server = DashboardServer.from_config(DashboardConfig(host=host, port=port, ssl_certfile=ssl_certfile,
+                                                             ssl_keyfile=ssl_keyfile))
+        bridge = None
+        if broker:
+            from firesight.agents.system import service_client
+            from firesight.iot import open_registry
+            from firesight.web.bridge import BrokerBridge
+
+            bridge = BrokerBridge(server.feed, service_client("dashboard", broker, open_registry())).start()
+        scheme = "https" if ssl_certfile else "http"
+        typer.echo(json.dumps({"event": "dashboard", "url": f"{scheme}://{host}:{port}/",
+                               "broker": broker}), err=True)
+        try:
+            server.run()
+        finally:
+            if bridge is not None:
+                bridge.stop()

@@ -1,8 +1,8 @@
 """Bearer-token checks for firesight's HTTP apps (endpoint and dashboard).
 
-A request carries its token as ``Authorization: Bearer <token>`` (RFC 6750 section 2.1) or,
-for GET requests only (browsers' ``EventSource`` cannot set headers), as the
-``access_token`` query parameter (RFC 6750 section 2.3). A missing, malformed, unknown,
+A request carries its token as ``Authorization: Bearer <token>`` (RFC 6750 section 2.1), as
+the dashboard's HttpOnly, SameSite=Strict session cookie (:data:`COOKIE`), or, for GET
+requests only, as the ``access_token`` query parameter (RFC 6750 section 2.3). A missing, malformed, unknown,
 expired or revoked token gets 401 with ``WWW-Authenticate: Bearer``; a valid token whose
 role is too low gets 403. Each refusal is counted in ``firesight_auth_refused_total``.
 """
@@ -15,10 +15,16 @@ from firesight.ops import metrics
 from firesight.ops.tokens import Principal, TokenRefused, TokenStore
 
 
+#: Name of the dashboard's session cookie (holds the API token; HttpOnly, SameSite=Strict).
+COOKIE = "firesight_token"
+
+
 def request_token(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         return header[7:].strip() or None
+    if request.cookies.get(COOKIE):
+        return request.cookies[COOKIE]
     if request.method == "GET":
         return request.query_params.get("access_token") or None
     return None
