@@ -27,14 +27,15 @@ system-deps:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 # The main job on embedded defaults: a small synthetic dataset and its pictures, the shipped
-# detector judged on it beside the baselines, then the same scenarios played by a simulated
-# device fleet over the embedded mTLS broker (shadows and Device Defender running).
+# detector judged on it beside the baselines, then the running system live: broker, a simulated
+# fleet of fires, nuisance sources and a normal room (accelerated), the agents, notifications to
+# the console and to a local SMTP mailbox; summary table and $(DEMO_DIR)/live/summary.json.
 demo: $(STAMP)
 	$(BIN)/firesight demo --out $(DEMO_DIR)
 	$(BIN)/firesight evaluate --data $(DEMO_DIR)/dataset --report $(DEMO_DIR)/evaluation/report.json \
 	  --plots $(DEMO_DIR)/evaluation --table $(DEMO_DIR)/evaluation/table.md --workers 2
 	@cat $(DEMO_DIR)/evaluation/table.md
-	$(BIN)/firesight fleet simulate --devices 4 --data $(DEMO_DIR)/dataset --speed 0 --duration-s 60
+	$(BIN)/firesight live-demo --out $(DEMO_DIR)/live --speed 8
 
 test: setup
 	$(BIN)/python -m pytest -q tests

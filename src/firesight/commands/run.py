@@ -1,0 +1,101 @@
+"""``firesight run --config FILE``: the running system (broker, gateway, monitoring,
+analysis and response agents, model watcher) under the coordinator, until SIGTERM/SIGINT;
+and ``firesight bench online``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+
+def _print(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, default=str, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def run(
+    config: Optional[Path] = typer.Option(None, "--config", help="Run configuration, YAML or TOML (see "
+                                          "docs/running.md); FIRESIGHT_* variables override it. Default: "
+                                          "embedded defaults."),
+    duration_s: Optional[float] = typer.Option(None, "--duration-s", help="Stop after this long [s] "
+                                               "(default: until SIGTERM or Ctrl-C)."),
+    health_file: Optional[Path] = typer.Option(None, "--health-file", help="Also write the health report "
+                                               "as JSON to this file at every health interval."),
+    log_level: str = typer.Option("WARNING", "--log-level", help="Python log level (default WARNING)."),
+) -> None:
+    """Start the agents against the configured broker, stores and channels; print their
+    health as JSON lines (at start, every coordinator.health_interval_s, at stop). SIGTERM
+    or Ctrl-C stops them in stages without losing queued work."""
+    from firesight.agents.runtime_config import load_run_config
+    from firesight.agents.system import start_system
+
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.WARNING),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("amqtt").setLevel(logging.ERROR)
+    cfg = load_run_config(config)
+    stop = threading.Event()
+
+    def _terminate(signum: int, frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, _terminate)
+    system = start_system(cfg)
+    _print({"event": "started", "device_url": system.device_url, "ca_path": system.ca_path,
+            "model": system.model, "worker": cfg.workers.id, "shared_group": cfg.workers.shared_group})
+
+    def report(kind: str, health: dict) -> None:
+        _print({"event": kind, **health})
+        if health_file is not None:
+            tmp = health_file.with_suffix(health_file.suffix + ".tmp")
+            tmp.write_text(json.dumps(health, default=str, indent=2))
+            tmp.replace(health_file)
+
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    interval = cfg.coordinator.health_interval_s
+    next_report = time.monotonic() + (interval or 1e18)
+    try:
+        while not stop.is_set():
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                break
+            if interval and now >= next_report:
+                report("health", system.health())
+                next_report = now + interval
+            stop.wait(0.2)
+    finally:
+        report("stopped", system.stop())
+
+
+def bench_online(
+    broker: str = typer.Option("embedded", "--broker", help="embedded or mosquitto (default embedded)."),
+    devices: int = typer.Option(10, "--devices", help="Devices at full rate (8.7 Hz frames + SCD41 every 5 s) "
+                                "[-] (default 10)."),
+    seconds: float = typer.Option(20.0, "--seconds", help="Publishing time [s] (default 20)."),
+    workers: int = typer.Option(1, "--workers", help="Worker processes (monitoring + analysis each); more than "
+                                "one shares the devices through shared subscriptions (Mosquitto) (default 1)."),
+    out: str = typer.Option("", "--out", help="Also write the JSON to this file."),
+) -> None:
+    """End to end from a device's publish to the alarm notification (p50/p99) and devices
+    sustained per core at full rate. Prints JSON."""
+    from firesight.agents.online_bench import run_online_benchmark
+
+    result = run_online_benchmark(broker, devices=devices, seconds=seconds, workers=workers)
+    text = json.dumps(result, indent=2, sort_keys=True)
+    if out:
+        Path(out).write_text(text + "\n")
+    typer.echo(text)
+
+
+def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+    """Add ``run`` and ``bench online`` to the firesight CLI."""
+    app.command("run")(run)
+    bench_app.command("online")(bench_online)
