@@ -56,13 +56,16 @@ def _broker(url: str, registry: Any, *, allow_plain_listener: bool = False):
 
 
 def _service_client(name: str, url: str, registry: Any) -> Any:
-    """A connected service client: over mTLS with the service's own certificate
-    (``registry.register_service``), or on a plain ``mqtt://`` URL without one."""
+    """A connected service client: over mTLS with a certificate of this service instance's
+    own (``registry.register_service_instance``: a second ``rules run`` gets
+    ``rules-engine-1``, so that Mosquitto, which sets the client id to the certificate's
+    CN, does not let the two take over each other's connection), or on a plain
+    ``mqtt://`` URL without one."""
     from firesight.iot.client import ServiceClient
 
     if url.startswith(("mqtts://", "ssl://")):
-        creds = registry.register_service(name)
-        return ServiceClient(name, url, cert_path=creds.cert_path, key_path=creds.key_path,
+        creds = registry.register_service_instance(name)
+        return ServiceClient(creds.thing_name, url, cert_path=creds.cert_path, key_path=creds.key_path,
                              ca_path=creds.ca_path).connect()
     return ServiceClient(name, url).connect()
 

@@ -27,7 +27,7 @@ from urllib.parse import parse_qs
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 
-from firesight.errors import ConflictError, NotFoundError
+from firesight.errors import ConflictError, InvalidParameterError, NotFoundError
 from firesight.ops import metrics
 from firesight.ops.httpauth import COOKIE, authorize, requires
 from firesight.ops.tokens import Principal, TokenRefused, TokenStore
@@ -152,6 +152,8 @@ def create_dashboard_app(feed: DashboardFeed, *, tokens: TokenStore | None, aler
                 item = fn(alert_id, by=principal.name, note=note)
             except NotFoundError as exc:
                 raise HTTPException(404, str(exc)) from None
+            except InvalidParameterError as exc:
+                raise HTTPException(400, str(exc)) from None
             except ConflictError as exc:
                 raise HTTPException(409, str(exc)) from None
             if audit is not None:
