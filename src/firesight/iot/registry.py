@@ -15,6 +15,7 @@ References
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 import time
@@ -103,6 +104,7 @@ class DeviceRegistry:
         self._lock = threading.RLock()
         self._generation = 0
         self._access_listeners: list[Callable[[DeviceRegistry], object]] = []
+        self._slot_locks: list[int] = []
 
     @property
     def generation(self) -> int:
@@ -354,6 +356,39 @@ class DeviceRegistry:
                                   policies=(policy_name,))
         return DeviceCredentials(service_name, issued.certificate_id, str(issued.cert_path),
                                  str(issued.key_path), str(ca.ca_path))
+
+    def register_service_instance(self, service_name: str, *, max_instances: int = 64,
+                                  policy_name: str = SERVICE_POLICY_NAME) -> DeviceCredentials:
+        """Credentials for one running instance of a service, distinct from those of every
+        other instance running now on this machine: the first free slot ``k`` (held by an
+        exclusive lock on ``pki/services/.slots/{service_name}-{k}.lock`` until this
+        registry object or its process goes) gives the principal ``service_name``
+        (``k = 0``) or ``{service_name}-{k}``, with its own reused certificate. Mosquitto
+        sets a client's id to its certificate's CN, so two instances sharing one
+        certificate would take over each other's connection; with a slot each they do not.
+
+        Raises
+        ------
+        ConflictError
+            All ``max_instances`` slots are taken.
+        """
+        import fcntl
+
+        ca = self._require_ca()
+        validate_name(service_name, "service_name")
+        slots = ca.pki_dir / "services" / ".slots"
+        slots.mkdir(parents=True, exist_ok=True)
+        for k in range(max_instances):
+            principal = service_name if k == 0 else f"{service_name}-{k}"
+            fd = os.open(slots / f"{principal}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                continue
+            self._slot_locks.append(fd)  # held for the lifetime of this registry object
+            return self.register_service(principal, policy_name=policy_name)
+        raise ConflictError(f"all {max_instances} instance slots of service {service_name!r} are in use")
 
     # ------------------------------------------------------------------ identity
     def resolve_identity(self, certificate_id: str) -> Identity | None:
