@@ -336,7 +336,25 @@ def approved_version_changed(registry: Any, current: str | None) -> dict | None:
 def running_model_reference(config: Any = None) -> TrainingReference | None:
     """The training reference of the model the services load now (approved, else shipped;
     the shipped default has none)."""
-    from firesight.registry import load_approved_model
+    from firesight.config import load_config
+    from firesight.detection.models import default_model_path
+    from firesight.registry import load_approved_model, registry_for
 
-    _, ref = load_approved_model(config)
-    return TrainingReference.load(ref["path"])
+    cfg = (config or load_config()).resolved()
+    registry = registry_for(cfg)
+    if registry.exists() and registry.approved_version() is not None:
+        _, ref = load_approved_model(cfg)
+        return TrainingReference.load(ref["path"])
+    return TrainingReference.load(default_model_path())  # loading the shipped model is not needed
+
+
+def build_learning_agent(config: Any = None, settings: LearningSettings | None = None) -> LearningAgent:
+    """A learning agent on the configured adapters: the durable queue, the metadata store,
+    the local workflow runner and the running model's training reference."""
+    from firesight import bootstrap
+    from firesight.config import load_config
+    from firesight.workflows import workflow_runner
+
+    cfg = (config or load_config()).resolved()
+    return LearningAgent(bootstrap.message_queue(cfg), bootstrap.metadata_store(cfg), workflow_runner(cfg),
+                         reference=lambda: running_model_reference(cfg), settings=settings)
