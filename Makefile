@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test setup system-deps unit integration e2e bench clean
+.PHONY: demo test setup system-deps unit integration e2e bench clean deploy-check
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,8 +37,23 @@ demo: $(STAMP)
 	@cat $(DEMO_DIR)/evaluation/table.md
 	$(BIN)/firesight live-demo --out $(DEMO_DIR)/live --speed 8
 
-test: setup
+test: setup deploy-check
 	$(BIN)/python -m pytest -q tests
+
+# The AWS template: cfn-lint (zero errors), checkov (no failed checks; skips documented in the
+# template's Metadata), and the state machines (the workflow definitions, copied and valid).
+# checkov pins many dependencies, so it lives in its own virtualenv.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed:
+	$(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --upgrade pip >/dev/null
+	$(CHECKOV_VENV)/bin/pip install 'checkov>=3.2,<4'
+	touch $@
+
+deploy-check: $(STAMP) $(CHECKOV_VENV)/.installed
+	$(BIN)/cfn-lint deploy/aws/template.yaml
+	$(CHECKOV_VENV)/bin/checkov -f deploy/aws/template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(BIN)/python deploy/aws/check_state_machines.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -108,3 +108,26 @@ def ingest_handler(event: dict[str, Any], context: Any = None, *, queue: Any = N
                                                Metric("IngestRejected", sum(rejected.values()))],
                                  timestamp_ms=int(time.time() * 1000)))
     return {"accepted": accepted, "rejected": rejected}
+
+
+def workflow_task_handler(event: Any, context: Any, *, tasks: Any = None) -> Any:
+    """One firesight workflow task, named by the Lambda alias Step Functions invoked
+    (``...:function:firesight-dev-workflow-tasks:train`` runs ``train``); the event is the
+    state's effective input and the return value its result, as in the local runner."""
+    from firesight.workflows.tasks import RESOURCE_PREFIX
+
+    arn = str(getattr(context, "invoked_function_arn", ""))
+    parts = arn.split(":")
+    if len(parts) != 8:
+        raise DataError(f"workflow task handler needs a Lambda alias ARN (one alias per task), got {arn!r}")
+    if tasks is None:
+        with _lock:
+            if "tasks" not in _cached:
+                from firesight.workflows.tasks import default_tasks
+
+                _cached["tasks"] = default_tasks()
+            tasks = _cached["tasks"]
+    task = tasks.get(RESOURCE_PREFIX + parts[7])
+    if task is None:
+        raise DataError(f"no firesight workflow task {parts[7]!r} (alias of {arn})")
+    return task(event)

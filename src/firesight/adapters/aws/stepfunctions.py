@@ -88,3 +88,52 @@ class StepFunctions:
             if time.monotonic() > deadline:
                 raise DataError(f"execution {execution_arn} still {desc['status']} after {timeout_s} s")
             time.sleep(poll_s)
+
+
+#: Resource prefix of firesight's own tasks in the workflow definitions (run by the local
+#: runner); on AWS each becomes a Lambda alias of the workflow-task function.
+FIRESIGHT_TASK_PREFIX = "arn:aws:states:::firesight:"
+
+
+def task_placeholder(task: str) -> str:
+    """The ``DefinitionSubstitutions`` key that stands for ``task``'s Lambda alias ARN."""
+    return "Task" + "".join(part.capitalize() for part in task.split("_")) + "Arn"
+
+
+def firesight_tasks(definition: Any) -> list[str]:
+    """Names of the firesight tasks a definition uses (``arn:aws:states:::firesight:NAME``)."""
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            resource = node.get("Resource")
+            if isinstance(resource, str) and resource.startswith(FIRESIGHT_TASK_PREFIX):
+                found.add(resource[len(FIRESIGHT_TASK_PREFIX):])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(definition)
+    return sorted(found)
+
+
+def to_aws_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
+    """The definition as Step Functions runs it: every firesight task resource becomes
+    ``${TaskNameArn}`` (a ``DefinitionSubstitutions`` key, the task's Lambda alias ARN, which
+    Step Functions invokes with the state's effective input and whose result it takes as the
+    task result, exactly as the local runner calls the task); everything else is kept."""
+
+    def convert(node: Any) -> Any:
+        if isinstance(node, dict):
+            out = {k: convert(v) for k, v in node.items()}
+            resource = out.get("Resource")
+            if isinstance(resource, str) and resource.startswith(FIRESIGHT_TASK_PREFIX):
+                out["Resource"] = "${" + task_placeholder(resource[len(FIRESIGHT_TASK_PREFIX):]) + "}"
+            return out
+        if isinstance(node, list):
+            return [convert(v) for v in node]
+        return node
+
+    return convert(dict(definition))
