@@ -67,7 +67,19 @@ class DiskBuffer:
         room); return how many were shed."""
         size = len(payload)
         shed = 0
-        with self._lock, self._conn:
+        with self._lock:
+            try:
+                shed = self._append(topic, payload, size, qos, sheddable)
+            except sqlite3.Error:
+                # the transaction rolled back: take the counts from the file again
+                self._count, self._bytes = self._conn.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(payload)), 0) FROM outbox").fetchone()
+                raise
+        return shed
+
+    def _append(self, topic: str, payload: bytes, size: int, qos: int, sheddable: bool) -> int:
+        shed = 0
+        with self._conn:
             self._conn.execute("BEGIN IMMEDIATE")
             while self._count and (self._count + 1 > self.max_messages or self._bytes + size > self.max_bytes):
                 row = self._conn.execute("SELECT id, LENGTH(payload) FROM outbox WHERE sheddable=1 "

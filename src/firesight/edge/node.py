@@ -16,8 +16,10 @@ Every message is written to the :class:`~firesight.edge.buffer.DiskBuffer` first
 uplink thread publishes the oldest ones at QoS 1 and removes them once the broker has
 acknowledged them, so readings taken during an outage are replayed in order on reconnect
 (at least once: a batch cut by a disconnect is sent again; the ingest gateway drops the
-repeated sequence numbers). The MQTT client is paho (:class:`firesight.iot.client.DeviceClient`):
-the same node connects to AWS IoT Core with its thing certificate unchanged.
+repeated sequence numbers). On a disconnect the node drops the MQTT session and connects
+again with a fresh one (backoff), re-reading its shadow. The MQTT client is paho
+(:class:`firesight.iot.client.DeviceClient`): the same node connects to AWS IoT Core with
+its thing certificate unchanged.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -200,7 +203,12 @@ class EdgeNode:
         with self._lock:
             self._seq[stream] += 1
             seq = self._seq[stream]
-        shed = self.buffer.append(self._topic(stream), encode(seq), qos=1, sheddable=sheddable)
+        try:
+            shed = self.buffer.append(self._topic(stream), encode(seq), qos=1, sheddable=sheddable)
+        except sqlite3.Error as exc:  # a full or failing disk: the message is lost, counted
+            self.counts["buffer_errors"] += 1
+            log.error("buffer write failed, %s message dropped: %s", stream, exc)
+            return
         self.counts[f"messages:{stream}"] += 1
         self.counts["shed"] += shed
         self._wake_uplink.set()

@@ -133,9 +133,12 @@ class StateMachine:
             ex.history.append({"type": kind, "ts_ms": int(time.time() * 1000),
                                **{k: v for k, v in details.items() if v is not None}})
 
-    def _run_machine(self, machine: Mapping, data: Any, context: dict, ex: Execution) -> Any:
+    def _run_machine(self, machine: Mapping, data: Any, context: dict, ex: Execution,
+                     cancel: threading.Event | None = None) -> Any:
         name = machine["StartAt"]
         while True:
+            if cancel is not None and cancel.is_set():  # a sibling branch failed: stop here
+                raise StatesError("States.BranchFailed", "stopped: another branch failed")
             state = machine["States"][name]
             ctx = {**context, "State": {"Name": name, "EnteredTime": _now_iso(), "RetryCount": 0}}
             self._event(ex, "StateEntered", state=name)
@@ -229,14 +232,17 @@ class StateMachine:
         if not jobs:
             return []
         limit = int(state.get("MaxConcurrency", 0)) or self.max_workers
+        cancel = threading.Event()
         with cf.ThreadPoolExecutor(max_workers=max(1, min(limit, self.max_workers, len(jobs)))) as pool:
-            futures = [pool.submit(self._run_machine, m, copy.deepcopy(d), c, ex) for m, d, c in jobs]
-            try:
-                return [f.result() for f in futures]
-            except StatesError:
+            futures = [pool.submit(self._run_machine, m, copy.deepcopy(d), c, ex, cancel) for m, d, c in jobs]
+            cf.wait(futures, return_when=cf.FIRST_EXCEPTION)
+            failed = [f for f in futures if f.done() and not f.cancelled() and f.exception() is not None]
+            if failed:  # the others stop at their next state; unstarted ones never start
+                cancel.set()
                 for f in futures:
                     f.cancel()
-                raise
+                raise failed[0].exception()
+            return [f.result() for f in futures]
 
     def _task(self, name: str, state: Mapping, effective: Any, ex: Execution) -> Any:
         resource = state["Resource"]

@@ -274,3 +274,24 @@ def test_intrinsic_functions(expression, expected):
     ex, _ = run(machine({"P": {"Type": "Pass", "Parameters": {"r.$": expression}, "End": True}}, "P"),
                 {}, {"a": 1, "o": {"k": "v"}})
     assert ex.output == {"r": expected}
+
+
+def test_a_failing_branch_stops_the_other_branches():
+    """Guide, "Parallel": when a branch fails, "all its branches are stopped": a branch still
+    running does not enter its next state."""
+    release = threading.Event()
+
+    def slow(payload):
+        release.wait(5)
+        return {}
+
+    definition = machine({"P": {"Type": "Parallel", "End": True, "Branches": [
+        {"StartAt": "Slow", "States": {"Slow": {"Type": "Task", "Resource": "slow", "Next": "After"},
+                                       "After": {"Type": "Pass", "End": True}}},
+        {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}}]}}, "P")
+    timer = threading.Timer(0.3, release.set)
+    timer.start()
+    ex, _ = run(definition, {"slow": slow})
+    timer.join()
+    assert (ex.status, ex.error) == ("FAILED", "Boom")
+    assert "After" not in [e.get("state") for e in ex.history]
