@@ -35,7 +35,6 @@ from collections import Counter, deque
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from firesight.agents.events import AlertEvent
 from firesight.agents.monitoring import STATE_TABLE, send_event, window_filter
@@ -95,6 +94,7 @@ class AnalysisAgent:
         self.counts: Counter[str] = Counter()
         self.latencies_ms: deque[float] = deque(maxlen=2000)
         self._importance: dict[str, dict[str, float]] = {}
+        self._compiled: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._inbox: deque[bytes] = deque()
         self._cond = threading.Condition()
@@ -146,6 +146,7 @@ class AnalysisAgent:
         with self._lock:
             self.bundle, self.model_version = bundle, str(version or "")
             self._importance.clear()
+            self._compiled.clear()
             n = self._history_len()
             for dev in self.devices.values():
                 if dev.history.maxlen != n:
@@ -242,9 +243,19 @@ class AnalysisAgent:
         return self._predict(variant, dev.history)
 
     def _predict(self, variant: str, history: deque) -> float:
-        names = self.bundle.feature_names(variant)
-        frame = pd.DataFrame([[r.get(f, math.nan) for f in names] for r in history], columns=names)
-        return float(self.bundle.variants[variant].predict_last(frame))
+        """Probability of the newest window from the device's recent windows, by the compiled
+        scorer of :mod:`firesight.serving.fast` (the endpoint's; equal to the detector's own
+        ``predict_last`` within 1e-6, several times faster)."""
+        scorer = self._compiled.get(variant)
+        if scorer is None:
+            from firesight.serving.fast import CompiledDetector
+
+            scorer = self._compiled[variant] = CompiledDetector(self.bundle.variants[variant])
+        names = scorer.feature_names
+        n = max(1, self.bundle.history_windows(variant))
+        rows = list(history)[-n:]
+        values = np.array([[r.get(f, math.nan) for f in names] for r in rows], dtype=np.float64)
+        return float(scorer.predict(values, stream=True)[-1])
 
     def _learn_normal(self, dev: _Device, features: dict[str, float]) -> None:
         """Running mean and variance of each feature while the device is normal: the

@@ -222,6 +222,7 @@ def build_summary(system: Any, sim: Any, scenarios: list, recorder: PublishRecor
         "false_alarms": sum(r["false_alarm"] for r in rows),
         "notifications": len(sent), "emails_received": len(mailbox.snapshot()),
         "alerts": len(alerts)},
+        "mailbox": [{"subject": m["subject"], "to": m["to"]} for m in mailbox.snapshot()],
         "latency_publish_to_notification_ms": {
             "n": len(latencies_ms),
             "p50": None if lat is None else round(float(np.percentile(lat, 50)), 1),
