@@ -35,8 +35,14 @@ class SQLiteMetadataStore(MetadataStore):
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
             # owner-only from the first byte (the registry's certificates and policies live here);
-            # SQLite gives its -wal and -shm files the same mode
-            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+            # SQLite gives its -wal and -shm files the same mode. Only when the file is new:
+            # closing any descriptor of an open database drops every POSIX lock this process
+            # holds on it (SQLite, "How To Corrupt An SQLite Database File", 2.2), which let
+            # another process write past our conditional writes
+            try:
+                os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except FileExistsError:
+                pass
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
         self._conn.execute("PRAGMA journal_mode=WAL" if path != ":memory:" else "PRAGMA journal_mode=MEMORY")
