@@ -7,7 +7,7 @@ Each port has a local adapter (``firesight.adapters.local``) and an AWS adapter
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,6 +211,14 @@ class Notifier(abc.ABC):
 
     @abc.abstractmethod
     def send(self, notification: Notification) -> None: ...
+
+    def send_committing(self, notification: Notification, commit: Callable[[], None]) -> None:
+        """Send like :meth:`send`, calling ``commit()`` just before the step after which the
+        notification may count as delivered (an SMTP channel: after connecting, TLS, AUTH,
+        MAIL and RCPT, before DATA). The caller records "sending" in ``commit``; if
+        ``commit`` raises, nothing is sent. Default: ``commit()`` then :meth:`send`."""
+        commit()
+        self.send(notification)
 
     def close(self) -> None:
         """Release connections (nothing by default)."""

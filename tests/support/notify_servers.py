@@ -28,13 +28,19 @@ def free_port() -> int:
 
 
 class Mailbox:
-    """aiosmtpd handler that keeps every accepted message."""
+    """aiosmtpd handler that keeps every accepted message; refuses ``*@refused.example``."""
 
     def __init__(self) -> None:
         self.messages: list[email.message.EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
         self._lock = threading.Lock()
         self.arrived = threading.Condition(self._lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address.endswith("@refused.example"):
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)

@@ -14,14 +14,17 @@ In: at least once. A message is deleted from the queue only after the alert chan
 its planned deliveries are stored; a redelivered event is recognised by ``event_id``.
 
 Out: one send per delivery key ``{alert_id}:{stage}:{channel}``. The key is stored as
-``pending`` before anything is sent, moved to ``sending`` by a conditional write (one
-worker wins) just before the channel is called, and to ``sent`` / ``failed`` right after.
-A ``pending`` delivery left by a crash is sent on restart. The one window in which a
-crash leaves the outcome unknown is the channel call itself (from ``sending`` to
-``sent``: one SMTP transaction or HTTP request): such a delivery is found in
-``sending`` on restart and, by ``policy.uncertain``, either recorded ``uncertain`` and
-escalated as a ``trouble`` alert (``report``, default: never a duplicate, never silent)
-or sent again with the same idempotency key (``resend``: never lost).
+``pending`` before anything is sent. The channel prepares the send (an SMTP channel
+connects, negotiates TLS, authenticates and has MAIL FROM / RCPT TO accepted) and, right
+before its irrevocable step (SMTP DATA, the HTTP request), calls back: the delivery moves
+to ``sending`` by a conditional write (one worker wins; a loser sends nothing), then to
+``sent`` / ``failed`` right after. A ``pending`` delivery left by a crash is sent on
+restart (an SMTP session that never reached DATA delivered nothing). The one window in
+which a crash leaves the outcome unknown is that last step itself: such a delivery is
+found in ``sending`` on restart and, by ``policy.uncertain``, either recorded
+``uncertain`` and escalated as a ``trouble`` alert (``report``, default: never a
+duplicate, never silent) or sent again with the same idempotency key (``resend``: never
+lost).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
 from firesight.agents.response_policy import ResponsePolicy
 from firesight.errors import DataError, InvalidParameterError, NotFoundError, require
 from firesight.notify.message import render
-from firesight.notify.retry import deliver
+from firesight.notify.retry import DeliveryTaken, deliver
 from firesight.ports import Item, MessageQueue, MetadataStore, Notifier
 
 log = logging.getLogger("firesight.agents.response")
@@ -350,36 +353,49 @@ class ResponseAgent:
             log.exception("delivery %s failed unexpectedly", key)
 
     def _send(self, key: str) -> None:
-        now = self.clock()
-        lease_s = self.policy.retry.budget_s() + self.policy.retry.max_attempts * _ATTEMPT_ALLOWANCE_S
-        record = self.store.transition_delivery(key, "pending", "sending", sending_since_s=now,
-                                                lease_until_s=now + lease_s, worker=self.worker_id)
-        if record is None:
-            return  # another worker took it, or it is done
+        record = self.store.delivery(key)
+        if record is None or record["state"] != "pending":
+            return  # done, or another worker has it
         alert = self.store.get(record["alert_id"])
         route = self.policy.route(alert["signal"], alert["level"])
         tier = alert.get("tier", 0)
         next_channels = route.tiers[tier + 1] if route and tier + 1 < len(route.tiers) else ()
         notification = render(alert, record["stage"], record["channel"], key,
                               ack_url_template=self.policy.ack_url_template, next_channels=next_channels)
-        result = deliver(record["channel"], self.channels[record["channel"]], notification, self.policy.retry,
-                         sleep=self._sleep, rng=self._rng, should_stop=self._stopped.is_set)
+        lease_s = self.policy.retry.budget_s() + self.policy.retry.max_attempts * _ATTEMPT_ALLOWANCE_S
+        committed: list[bool] = []
+
+        def commit() -> None:
+            """Called by the channel right before its irrevocable step: claim the delivery."""
+            if committed:
+                return  # a retry of a delivery this worker holds already
+            now = self.clock()
+            if self.store.transition_delivery(key, "pending", "sending", sending_since_s=now,
+                                              lease_until_s=now + lease_s, worker=self.worker_id) is None:
+                raise DeliveryTaken(key)
+            committed.append(True)
+        try:
+            result = deliver(record["channel"], self.channels[record["channel"]], notification, self.policy.retry,
+                             sleep=self._sleep, rng=self._rng, should_stop=self._stopped.is_set, commit=commit)
+        except DeliveryTaken:
+            return  # another worker claimed it first; it sends it
+        state = "sending" if committed else "pending"  # pending: no attempt reached its commit point
         done_s = self.clock()
         attempts = int(record.get("attempts") or 0) + result.attempts  # across runs, resends included
         if result.ok:
             published_ns = int(record.get("published_ns") or 0)
             latency_s = (time.time_ns() - published_ns) / 1e9 if published_ns > 0 else None
-            self.store.transition_delivery(key, "sending", "sent", sent_s=done_s, attempts=attempts,
+            self.store.transition_delivery(key, state, "sent", sent_s=done_s, attempts=attempts,
                                            latency_s=latency_s, elapsed_s=result.elapsed_s)
             self._count("sent")
             return
         if self._stopped.is_set() and not result.permanent:
             # stopping between retries: hand it back, the next start sends it
-            self.store.transition_delivery(key, "sending", "pending", attempts=attempts, error=result.error)
+            self.store.transition_delivery(key, state, "pending", attempts=attempts, error=result.error)
             return
         log.error("delivery %s failed after %d attempts: %s", key, attempts, result.error)
         escalation = self._raise_trouble(alert, FAILED, record, result.error)
-        self.store.transition_delivery(key, "sending", "failed", failed_s=done_s, attempts=attempts,
+        self.store.transition_delivery(key, state, "failed", failed_s=done_s, attempts=attempts,
                                        error=result.error, permanent=result.permanent)
         self._count("failed")
         self._dispatch(escalation, inline=True)

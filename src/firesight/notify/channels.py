@@ -25,10 +25,10 @@ import smtplib
 import ssl
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from email.utils import formatdate
+from email.utils import formatdate, parseaddr
 from typing import IO, Any
 
 import httpx
@@ -80,10 +80,18 @@ class EmailConfig:
         require(bool(self.host), "host", "an SMTP host name", self.host)
         require(isinstance(self.port, int) and 0 < self.port < 65536, "port", "a TCP port", self.port)
         require(self.security in SMTP_SECURITY, "security", f"one of {SMTP_SECURITY}", self.security)
-        require(len(self.recipients) > 0 and all("@" in r for r in self.recipients), "recipients",
-                "one or more e-mail addresses", self.recipients)
-        require("@" in self.sender, "sender", "an e-mail address", self.sender)
+        require(len(self.recipients) > 0 and all(_is_address(r) for r in self.recipients), "recipients",
+                "one or more e-mail addresses (local@domain)", self.recipients)
+        require(_is_address(self.sender), "sender", "an e-mail address (local@domain)", self.sender)
         require(self.timeout_s > 0, "timeout_s", "> 0", self.timeout_s)
+
+
+def _is_address(text: str) -> bool:
+    """A bare ``local@domain`` address as the ``To``/``From`` headers will accept it."""
+    if not isinstance(text, str) or parseaddr(text)[1] != text or text.count("@") != 1:
+        return False
+    local, domain = text.split("@")
+    return bool(local) and bool(domain) and not any(c.isspace() for c in text)
 
 
 class EmailNotifier(Notifier):
@@ -123,8 +131,14 @@ class EmailNotifier(Notifier):
         return msg
 
     def send(self, notification: Notification) -> None:
+        self.send_committing(notification, lambda: None)
+
+    def send_committing(self, notification: Notification, commit: Callable[[], None]) -> None:
+        """Submit the mail; ``commit()`` runs after MAIL FROM and RCPT TO were accepted,
+        right before DATA, the one step after which the server may have the mail."""
         cfg = self.config
         msg = self.message(notification)
+        payload = msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
         try:
             if cfg.security == "ssl":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_s,
@@ -132,11 +146,26 @@ class EmailNotifier(Notifier):
             else:
                 client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
             with client:
+                client.ehlo()
                 if cfg.security == "starttls":
                     client.starttls(context=self._tls_context())
+                    client.ehlo()
                 if cfg.username:
                     client.login(cfg.username, cfg.password)
-                refused = client.send_message(msg)
+                code, reply = client.mail(cfg.sender)
+                if code != 250:
+                    raise smtplib.SMTPSenderRefused(code, reply, cfg.sender)
+                refused = {}
+                for rcpt in cfg.recipients:
+                    code, reply = client.rcpt(rcpt)
+                    if code not in (250, 251):
+                        refused[rcpt] = (code, reply)
+                if len(refused) == len(cfg.recipients):
+                    raise smtplib.SMTPRecipientsRefused(refused)
+                commit()
+                code, reply = client.data(payload)
+                if code != 250:
+                    raise smtplib.SMTPDataError(code, reply)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise DeliveryError(f"SMTP {cfg.host}:{cfg.port} refused every recipient: {exc.recipients}",

@@ -98,9 +98,15 @@ class DeliveryResult:
     elapsed_s: float = 0.0
 
 
+class DeliveryTaken(Exception):
+    """Raised by a ``commit`` callback when the delivery is not this sender's to make any
+    more (another worker took it); :func:`deliver` lets it through, nothing was sent."""
+
+
 def deliver(channel: str, notifier: Notifier, notification: Notification, retry: RetryPolicy, *,
             sleep: Callable[[float], None] = time.sleep, rng: np.random.Generator | None = None,
-            should_stop: Callable[[], bool] | None = None) -> DeliveryResult:
+            should_stop: Callable[[], bool] | None = None,
+            commit: Callable[[], None] | None = None) -> DeliveryResult:
     """Send ``notification`` through ``notifier``, retrying transient failures.
 
     Parameters
@@ -120,6 +126,9 @@ def deliver(channel: str, notifier: Notifier, notification: Notification, retry:
     should_stop : callable, optional
         Returns True when the service is stopping: no further retry is started (the
         result is a transient failure, "stopped before retry").
+    commit : callable, optional
+        Passed to :meth:`Notifier.send_committing` on every attempt (it records that the
+        delivery is being sent; it may raise :class:`DeliveryTaken`, which propagates).
 
     Returns
     -------
@@ -129,9 +138,14 @@ def deliver(channel: str, notifier: Notifier, notification: Notification, retry:
     error, permanent = "", False
     for attempt in range(1, retry.max_attempts + 1):
         try:
-            notifier.send(notification)
+            if commit is None:
+                notifier.send(notification)
+            else:
+                notifier.send_committing(notification, commit)
             return DeliveryResult(channel, notification.delivery_key, True, attempt,
                                   elapsed_s=time.monotonic() - start)
+        except DeliveryTaken:
+            raise
         except DeliveryError as exc:
             error, permanent = str(exc), not exc.transient
         except Exception as exc:  # a channel bug must not lose the alert: record it as a failure

@@ -80,31 +80,39 @@ def _wait_until(predicate, timeout_s=60.0):
 
 def test_sigkill_mid_stream_loses_nothing_and_sends_nothing_twice(tmp_path, servers):
     smtp, hook = servers
+    hook_delay_free = start_http([200])  # no server-side delay: the kill lands wherever the agent is
     _prepare(tmp_path)
-    proc = _start(tmp_path, smtp, hook)
-    _wait_until(lambda: len(hook.requests) >= N_EVENTS // 3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
-    killed_at = sum(_received(smtp, hook).values())
-    assert killed_at < 2 * N_EVENTS, "the kill came after the stream ended; nothing was tested"
-    _finish(_start(tmp_path, smtp, hook))
-
     store = AlertStore(SQLiteMetadataStore(str(tmp_path / "metadata.db")))
+    kills = 0
+    # three kills at points the agent's own progress decides, each a little later after it
+    for sent_before_kill, delay_s in ((8, 0.0), (24, 0.004), (40, 0.011)):
+        proc = _start(tmp_path, smtp, hook_delay_free)
+        _wait_until(lambda: proc.poll() is not None or len(store.deliveries(state="sent")) >= sent_before_kill)
+        time.sleep(delay_s)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            kills += 1
+    assert kills >= 2, "the stream ended before the kills; nothing was tested"
+    _finish(_start(tmp_path, smtp, hook_delay_free))
+    hook_delay_free.stop()
+
     alarms = store.list(signal="alarm")
     assert sorted(a["thing"] for a in alarms) == [f"node-{i:02d}" for i in range(N_EVENTS)]  # one alert each
-    received = _received(smtp, hook)
+    received = _received(smtp, hook_delay_free)
     assert max(received.values()) == 1, [k for k, n in received.items() if n > 1]  # never twice
     deliveries = {d["delivery_key"]: d for d in store.deliveries()}
+    states = collections.Counter(d["state"] for d in deliveries.values())
     for alert in alarms:
         for channel in ("email", "webhook"):
             d = deliveries[f"{alert['alert_id']}:open:{channel}"]
             if d["state"] == "sent":
-                assert received[d["delivery_key"]] == 1
+                assert received[d["delivery_key"]] == 1, (d, states)
             else:  # the documented window: killed during the channel call; reported, not resent
-                assert d["state"] == "uncertain", d
+                assert d["state"] == "uncertain", (d, states)
                 assert received[d["delivery_key"]] <= 1
     uncertain = [d for d in deliveries.values() if d["state"] == "uncertain"]
-    assert len(uncertain) <= 2  # at most the calls in flight at the kill (one per channel)
+    assert len(uncertain) <= 2 * kills, states  # at most the calls in flight at each kill (one per channel)
     # each uncertain delivery raised (or updated: one open trouble per device) a trouble alert
     trouble_events = " ".join(e for t in store.list(signal="trouble") for e in t["event_ids"])
     assert all(f"notification_uncertain:{d['delivery_key']}" in trouble_events for d in uncertain)

@@ -166,3 +166,33 @@ def test_webhook_always_500_fails_after_max_attempts_and_400_is_permanent():
         assert not result.ok and result.permanent and result.attempts == 1 and len(http.requests) == 1
     finally:
         http.stop()
+
+
+def test_email_commit_point_is_after_rcpt_and_before_data():
+    from firesight.notify.retry import DeliveryTaken
+
+    smtp = start_smtp()
+    try:
+        notifier = EmailNotifier(EmailConfig(host="127.0.0.1", port=smtp.port, recipients=("ops@hq.example",)))
+        seen = []
+        notifier.send_committing(_note(), lambda: seen.append(len(smtp.mailbox.messages)))
+        assert seen == [0] and len(smtp.mailbox.wait_for(1)) == 1  # committed before the mail existed
+
+        def taken():
+            raise DeliveryTaken("a1:open:email")
+        with pytest.raises(DeliveryTaken):
+            notifier.send_committing(_note(key="a2:open:email"), taken)
+        assert len(smtp.mailbox.messages) == 1  # a refused commit sends nothing
+        # a refused recipient fails before the commit point: nothing to record as "sending"
+        bad = EmailNotifier(EmailConfig(host="127.0.0.1", port=smtp.port, recipients=("ghost@refused.example",)))
+        with pytest.raises(DeliveryError) as info:
+            bad.send_committing(_note(), lambda: seen.append("committed"))
+        assert seen == [0] and info.value.transient is False  # 550: permanent
+        # one of two recipients refused: the mail goes to the other, the refusal is reported
+        half = EmailNotifier(EmailConfig(host="127.0.0.1", port=smtp.port,
+                                         recipients=("ops@hq.example", "ghost@refused.example")))
+        with pytest.raises(DeliveryError, match="refused recipients"):
+            half.send(_note(key="a3:open:email"))
+        assert len(smtp.mailbox.wait_for(2)) == 2 and smtp.mailbox.envelopes[1][1] == ["ops@hq.example"]
+    finally:
+        smtp.stop()

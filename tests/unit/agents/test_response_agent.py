@@ -400,3 +400,29 @@ def test_a_single_failing_channel_escalates_without_deadlock():
     assert done.wait(20), "the agent hung sending the trouble alert of its only channel"
     assert console.calls == 2  # the alarm, then the trouble about it; the trouble's failure is not escalated
     assert {d["state"] for d in store.deliveries()} == {"failed"}
+
+
+def test_two_workers_racing_for_one_delivery_send_it_once(env):
+    clock, queue, store, ch, agent = env
+
+    class Slow(Recorder):
+        """Before its commit point, lets another worker send the same delivery."""
+
+        def __init__(self, rival):
+            super().__init__()
+            self.rival = rival
+
+        def send_committing(self, notification, commit):
+            self.rival()
+            commit()
+            self.send(notification)
+    other_ch = {n: Recorder() for n in ch}
+    other = ResponseAgent(queue, store, other_ch, _policy(), clock=clock, sleep=lambda s: None, worker_id="b")
+    slow_ch = dict(ch, webhook=Slow(lambda: other.check_deadlines(clock.t + 3600)))
+    racer = ResponseAgent(queue, store, slow_ch, _policy(), clock=clock, sleep=lambda s: None)
+    _send(queue, _event())
+    racer.process_available()
+    # the rival's sweep sent every pending delivery, the webhook one included; the racer's commit lost
+    assert len(other_ch["webhook"].sent) == 1 and not slow_ch["webhook"].sent
+    [d] = store.deliveries(channel="webhook")
+    assert d["state"] == "sent" and d["worker"] == "b"

@@ -83,3 +83,9 @@ def test_console_writes_subject_and_text(capsys):
     ConsoleNotifier().send(Notification("k", "[FIRE ALARM] hq/a", "body line\n", "alarm"))
     out = capsys.readouterr().out
     assert "[FIRE ALARM] hq/a" in out and "body line" in out
+
+
+@pytest.mark.parametrize("address", ["nobody@", "@example.org", "a b@example.org", "a@b@c", "Ops <ops@x.org>"])
+def test_email_addresses_are_checked(address):
+    with pytest.raises(InvalidParameterError, match="recipients"):
+        build_notifier("email", {"host": "h", "recipients": [address]})
