@@ -12,7 +12,6 @@ import pytest
 from firesight.adapters.local.metadata import SQLiteMetadataStore
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.client import ServiceClient
-from firesight.iot.codec import encode_scd41
 from firesight.iot.gateway import GatewayConfig, IngestGateway
 from firesight.iot.registry import DeviceRegistry
 from support.mqtt import device_client
