@@ -39,24 +39,19 @@ from typing import Any
 
 import numpy as np
 
-from firesight.agents.alert_store import (AlertStore, add_history, alert_id_for, condition_key,
-                                          delivery_key)
+from firesight.agents.alert_store import AlertStore, add_history, alert_id_for, condition_key
 from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
+from firesight.agents.response_outbox import FAILED, UNCERTAIN, DeliveryOutbox, check_event, event_times
 from firesight.agents.response_policy import ResponsePolicy
 from firesight.errors import DataError, InvalidParameterError, NotFoundError, require
-from firesight.notify.message import render
-from firesight.notify.retry import DeliveryTaken, deliver
 from firesight.ports import Item, MessageQueue, MetadataStore, Notifier
 
 log = logging.getLogger("firesight.agents.response")
 
-#: Conditions of the ``trouble`` alerts the agent raises about its own deliveries.
-FAILED, UNCERTAIN = "notification_failed", "notification_uncertain"
-_ATTEMPT_ALLOWANCE_S = 30.0  # assumed longest single channel attempt, for the sending lease
-_EXPLANATION_MAX_BYTES = 32_768
+__all__ = ["FAILED", "UNCERTAIN", "ResponseAgent", "check_channels", "check_event"]
 
 
-class ResponseAgent:
+class ResponseAgent(DeliveryOutbox):
     """Turns alert events into notifications by policy and records everything.
 
     ``SWEEP_INTERVAL_S`` [s]: how often the timer loop looks for deliveries a failure left
@@ -135,15 +130,38 @@ class ResponseAgent:
         try:
             event = check_event(AlertEvent.from_json(message["body"]))
         except DataError as exc:
-            # a malformed event never becomes valid: park it on the dead-letter queue, with the reason
-            self._count("events_malformed")
-            log.error("malformed alert event %s: %s", message.get("message_id"), exc)
-            self.queue.send(self.queue_name + "-dlq", message["body"],
-                            attributes={"error": str(exc)[:500], "source_message_id": str(message.get("message_id"))})
-            self._delete(message)
+            self._dead_letter(message, str(exc))
             return
         keys = self.apply_event(event)
         self._delete(message)  # the effects are stored: the event is done even if a send fails below
+        self._dispatch(keys)
+
+    def _dead_letter(self, message: Item, reason: str) -> None:
+        """A malformed event never becomes valid: park it on the dead-letter queue with the
+        reason and raise a ``trouble`` alert (``malformed_event``), since it may have been an
+        alarm."""
+        self._count("events_malformed")
+        message_id = str(message.get("message_id"))
+        log.error("malformed alert event %s: %s", message_id, reason)
+        self.queue.send(self.queue_name + "-dlq", message["body"],
+                        attributes={"error": reason[:500], "source_message_id": message_id})
+        try:
+            values = json.loads(message["body"])
+        except (ValueError, RecursionError):
+            values = {}
+        values = values if isinstance(values, dict) else {}
+
+        def text(name: str) -> str:
+            value = values.get(name)
+            return value[:200] if isinstance(value, str) and value else "unknown"
+        trouble = AlertEvent(
+            event_id=f"malformed:{message_id}", site=text("site"), thing=text("thing"), signal="trouble",
+            state="active", level="malformed_event", previous="", ts_ms=int(self.clock() * 1000),
+            explanation={"reason": f"an alert event could not be read: {reason}"[:500],
+                         "signal": text("signal"), "dead_letter_queue": self.queue_name + "-dlq",
+                         "message_id": message_id})
+        keys = self.apply_event(trouble)
+        self._delete(message)
         self._dispatch(keys)
 
     def _delete(self, message: Item) -> None:
@@ -233,7 +251,7 @@ class ResponseAgent:
                         "does not silence a flaming fire or a probable fire alarm")
         alert["stages"].append({"stage": stage, "channels": list(channels), "at_s": now,
                                 "suppressed": suppressed, "window_id": window["window_id"] if suppressed else "",
-                                **_event_times(event)})
+                                **event_times(event)})
         if suppressed:
             alert["suppressed_by"] = window["window_id"]
             add_history(alert, now, f"suppressed {stage}", note=f"maintenance window {window['window_id']}")
@@ -299,7 +317,7 @@ class ResponseAgent:
             notified = sorted({c for s in a["stages"] if not s["suppressed"] for c in s["channels"]})
             if self.policy.notify_on_clear and notified and not any(s["stage"] == "cleared" for s in a["stages"]):
                 a["stages"].append({"stage": "cleared", "channels": notified, "at_s": now, "suppressed": False,
-                                    "window_id": "", **_event_times(event)})
+                                    "window_id": "", **event_times(event)})
             return a
         alert = self.store.update_alert(alert_id, change)
         self.store.release_condition(cond, alert_id)
@@ -307,99 +325,6 @@ class ResponseAgent:
         return alert
 
     # -- deliveries ------------------------------------------------------------------------------
-    def _plan_deliveries(self, alert: Item) -> list[str]:
-        """Make sure every channel of every stage of ``alert`` has a delivery record; return
-        the keys still ``pending``."""
-        keys = []
-        for stage in alert.get("stages", []):
-            for channel in stage["channels"]:
-                key = delivery_key(alert["alert_id"], stage["stage"], channel)
-                record = {"delivery_key": key, "alert_id": alert["alert_id"], "stage": stage["stage"],
-                          "channel": channel, "state": "suppressed" if stage["suppressed"] else "pending",
-                          "site": alert["site"], "thing": alert["thing"], "signal": alert["signal"],
-                          "level": alert["level"], "created_s": stage["at_s"], "published_ns": stage["published_ns"],
-                          "scenario_time_s": stage.get("scenario_time_s"), "window_id": stage["window_id"],
-                          "attempts": 0, "error": "", "sent_s": None, "latency_s": None}
-                if self.store.plan_delivery(record):
-                    if stage["suppressed"]:
-                        self._count("suppressed")
-                    else:
-                        keys.append(key)
-                else:
-                    existing = self.store.delivery(key)
-                    if existing and existing["state"] == "pending":
-                        keys.append(key)
-        return keys
-
-    def _dispatch(self, keys: list[str], *, inline: bool = False) -> None:
-        """Send the deliveries ``keys``, channels in parallel on the pool (``inline``: in this
-        thread, for sends started from a pool thread, which must not wait on the pool)."""
-        if not keys or self._stopped.is_set():  # stopping: pending deliveries wait for the next start
-            return
-        if inline:
-            for key in keys:
-                self._send_one(key)
-            return
-        futures = [self._pool.submit(self._send_one, key) for key in keys]
-        for future in futures:
-            future.result()
-
-    def _send_one(self, key: str) -> None:
-        try:
-            self._send(key)
-        except Exception as exc:  # the record stays pending/sending; recovery picks it up
-            self._count("loop_errors")
-            self.last_error = f"delivery {key}: {type(exc).__name__}: {exc}"
-            log.exception("delivery %s failed unexpectedly", key)
-
-    def _send(self, key: str) -> None:
-        record = self.store.delivery(key)
-        if record is None or record["state"] != "pending":
-            return  # done, or another worker has it
-        alert = self.store.get(record["alert_id"])
-        route = self.policy.route(alert["signal"], alert["level"])
-        tier = alert.get("tier", 0)
-        next_channels = route.tiers[tier + 1] if route and tier + 1 < len(route.tiers) else ()
-        notification = render(alert, record["stage"], record["channel"], key,
-                              ack_url_template=self.policy.ack_url_template, next_channels=next_channels)
-        lease_s = self.policy.retry.budget_s() + self.policy.retry.max_attempts * _ATTEMPT_ALLOWANCE_S
-        committed: list[bool] = []
-
-        def commit() -> None:
-            """Called by the channel right before its irrevocable step: claim the delivery."""
-            if committed:
-                return  # a retry of a delivery this worker holds already
-            now = self.clock()
-            if self.store.transition_delivery(key, "pending", "sending", sending_since_s=now,
-                                              lease_until_s=now + lease_s, worker=self.worker_id) is None:
-                raise DeliveryTaken(key)
-            committed.append(True)
-        try:
-            result = deliver(record["channel"], self.channels[record["channel"]], notification, self.policy.retry,
-                             sleep=self._sleep, rng=self._rng, should_stop=self._stopped.is_set, commit=commit)
-        except DeliveryTaken:
-            return  # another worker claimed it first; it sends it
-        state = "sending" if committed else "pending"  # pending: no attempt reached its commit point
-        done_s = self.clock()
-        attempts = int(record.get("attempts") or 0) + result.attempts  # across runs, resends included
-        if result.ok:
-            published_ns = int(record.get("published_ns") or 0)
-            latency_s = (time.time_ns() - published_ns) / 1e9 if published_ns > 0 else None
-            self.store.transition_delivery(key, state, "sent", sent_s=done_s, attempts=attempts,
-                                           latency_s=latency_s, elapsed_s=result.elapsed_s)
-            self._count("sent")
-            return
-        if self._stopped.is_set() and not result.permanent:
-            # stopping between retries: hand it back, the next start sends it
-            self.store.transition_delivery(key, state, "pending", attempts=attempts, error=result.error)
-            return
-        log.error("delivery %s failed after %d attempts: %s", key, attempts, result.error)
-        escalation = self._raise_trouble(alert, FAILED, record, result.error)
-        self.store.transition_delivery(key, state, "failed", failed_s=done_s, attempts=attempts,
-                                       error=result.error, permanent=result.permanent)
-        self._count("failed")
-        self._dispatch(escalation, inline=True)
-
     def _raise_trouble(self, alert: Item, condition: str, record: Item, error: str) -> list[str]:
         """Open (or update) a ``trouble`` alert about a delivery; return its delivery keys.
         Troubles about the agent's own trouble notifications are recorded, not escalated again."""
@@ -427,33 +352,6 @@ class ResponseAgent:
         keys += more + [d["delivery_key"] for d in self.store.deliveries(state="pending")]
         self._dispatch(list(dict.fromkeys(keys)))
         return settled
-
-    def _settle_stale(self, now: float, *, include_own: bool) -> tuple[int, list[str]]:
-        """Settle deliveries left ``sending`` by a dead worker: ``uncertain`` plus a trouble
-        alert, or back to ``pending`` (``policy.uncertain``). Returns (settled, keys to send)."""
-        settled, keys = 0, []
-        for record in self.store.deliveries(state="sending"):
-            own = record.get("worker") == self.worker_id
-            if (own and not include_own) or (not own and (record.get("lease_until_s") or 0.0) > now):
-                continue  # in flight here, or another live worker is sending it
-            if self.policy.uncertain == "resend":
-                if self.store.transition_delivery(record["delivery_key"], "sending", "pending", resent=True):
-                    self._count("resent")
-                    settled += 1
-                continue
-            if self.store.transition_delivery(record["delivery_key"], "sending", "uncertain", uncertain_s=now,
-                                              error="the agent stopped while sending; it may or may not have "
-                                                    "gone out") is None:
-                continue
-            self._count("uncertain")
-            settled += 1
-            log.error("delivery %s is uncertain (the agent died while sending)", record["delivery_key"])
-            try:
-                keys += self._raise_trouble(self.store.get(record["alert_id"]), UNCERTAIN, record,
-                                            "the agent stopped while sending")
-            except NotFoundError:
-                pass
-        return settled, keys
 
     # -- deadlines -------------------------------------------------------------------------------
     def check_deadlines(self, now: float | None = None) -> int:
@@ -569,33 +467,6 @@ class ResponseAgent:
     def _count(self, name: str) -> None:
         with self._lock:
             self.counters[name] = self.counters.get(name, 0) + 1
-
-
-def check_event(event: AlertEvent) -> AlertEvent:
-    """Return ``event`` if its fields have the types the agent stores; raise
-    :class:`DataError` naming the field otherwise (the contract checks values, not types)."""
-    for name in ("event_id", "site", "thing", "level", "previous", "variant", "model_version", "correlation_id"):
-        if not isinstance(getattr(event, name), str):
-            raise DataError(f"alert event field {name} must be a string, got {getattr(event, name)!r}"[:300])
-    if not isinstance(event.ts_ms, int) or isinstance(event.ts_ms, bool):
-        raise DataError(f"alert event field ts_ms must be an integer [ms], got {event.ts_ms!r}"[:300])
-    if not isinstance(event.published_ns, int) or isinstance(event.published_ns, bool):
-        raise DataError(f"alert event field published_ns must be an integer [ns], got {event.published_ns!r}"[:300])
-    if event.scenario_time_s is not None and not isinstance(event.scenario_time_s, (int, float)):
-        raise DataError(f"alert event field scenario_time_s must be a number [s], got {event.scenario_time_s!r}"[:300])
-    if not isinstance(event.explanation, dict):
-        raise DataError(f"alert event field explanation must be an object, got {type(event.explanation).__name__}")
-    if len(json.dumps(event.explanation, default=str)) > _EXPLANATION_MAX_BYTES:
-        raise DataError(f"alert event explanation is over {_EXPLANATION_MAX_BYTES} bytes")
-    return event
-
-
-def _event_times(event: AlertEvent | None) -> dict[str, Any]:
-    """Publish time [ns] and stream time [s] of the event behind a stage (latency, demo summary);
-    zero / None for stages the clock starts (escalations)."""
-    if event is None:
-        return {"published_ns": 0, "scenario_time_s": None}
-    return {"published_ns": int(event.published_ns), "scenario_time_s": event.scenario_time_s}
 
 
 def check_channels(channels: Mapping[str, Any]) -> None:

@@ -5,13 +5,14 @@ deliveries."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
 import pytest
 
 from firesight.adapters.local import SQLiteMessageQueue, SQLiteMetadataStore
-from firesight.agents.alert_store import AlertStore
+from firesight.agents.alert_store import AlertStore, alert_id_for
 from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
 from firesight.agents.response import ResponseAgent
 from firesight.agents.response_policy import ResponsePolicy, Route
@@ -248,7 +249,9 @@ def test_malformed_event_goes_to_the_dead_letter_queue(env):
     queue.send(ALERT_EVENTS_QUEUE, '{"event_id": "x", "signal": "fire!"}')
     queue.send(ALERT_EVENTS_QUEUE, "not json")
     assert agent.process_available() == 2
-    assert agent.counters["events_malformed"] == 2 and not store.list()
+    assert agent.counters["events_malformed"] == 2 and not store.list(signal="alarm")
+    [trouble] = store.list(signal="trouble")  # one open trouble per device ("unknown" here), updated
+    assert trouble["thing"] == "unknown" and trouble["updates"] == 1
     assert queue.counts(ALERT_EVENTS_QUEUE + "-dlq")["visible"] == 2
     assert queue.counts(ALERT_EVENTS_QUEUE) == {"visible": 0, "in_flight": 0}
 
@@ -347,20 +350,39 @@ def test_stop_between_retries_hands_the_delivery_back_to_pending():
 
 
 @pytest.mark.parametrize("body", [
-    '{"event_id": "a:alarm:1", "site": "hq", "thing": "a", "signal": "alarm", "state": "active", "level": "alarm",'
-    ' "previous": "", "ts_ms": 1, "explanation": ["not", "an", "object"]}',
     '{"event_id": "a:alarm:1", "site": 5, "thing": "a", "signal": "alarm", "state": "active", "level": "alarm",'
     ' "previous": "", "ts_ms": 1}',
     '{"event_id": "a:alarm:1", "site": "hq", "thing": "a", "signal": "alarm", "state": "active", "level": "alarm",'
     ' "previous": "", "ts_ms": "yesterday"}',
+    '{"event_id": "a:alarm:1", "site": "hq", "thing": "a", "signal": "fire!", "state": "active", "level": "alarm",'
+    ' "previous": "", "ts_ms": 1}',
 ])
-def test_wrongly_typed_events_are_dead_lettered_not_crashing(env, body):
+def test_unreadable_events_are_dead_lettered_and_raise_trouble(env, body):
     clock, queue, store, ch, agent = env
     queue.send(ALERT_EVENTS_QUEUE, body)
     _send(queue, _event(thing="after"))
     assert agent.process_available() == 2
     assert agent.counters["events_malformed"] == 1 and queue.counts(ALERT_EVENTS_QUEUE + "-dlq")["visible"] == 1
-    assert [a["thing"] for a in store.list()] == ["after"]  # the next event is handled normally
+    assert [a["thing"] for a in store.list(signal="alarm")] == ["after"]  # the next event is handled normally
+    [trouble] = store.list(signal="trouble")
+    assert trouble["level"] == "malformed_event" and "could not be read" in trouble["explanation"]["reason"]
+    assert _keys(ch["maintenance"]) == ["open:maintenance"]
+
+
+def test_readable_alarms_with_loose_types_are_kept(env):
+    clock, queue, store, ch, agent = env
+    big = {"sensor": "thermal", "features": {"t_max_c": 250.0}, "snapshot": {"png_base64": "A" * 50_000}}
+    body = ('{"event_id": "a:alarm:1", "site": "hq", "thing": "a", "signal": "alarm", "state": "active",'
+            ' "level": "alarm", "previous": "", "ts_ms": 1.8e12, "model_version": 3, "explanation": %s}'
+            % json.dumps(big))
+    queue.send(ALERT_EVENTS_QUEUE, body)
+    queue.send(ALERT_EVENTS_QUEUE, _event(thing="b").to_json().replace('"explanation": {}', '"explanation": [1, 2]'))
+    agent.process_available()
+    a, b = store.get(alert_id_for("a:alarm:1")), store.list(thing="b")[0]
+    assert a["ts_ms"] == 1_800_000_000_000 and a["model_version"] == "3"
+    assert a["explanation"]["features"] == {"t_max_c": 250.0} and a["explanation"]["omitted"] == ["snapshot"]
+    assert b["explanation"] == {"raw": "[1, 2]"}
+    assert len(ch["email"].sent) == 2 and agent.counters["events_malformed"] == 0
 
 
 def test_two_workers_escalate_once(env, tmp_path):
