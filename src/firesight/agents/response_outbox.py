@@ -4,7 +4,8 @@ retries, record the outcome, and settle what a dead worker left ``sending``.
 
 See :mod:`firesight.agents.response` for the guarantees; :class:`DeliveryOutbox` is a
 mixin of :class:`~firesight.agents.response.ResponseAgent` (it uses its store, policy,
-channels, clock, pool and counters).
+channels, clock, pool and counters). :func:`check_event` is the agent's type check of an
+incoming event.
 """
 
 from __future__ import annotations
