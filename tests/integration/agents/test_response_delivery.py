@@ -107,3 +107,31 @@ def test_always_500_is_recorded_as_failed_and_escalated_to_maintenance(tmp_path,
     assert mail["To"] == "facilities@hq.example"
     # the other channels still delivered
     assert len(ops.mailbox.messages) == 1 and len(slack.requests) == 1
+
+
+def test_background_loop_escalates_unacknowledged_alarm_but_not_one_acknowledged_from_another_store(
+        tmp_path, servers):
+    from firesight.agents.alert_store import AlertStore
+
+    ops, maint, hook, slack = servers
+    queue, agent = _agent(tmp_path, *servers, routes={
+        "alarm": {"tiers": [["email"], ["maintenance"]], "ack_deadline_s": 1.5}})
+    agent.policy = ResponsePolicy.from_dict({**agent.policy.to_dict(), "poll_interval_s": 0.02,
+                                             "deadline_interval_s": 0.05})
+    shell = AlertStore(SQLiteMetadataStore(str(tmp_path / "metadata.db")))  # `firesight alerts ack` elsewhere
+    agent.start()
+    try:
+        queue.send(ALERT_EVENTS_QUEUE, _alarm("kitchen-3").to_json())
+        queue.send(ALERT_EVENTS_QUEUE, _alarm("lobby").to_json())
+        ops.mailbox.wait_for(2)
+        lobby = shell.list(thing="lobby")[0]
+        shell.acknowledge(lobby["alert_id"], by="alice")
+        assert not maint.mailbox.messages  # the deadline has not passed yet
+        [escalation] = maint.mailbox.wait_for(1)
+        assert escalation["Subject"] == "[ESCALATION 1: FIRE ALARM] hq/kitchen-3 p=0.93"
+        while time.time() < lobby["opened_s"] + 1.5 + 0.5:  # the lobby's deadline passes too
+            time.sleep(0.05)
+        assert [m["Subject"] for m in maint.mailbox.messages] == [escalation["Subject"]]
+        assert shell.get(lobby["alert_id"])["tier"] == 0
+    finally:
+        assert agent.stop(5.0)
