@@ -51,18 +51,50 @@ def test_pipeline_registers_a_pending_version_with_its_comparison(tmp_path):
     assert entered.count("Generate") == 2 and entered.count("Features") == 2
     assert {"EvaluateCandidate", "EvaluateCurrent", "QualityGate", "Register"} <= set(entered)
 
-    # the same run again is idempotent: Register finds the version it already made
-    again = run_workflow("training-pipeline", {**tiny_request(), "run_id": out["run_id"]}, config=config)
-    assert again.output["registration"]["version"] == version
+    # Register again (a retry after a lost answer): the same version, nothing new registered
+    from firesight.workflows.tasks import TaskContext, register
+
+    again = register(TaskContext(config), {
+        "run_id": out["run_id"], "trigger": {}, "evaluations": [out["candidate"], out["current"]],
+        "trained": {"path": out["model"], "kind": "rf", "code_version": bundle.info["code_version"]},
+        "datasets": [{"name": k, "urls": v} for k, v in record["datasets"].items()]})
+    assert again["version"] == version
     assert len(registry_for(config).list_versions()) == 1
 
-    # an impossible quality gate: the Choice takes the NotRegistered branch
-    gated = run_workflow("training-pipeline", {**tiny_request(min_detection_rate=1.5), "run_id": out["run_id"]},
-                         config=config)
-    assert gated.status == "SUCCEEDED"
-    assert gated.output["registered"] is False
-    assert "NotRegistered" in [e["state"] for e in gated.history if e["type"] == "StateEntered"]
-    assert len(registry_for(config).list_versions()) == 1
+
+def test_quality_gate_routes_a_weak_candidate_past_register(tmp_path):
+    """The definition's Choice: a candidate whose detection rate is below the gate, or not a
+    number (no fire in the test set), is not registered. The data tasks are replaced by
+    stand-ins returning fixed evaluations; Prepare, the Map, the Parallel and the Choice run
+    as defined."""
+    config = load_config(environ={}, home=tmp_path / "home")
+    calls = []
+
+    def task(name, result):
+        def run(payload):
+            calls.append(name)
+            return result(payload) if callable(result) else result
+        return run
+
+    def evaluate(rate):
+        return task("evaluate", lambda p: {"detection_rate": rate, "model": {"ref": p["model"]}})
+
+    def stand_ins(rate):
+        return {"arn:aws:states:::firesight:generate": task("generate", lambda p: {"name": p["name"], "urls": []}),
+                "arn:aws:states:::firesight:features": task("features", lambda p: {"name": p["name"],
+                                                                                   "features": f"{p['name']}.parquet"}),
+                "arn:aws:states:::firesight:train": task("train", {"path": "model", "kind": "rf"}),
+                "arn:aws:states:::firesight:evaluate": evaluate(rate),
+                "arn:aws:states:::firesight:register": task("register", {"version": "9", "registered": True})}
+
+    for rate, registered in ((0.4, False), (None, False), (0.5, True)):
+        calls.clear()
+        ex = run_workflow("training-pipeline", {"gate": {"min_detection_rate": 0.5}}, config=config,
+                          tasks=stand_ins(rate))
+        assert ex.status == "SUCCEEDED", (ex.error, ex.cause)
+        assert ex.output["registered"] is registered
+        assert ("register" in calls) is registered
+        assert calls.count("generate") == 2 and calls.count("evaluate") == 2
 
 
 def test_bad_input_fails_the_execution_with_the_task_error(tmp_path):
