@@ -126,7 +126,6 @@ def test_background_loop_escalates_unacknowledged_alarm_but_not_one_acknowledged
         ops.mailbox.wait_for(2)
         lobby = shell.list(thing="lobby")[0]
         shell.acknowledge(lobby["alert_id"], by="alice")
-        assert not maint.mailbox.messages  # the deadline has not passed yet
         [escalation] = maint.mailbox.wait_for(1)
         assert escalation["Subject"] == "[ESCALATION 1: FIRE ALARM] hq/kitchen-3 p=0.93"
         while time.time() < lobby["opened_s"] + 1.5 + 0.5:  # the lobby's deadline passes too
