@@ -90,7 +90,8 @@ class DeliveryOutbox:
         next_channels = route.tiers[tier + 1] if route and tier + 1 < len(route.tiers) else ()
         notification = render(alert, record["stage"], record["channel"], key,
                               ack_url_template=self.policy.ack_url_template, next_channels=next_channels)
-        lease_s = self.policy.retry.budget_s() + self.policy.retry.max_attempts * _ATTEMPT_ALLOWANCE_S
+        retry = self.policy.retry_for(record["channel"])
+        lease_s = retry.budget_s() + retry.max_attempts * _ATTEMPT_ALLOWANCE_S
         committed: list[bool] = []
 
         def commit() -> None:
@@ -103,7 +104,7 @@ class DeliveryOutbox:
                 raise DeliveryTaken(key)
             committed.append(True)
         try:
-            result = deliver(record["channel"], self.channels[record["channel"]], notification, self.policy.retry,
+            result = deliver(record["channel"], self.channels[record["channel"]], notification, retry,
                              sleep=self._sleep, rng=self._rng, should_stop=self._stopped.is_set, commit=commit)
         except DeliveryTaken:
             return  # another worker claimed it first; it sends it

@@ -61,7 +61,9 @@ class ResponsePolicy:
         By ``"signal:level"`` first (e.g. ``"trouble:notification_failed"``), then by
         ``"signal"``, then ``"*"``. A signal without a route is recorded, not notified.
     retry : RetryPolicy
-        Per-channel attempts and backoff.
+        Attempts and backoff of each delivery (each channel retries on its own).
+    channel_retry : mapping of str to RetryPolicy
+        Channel names whose retries differ from ``retry`` (e.g. more attempts for e-mail).
     notify_on_clear : bool
         Tell the channels that heard an alert when its condition clears.
     latch_alarms : bool
@@ -93,6 +95,7 @@ class ResponsePolicy:
 
     routes: Mapping[str, Route]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    channel_retry: Mapping[str, RetryPolicy] = field(default_factory=dict)
     notify_on_clear: bool = True
     latch_alarms: bool = True
     never_suppress_probability: float = 0.9
@@ -115,6 +118,10 @@ class ResponsePolicy:
         require(self.visibility_timeout_s > 0, "visibility_timeout_s", "> 0", self.visibility_timeout_s)
         require(self.poll_interval_s > 0, "poll_interval_s", "> 0", self.poll_interval_s)
         require(self.deadline_interval_s > 0, "deadline_interval_s", "> 0", self.deadline_interval_s)
+
+    def retry_for(self, channel: str) -> RetryPolicy:
+        """The retry policy of ``channel``."""
+        return self.channel_retry.get(channel, self.retry)
 
     def route(self, signal: str, level: str) -> Route | None:
         """The route of an alert, or None when it is not notified."""
@@ -158,12 +165,11 @@ class ResponsePolicy:
             routes[str(name)] = Route(tiers, spec.get("ack_deadline_s"))
         kwargs["routes"] = routes
         if "retry" in values:
-            retry = values["retry"]
-            if not isinstance(retry, RetryPolicy):
-                require(isinstance(retry, Mapping), "retry", "a mapping of RetryPolicy fields", retry)
-                bad = sorted(set(retry) - {f.name for f in fields(RetryPolicy)})
-                require(not bad, "retry keys", f"among {sorted(f.name for f in fields(RetryPolicy))}", bad)
-                kwargs["retry"] = RetryPolicy(**retry)
+            kwargs["retry"] = _retry(values["retry"], "retry")
+        if "channel_retry" in values:
+            spec = values["channel_retry"]
+            require(isinstance(spec, Mapping), "channel_retry", "a mapping of channel name to retry fields", spec)
+            kwargs["channel_retry"] = {str(k): _retry(v, f"channel_retry.{k}") for k, v in spec.items()}
         if "never_suppress_labels" in values:
             kwargs["never_suppress_labels"] = tuple(_as_list(values["never_suppress_labels"],
                                                              "never_suppress_labels"))
@@ -176,7 +182,8 @@ class ResponsePolicy:
         out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
         out["routes"] = {k: {"tiers": [list(t) for t in r.tiers], "ack_deadline_s": r.ack_deadline_s}
                          for k, r in self.routes.items()}
-        out["retry"] = {f.name: getattr(self.retry, f.name) for f in fields(RetryPolicy)}
+        out["retry"] = _retry_dict(self.retry)
+        out["channel_retry"] = {k: _retry_dict(v) for k, v in self.channel_retry.items()}
         out["never_suppress_labels"] = list(self.never_suppress_labels)
         return out
 
@@ -215,3 +222,17 @@ def _route(tiers: Sequence[tuple[str, ...]], deadline_s: float | None) -> Route 
 def _as_list(value: Any, name: str) -> list[Any]:
     require(isinstance(value, (list, tuple)), name, "a list", value)
     return list(value)
+
+
+def _retry(value: Any, name: str) -> RetryPolicy:
+    if isinstance(value, RetryPolicy):
+        return value
+    require(isinstance(value, Mapping), name, "a mapping of RetryPolicy fields", value)
+    known = sorted(f.name for f in fields(RetryPolicy))
+    bad = sorted(set(value) - set(known))
+    require(not bad, f"{name} keys", f"among {known}", bad)
+    return RetryPolicy(**value)
+
+
+def _retry_dict(retry: RetryPolicy) -> dict[str, Any]:
+    return {f.name: getattr(retry, f.name) for f in fields(RetryPolicy)}

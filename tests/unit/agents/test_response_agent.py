@@ -448,3 +448,14 @@ def test_two_workers_racing_for_one_delivery_send_it_once(env):
     assert len(other_ch["webhook"].sent) == 1 and not slow_ch["webhook"].sent
     [d] = store.deliveries(channel="webhook")
     assert d["state"] == "sent" and d["worker"] == "b"
+
+
+def test_each_channel_retries_by_its_own_policy(env):
+    clock, queue, store, ch, agent = env
+    ch["webhook"].fail = ch["email"].fail = "transient"
+    fast = RetryPolicy(max_attempts=4, initial_delay_s=0.0, max_delay_s=0.0)
+    agent.policy = ResponsePolicy.from_dict({**_policy().to_dict(), "channel_retry": {"webhook": fast}})
+    _send(queue, _event())
+    agent.process_available()
+    attempts = {d["channel"]: d["attempts"] for d in store.deliveries(state="failed")}
+    assert attempts == {"email": 2, "webhook": 4} and (ch["email"].calls, ch["webhook"].calls) == (2, 4)

@@ -15,12 +15,14 @@ def test_from_dict_round_trip_and_route_lookup():
                        "trouble:notification_failed": {"tiers": [["console"]]},
                        "*": {"tiers": [["console"]]}},
             "retry": {"max_attempts": 5, "initial_delay_s": 0.2}, "never_suppress_probability": 0.8,
+            "channel_retry": {"email": {"max_attempts": 8, "max_delay_s": 60.0}},
             "never_suppress_labels": ["flaming", "smouldering"], "uncertain": "resend"}
     policy = ResponsePolicy.from_dict(spec)
     assert policy.route("alarm", "alarm") == Route((("email", "slack"), ("chief",)), 45)
     assert policy.route("trouble", "offline").tiers == (("maintenance",),)
     assert policy.route("trouble", "notification_failed").tiers == (("console",),)
     assert policy.route("supervisory", "degraded:gas").tiers == (("console",),)  # the '*' route
+    assert policy.retry_for("email").max_attempts == 8 and policy.retry_for("slack").max_attempts == 5
     assert policy.retry.max_attempts == 5 and policy.channels() == {"email", "slack", "chief", "maintenance", "console"}
     assert ResponsePolicy.from_dict(policy.to_dict()) == policy
 
@@ -31,6 +33,7 @@ def test_from_dict_round_trip_and_route_lookup():
     ({"routes": {"alarm": {"tiers": []}}}, "tiers"),
     ({"routes": {"alarm": {"tiers": [["x"], ["y"]], "ack_deadline_s": -1}}}, "ack_deadline_s"),
     ({"routes": {}, "retry": {"attempts": 3}}, "retry keys"),
+    ({"routes": {}, "channel_retry": {"email": {"tries": 3}}}, "channel_retry.email keys"),
     ({"routes": {}, "never_suppress_probability": 1.5}, "never_suppress_probability"),
     ({"routes": {}, "uncertain": "maybe"}, "uncertain"),
     ({"routes": {}, "colour": "red"}, "response policy keys"),
