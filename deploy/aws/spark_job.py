@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.features_out:
         from firesight.features.dataset import compute_dataset_features
 
-        result["features"] = str(compute_dataset_features(args.out, args.features_out, engine="spark"))
+        result["features"] = compute_dataset_features(args.out, args.features_out, engine="spark")
     print(json.dumps(result, default=str))
     spark.stop()
     return 0

@@ -36,9 +36,13 @@ def _same_tree(a: Path, b: Path) -> bool:
     return files_a == files_b and all(filecmp.cmp(a / f, b / f, shallow=False) for f in files_a)
 
 
-def test_register_approve_reject_fetch(registry, tmp_path):
+def test_register_approve_reject_fetch_and_load(registry, tmp_path):
+    """One registry per adapter (MLflow's schema set-up is slow): versions, approval states,
+    fetching, and a service loading the newest approved version through the cache."""
     model = default_model_path()
+    config = load_config(environ={}, home=tmp_path / "home")
     assert not registry.exists() or registry.list_versions() == []
+    assert load_approved_model(config, registry=registry)[1]["source"] == "default"   # nothing approved yet
     v1 = registry.register(model, metrics={"test_detection_rate": 0.94}, params={"kind": "ensemble"},
                            feature_names={"gas": ["co2_ppm"]}, data_ref="s3://data/s101", code_version="t1")
     v2 = registry.register(model, metrics={"test_detection_rate": 0.9}, params={"kind": "ensemble"},
@@ -58,20 +62,11 @@ def test_register_approve_reject_fetch(registry, tmp_path):
     assert registry.approved_version()["version"] == v1
     fetched = registry.fetch(v1, tmp_path / "fetched")
     assert _same_tree(model, Path(fetched))
+    bundle, ref = load_approved_model(config, registry=registry)
+    assert (ref["source"], ref["version"]) == ("registry", v1)
+    assert Path(ref["path"]).is_relative_to(config.home / "model-cache")
+    assert _same_tree(model, Path(ref["path"]))
     with pytest.raises(NotFoundError, match="99"):
         registry.approve("99")
     with pytest.raises(InvalidParameterError, match="status"):
         registry.set_status(v1, "Maybe")
-
-
-def test_services_load_the_approved_version(registry, tmp_path):
-    config = load_config(environ={}, home=tmp_path / "home")
-    _, ref = load_approved_model(config, registry=registry)
-    assert ref["source"] == "default"                              # nothing approved yet
-    version = registry.register(default_model_path(), metrics={}, params={}, feature_names={},
-                                data_ref="d", code_version="t")
-    registry.approve(version)
-    bundle, ref = load_approved_model(config, registry=registry)
-    assert (ref["source"], ref["version"]) == ("registry", version)
-    assert Path(ref["path"]).is_relative_to(config.home / "model-cache")
-    assert bundle.info == load_approved_model(config, registry=registry)[0].info   # cached copy
