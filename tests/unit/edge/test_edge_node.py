@@ -129,3 +129,22 @@ def test_shadow_low_power_restarts_the_scd41_and_features_mode_sends_windows(tmp
     feats = [m for m in buf.peek(1000) if m.topic.endswith("/features")]
     msg = decode(feats[-1].topic, feats[-1].payload, now_ms=int(time.time() * 1000))
     assert msg.window_s == 60.0 and "thermal_max_c" in msg.features
+
+
+def test_measurement_interval_from_the_shadow_thins_the_sensor_readings(tmp_path):
+    """The SCD41 measures every 5 s in periodic mode; a shadow interval of 15 s publishes every
+    third reading (the sensor's buffer is still read each time, as the datasheet asks)."""
+    from support.edge_fakes import READ_MEASUREMENT
+
+    node, _ = offline_node(tmp_path)
+    bus = FakeSCD41Bus(time_scale=0.01)
+    node.scd41 = SensirionSCD41(bus)
+    node.apply_desired({"measurement_interval_s": 15.0})
+    node.start()
+    deadline = time.monotonic() + 10
+    while bus.commands.count(READ_MEASUREMENT) < 7 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    node.stop(drain_timeout_s=0.1)
+    reads = bus.commands.count(READ_MEASUREMENT)
+    assert reads >= 7 and READ_MEASUREMENT not in bus.nacks
+    assert node.counts["messages:scd41"] == (reads + 2) // 3
