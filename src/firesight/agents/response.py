@@ -244,11 +244,10 @@ class ResponseAgent(DeliveryOutbox):
         """Plan a notification stage in the alert record, suppressed inside a maintenance window
         unless the policy forbids it."""
         window = self.store.maintenance_for(alert["site"], alert["thing"], now)
-        suppressed = window is not None and not self.policy.never_suppress(
-            alert["signal"], alert.get("probability"), alert.get("variant", ""), alert.get("explanation") or {})
+        suppressed = window is not None and not self._never_suppress(alert)
         if window is not None and not suppressed:
             add_history(alert, now, "not suppressed", note=f"maintenance window {window['window_id']} "
-                        "does not silence a flaming fire or a probable fire alarm")
+                        "does not silence a flaming, probable or confirmed fire")
         alert["stages"].append({"stage": stage, "channels": list(channels), "at_s": now,
                                 "suppressed": suppressed, "window_id": window["window_id"] if suppressed else "",
                                 **event_times(event)})
@@ -258,9 +257,17 @@ class ResponseAgent(DeliveryOutbox):
         else:
             add_history(alert, now, f"notify {stage}", note=", ".join(channels))
 
+    def _never_suppress(self, alert: Item) -> bool:
+        """The policy's rule (probable or flaming alarm), or an operator confirmed the fire."""
+        confirmed = alert["signal"] in ("alarm", "watch") and any(
+            f.get("kind") == "confirmed_fire" for f in alert.get("feedback", []))
+        return confirmed or self.policy.never_suppress(alert["signal"], alert.get("probability"),
+                                                       alert.get("variant", ""), alert.get("explanation") or {})
+
     def _unsuppress_if_due(self, alert: Item, now: float, event: AlertEvent | None = None) -> bool:
         """An alert whose first notice was suppressed is notified once it may not be any more
-        (the window ended, or the probability rose past ``never_suppress_probability``)."""
+        (the window ended, the probability rose past ``never_suppress_probability``, or an
+        operator confirmed the fire: ``firesight alerts feedback ID --kind confirmed_fire``)."""
         stages = alert.get("stages", [])
         if not stages or any(not s["suppressed"] for s in stages) or alert["state"] not in ("active", "cleared"):
             return False
@@ -270,8 +277,7 @@ class ResponseAgent(DeliveryOutbox):
         if route is None:
             return False
         window = self.store.maintenance_for(alert["site"], alert["thing"], now)
-        if window is not None and not self.policy.never_suppress(
-                alert["signal"], alert.get("probability"), alert.get("variant", ""), alert.get("explanation") or {}):
+        if window is not None and not self._never_suppress(alert):
             return False
         tier = min(alert.get("tier", 0), len(route.tiers) - 1)
         self._add_stage(alert, "open-after-suppression", route.tiers[tier], now, event)

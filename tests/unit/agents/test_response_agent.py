@@ -459,3 +459,17 @@ def test_each_channel_retries_by_its_own_policy(env):
     agent.process_available()
     attempts = {d["channel"]: d["attempts"] for d in store.deliveries(state="failed")}
     assert attempts == {"email": 2, "webhook": 4} and (ch["email"].calls, ch["webhook"].calls) == (2, 4)
+
+
+def test_confirmed_fire_feedback_ends_suppression(env):
+    clock, queue, store, ch, agent = env
+    store.add_maintenance(site="hq", from_s=clock.t - 10, until_s=clock.t + 3600)
+    _send(queue, _event(thing="store-room", p=0.6))
+    agent.process_available()
+    assert not ch["email"].sent
+    alert_id = store.list()[0]["alert_id"]
+    store.add_feedback(alert_id, kind="confirmed_fire", by="guard")  # from `firesight alerts feedback`
+    clock.t += 1
+    agent.check_deadlines(clock.t)
+    assert _keys(ch["email"]) == ["open-after-suppression:email"]
+    assert any(h["action"] == "not suppressed" for h in store.get(alert_id)["history"])
