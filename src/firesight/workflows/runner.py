@@ -124,6 +124,8 @@ class StateMachine:
             ex.status = "SUCCEEDED"
         except StatesError as err:
             ex.status, ex.error, ex.cause = "FAILED", err.name, err.cause
+        except (ValueError, TypeError, KeyError) as exc:  # malformed input a check let through
+            ex.status, ex.error, ex.cause = "FAILED", "States.Runtime", f"{type(exc).__name__}: {exc}"
         self._event(ex, "Execution" + ex.status.title(), error=ex.error)
         return ex
 

@@ -295,3 +295,11 @@ def test_a_failing_branch_stops_the_other_branches():
     timer.join()
     assert (ex.status, ex.error) == ("FAILED", "Boom")
     assert "After" not in [e.get("state") for e in ex.history]
+
+
+def test_a_malformed_timestamp_fails_the_execution_instead_of_raising():
+    """Guide, "Wait": TimestampPath must name an ISO 8601 timestamp; anything else ends the
+    execution with States.Runtime (``run`` never raises)."""
+    ex, _ = run(machine({"W": {"Type": "Wait", "TimestampPath": "$.when", "End": True}}, "W"), {},
+                {"when": "next tuesday"})
+    assert (ex.status, ex.error) == ("FAILED", "States.Runtime")
