@@ -125,3 +125,17 @@ def test_bench_response_prints_json_for_every_event():
     out = json.loads(result.output)
     assert out["benchmark"] == "response" and out["notified"] == 5
     assert out["latency_p50_s"] <= out["latency_p99_s"] <= out["latency_max_s"]
+
+
+def test_the_real_command_line_reports_errors_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "FIRESIGHT_HOME": str(tmp_path)}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "firesight.cli", *a], capture_output=True, text=True,
+                                    env=env, timeout=120)
+    missing = run("alerts", "ack", "deadbeef", "--by", "x")
+    assert missing.returncode == 2 and "no alert 'deadbeef'" in missing.stderr and "Traceback" not in missing.stderr
+    listed = run("alerts", "list", "--json")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []
