@@ -5,7 +5,7 @@ may suppress, and how hard each channel retries.
 Defaults follow fire-alarm practice (NFPA 72 (2022)): a pre-alarm (``watch``) asks for
 verification within a deadline, then escalates; an ``alarm`` goes to every channel at
 once and escalates when nobody acknowledges it; ``supervisory`` and ``trouble`` signals go
-to maintenance. The positive alarm sequence of NFPA 72 23.8.1.3 gives 15 s to acknowledge
+to maintenance. NFPA 72's positive alarm sequence gives 15 s to acknowledge
 and up to 180 s to investigate; the defaults here (alarm 60 s, watch 180 s) allow for
 e-mail and chat latency and are policy, not physics: set them per site.
 """
@@ -68,7 +68,7 @@ class ResponsePolicy:
         Tell the channels that heard an alert when its condition clears.
     latch_alarms : bool
         A fire ``alarm`` keeps escalating after its condition clears until a person
-        acknowledges it (alarm signals latch, NFPA 72 (2022) 10.11).
+        acknowledges it (as a fire alarm control unit latches an alarm until it is reset).
     never_suppress_probability : float
         An ``alarm`` with fire probability at or above this [0-1] is notified even inside a
         maintenance window.
