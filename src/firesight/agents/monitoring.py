@@ -34,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import queue as queue_module
 import threading
 import time
 from collections import Counter
@@ -137,6 +138,8 @@ class MonitoringAgent:
         self._owners: dict[tuple[str, str], str] = {}
         self._workers: dict[str, str] = {}
         self._served: set[tuple[str, str]] = set()
+        self._claims: queue_module.Queue = queue_module.Queue()
+        self._claims_thread: threading.Thread | None = None
         self.started_at: float | None = None
 
     # ------------------------------------------------------------------ lifecycle
@@ -156,12 +159,14 @@ class MonitoringAgent:
         stop the presence loop."""
         self.gateway.stop(drain_timeout_s=timeout_s)
         self._stop.set()
-        if self._sweeper is not None:
-            self._sweeper.join(timeout_s)
-            self._sweeper = None
+        for thread in (self._sweeper, self._claims_thread):
+            if thread is not None:
+                thread.join(timeout_s)
+        self._sweeper = self._claims_thread = None
 
     def alive(self) -> bool:
-        return (self._sweeper is not None and self._sweeper.is_alive()
+        claims_ok = not self.shared_group or (self._claims_thread is not None and self._claims_thread.is_alive())
+        return (self._sweeper is not None and self._sweeper.is_alive() and claims_ok
                 and bool(self.gateway.stats().get("worker_alive", True)))
 
     def health(self) -> dict:
@@ -310,12 +315,41 @@ class MonitoringAgent:
 
     # ------------------------------------------------------------------ shared devices
     def _start_shared(self) -> None:
-        self.client.subscribe(f"{INTERNAL_ROOT}/workers/+", self._on_worker, qos=1)
-        self.client.subscribe(f"{INTERNAL_ROOT}/owners/+/+", self._on_owner, qos=1)
+        self._claims_thread = threading.Thread(target=self._claims_loop, name=f"monitoring-claims-{self.worker_id}",
+                                               daemon=True)
+        self._claims_thread.start()
+        self.client.subscribe(f"{INTERNAL_ROOT}/workers/+", self._claims_enqueue("worker"), qos=1)
+        self.client.subscribe(f"{INTERNAL_ROOT}/owners/+/+", self._claims_enqueue("owner"), qos=1)
         self.client.publish(worker_topic(self.worker_id), b"online", qos=1, retain=True)
-        site = self.site
-        self.client.subscribe(f"$share/{self.shared_group}/firesight/v1/{site}/+/status", self._on_shared_status,
-                              qos=1)
+        plain = f"firesight/v1/{self.site}/+/status"
+        # a client library routes messages by the topic they carry, which never starts with
+        # $share/: the handler goes on the plain filter, the subscription on the shared one
+        on_status = self._claims_enqueue("status")
+        add_handler = getattr(self.client, "add_handler", None)
+        if add_handler is not None:
+            add_handler(plain, on_status)
+        else:
+            paho = self.client._client  # noqa: SLF001 - paho's own per-filter routing
+            paho.message_callback_add(plain, lambda c, u, m: on_status(m.topic, m.payload))
+        self.client.subscribe(f"$share/{self.shared_group}/{plain}", on_status, qos=1)
+
+    def _claims_enqueue(self, kind: str) -> Callable[[str, bytes], None]:
+        def put(topic: str, payload: bytes) -> None:  # on the network thread: hand over, never block
+            self._claims.put((kind, topic, payload))
+        return put
+
+    def _claims_loop(self) -> None:
+        handlers = {"worker": self._on_worker, "owner": self._on_owner, "status": self._on_shared_status}
+        while not self._stop.is_set():
+            try:
+                kind, topic, payload = self._claims.get(timeout=0.25)
+            except queue_module.Empty:
+                continue
+            try:
+                handlers[kind](topic, payload)
+            except Exception:  # one bad claim message must not end the ownership loop
+                self.counts["claim_errors"] += 1
+                log.exception("ownership message on %s failed", topic)
 
     def _on_worker(self, topic: str, payload: bytes) -> None:
         worker = topic.rsplit("/", 1)[-1]
