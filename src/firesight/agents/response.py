@@ -126,6 +126,16 @@ class ResponseAgent(DeliveryOutbox):
                 handled += 1
         return handled
 
+    def handle_event(self, event: AlertEvent) -> int:
+        """Apply one event that arrived some other way (an SQS-triggered Lambda, a test) and
+        send its notifications; return how many deliveries it planned. Raises
+        :class:`DataError` for an event of the wrong types (the caller's queue keeps it)."""
+        if not self._recovered:
+            self.recover()
+        keys = self.apply_event(check_event(event))
+        self._dispatch(keys)
+        return len(keys)
+
     def _handle_message(self, message: Item) -> None:
         try:
             event = check_event(AlertEvent.from_json(message["body"]))

@@ -473,3 +473,11 @@ def test_confirmed_fire_feedback_ends_suppression(env):
     agent.check_deadlines(clock.t)
     assert _keys(ch["email"]) == ["open-after-suppression:email"]
     assert any(h["action"] == "not suppressed" for h in store.get(alert_id)["history"])
+
+
+def test_handle_event_records_and_sends(env):
+    clock, queue, store, ch, agent = env
+    assert agent.handle_event(_event()) == 3
+    assert [len(ch[c].sent) for c in ("console", "email", "webhook")] == [1, 1, 1]
+    assert agent.handle_event(_event()) == 0  # the same event again: nothing new
+    assert {d["state"] for d in store.deliveries()} == {"sent"}
