@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -257,6 +258,8 @@ class FiresightAmqttBroker(Broker):
             await super()._handle_client_session(reader, writer, client_session, handler, server, listener_name)
         finally:
             self.event(client_session, "disconnect")
+            if self._store is not None and not client_session.clean_session and client_session.client_id:
+                self._store.touch(client_session.client_id)  # the session's expiry counts from here
 
     async def _delete_session(self, client_id: str) -> None:
         """amqtt's, except that what the old session accepted is delivered first (for at
@@ -450,16 +453,16 @@ class FiresightAmqttBroker(Broker):
             await asyncio.wait(tasks)
 
     # ------------------------------------------------------------------ persistence
-    def restore_sessions(self) -> int:
+    def restore_sessions(self, expiry_s: float) -> int:
         """Recreate the stored persistent sessions (offline, with their subscriptions and
-        queued messages); sessions whose certificate is no longer ACTIVE are dropped.
-        Returns how many were restored."""
+        queued messages); sessions whose certificate is no longer ACTIVE, or unused for
+        more than ``expiry_s`` [s], are dropped. Returns how many were restored."""
         if self._store is None:
             return 0
-        restored = 0
+        restored, now_ms = 0, time.time() * 1000
         for stored in self._store.sessions():
             access = self._gate.restore(stored.certificate_id, stored.client_id)
-            if access is None:
+            if access is None or now_ms - stored.updated_ms > expiry_s * 1000:
                 self._store.forget(stored.client_id)
                 continue
             handler, session = self.create_offline_session(stored.client_id)

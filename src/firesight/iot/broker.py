@@ -217,7 +217,7 @@ class EmbeddedBroker:
                                                 limits=self.config.queues, store=self._store,
                                                 loop=asyncio.get_running_loop())
             await self._broker.start()
-            self.restored_sessions = self._broker.restore_sessions()
+            self.restored_sessions = self._broker.restore_sessions(self.config.session_expiry_s)
             ports = {}
             for name in names:
                 sock = GuardedListener(name, self._broker.external_connected,

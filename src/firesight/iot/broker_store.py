@@ -44,9 +44,10 @@ class SessionStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         os.chmod(self.path.parent, 0o700)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        os.chmod(self.path, 0o600)
+        try:  # owner-only from the first byte; never closes a descriptor of an open database
+            os.close(os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        except FileExistsError:
+            pass
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -62,6 +63,12 @@ class SessionStore:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO sessions VALUES (?, ?, ?, ?)",
                              (client_id, certificate_id, json.dumps(sorted(subscriptions)), int(time.time() * 1000)))
+
+    def touch(self, client_id: str) -> None:
+        """Record that the session was in use now (its expiry counts from here)."""
+        with self._lock:
+            self._db.execute("UPDATE sessions SET updated_ms = ? WHERE client_id = ?",
+                             (int(time.time() * 1000), client_id))
 
     def forget(self, client_id: str) -> None:
         """Delete a session and its queue (a clean session took its client id)."""

@@ -334,6 +334,8 @@ class MosquittoBroker:
         self._terminate()
         self.url = None
         if self._own_workdir and self.workdir is not None:
+            if self._runtime is not None and self._runtime != self.workdir:
+                shutil.rmtree(self._runtime, ignore_errors=True)
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
@@ -385,10 +387,10 @@ def _reachable_by(path: Path, account: pwd.struct_passwd) -> bool:
 
 def _runtime_dir(workdir: Path, account: pwd.struct_passwd) -> Path:
     """The folder the unprivileged mosquitto writes to: ``workdir`` itself when the
-    account can reach it (then owned by it), else a private folder in the temporary
+    account can reach its parent (the workdir then becomes the account's), else a private folder in the temporary
     directory created once per workdir and recorded in ``workdir/runtime_dir`` (reused
     only while it is a real folder owned by the account with mode 0700)."""
-    if _reachable_by(workdir, account):
+    if _reachable_by(workdir.parent, account):
         os.chown(workdir, account.pw_uid, account.pw_gid)
         return workdir
     pointer = workdir / "runtime_dir"
