@@ -49,17 +49,17 @@ _BLOCK_ROWS = 128
 
 
 @numba.njit(cache=True, nogil=True)
-def _forest_sum(x, roots, depths, feature, threshold, child, nan_right, leaf_value, float32_sum,
-                start):
-    """Sum over trees of the leaf values reached by each row of ``x`` (float32, the
-    member's own columns).
+def _forest_sum(x, roots, depths, feature, threshold, child, leaf_value, float32_sum, start):
+    """Sum over trees of the leaf values reached by each row of ``x``.
 
-    Nodes are stored so that an internal node's children are ``child`` (left) and
-    ``child + 1`` (right); a leaf is its own child with an infinite threshold, so every tree
-    is walked a fixed ``depths[t]`` steps without data-dependent branches. A row goes right
-    when ``v > threshold`` (float32; see :func:`_right_threshold`) and a NaN goes right where
-    ``nan_right``. ``float32_sum`` adds the leaves in float32 from ``start`` in tree order
-    (as XGBoost does), else in float64.
+    ``x`` is :func:`_split_missing` of the member's columns: each feature twice, NaN as
+    -inf in the first half and +inf in the second, and a node reads the half that sends a
+    missing value its way. Nodes are stored so that an internal node's children are
+    ``child`` (left) and ``child + 1`` (right); a leaf is its own child with an infinite
+    threshold, so every tree is walked a fixed ``depths[t]`` steps without data-dependent
+    branches. A row goes right when ``v > threshold`` (float32; see
+    :func:`_right_threshold`). ``float32_sum`` adds the leaves in float32 from ``start`` in
+    tree order (as XGBoost does), else in float64.
     """
     n = x.shape[0]
     out = np.empty(n, dtype=np.float64)
@@ -77,9 +77,7 @@ def _forest_sum(x, roots, depths, feature, threshold, child, nan_right, leaf_val
             for _ in range(depths[t]):
                 for r in range(m):
                     k = node[r]
-                    v = x[b0 + r, feature[k]]
-                    right = (v > threshold[k]) | ((v != v) & nan_right[k])
-                    node[r] = child[k] + np.int32(right)
+                    node[r] = child[k] + np.int32(x[b0 + r, feature[k]] > threshold[k])
             if float32_sum:
                 for r in range(m):
                     acc32[r] += np.float32(leaf_value[node[r]])
@@ -105,14 +103,24 @@ def _right_threshold(threshold: np.ndarray, strict: bool) -> np.ndarray:
     return np.where(t32.astype(np.float64) > t64, np.nextafter(t32, np.float32(-np.inf)), t32)
 
 
+def _split_missing(x32: np.ndarray) -> np.ndarray:
+    """``[x with NaN as -inf | x with NaN as +inf]``: a comparison ``v > t`` on the first
+    half sends a missing value left, on the second half right."""
+    missing = np.isnan(x32)
+    return np.ascontiguousarray(np.concatenate([np.where(missing, np.float32(-np.inf), x32),
+                                                np.where(missing, np.float32(np.inf), x32)], axis=1))
+
+
 def _layout(left: list[np.ndarray], right: list[np.ndarray], feature: list[np.ndarray],
-            threshold: list[np.ndarray], nan_right: list[np.ndarray], value: list[np.ndarray]):
+            threshold: list[np.ndarray], nan_right: list[np.ndarray], value: list[np.ndarray],
+            n_features: int):
     """Flatten trees breadth first so that each node's children are adjacent.
 
     Inputs are per tree, with ``left < 0`` at leaves. Returns the arrays
-    :func:`_forest_sum` walks (leaves point to themselves and never go right).
+    :func:`_forest_sum` walks (leaves point to themselves and never go right; a node whose
+    missing values go right reads the second half of :func:`_split_missing`).
     """
-    out = {k: [] for k in ("feature", "threshold", "child", "nan_right", "value")}
+    out = {k: [] for k in ("feature", "threshold", "child", "value")}
     roots, depths, offset = [], [], 0
     for lt, rt, ft, th, nr, va in zip(left, right, feature, threshold, nan_right, value):
         order, depth_of, new_index = [0], {0: 0}, {}
@@ -128,18 +136,28 @@ def _layout(left: list[np.ndarray], right: list[np.ndarray], feature: list[np.nd
             new_index[k] = offset + pos
         for k in order:
             leaf = lt[k] < 0
-            out["feature"].append(0 if leaf else int(ft[k]))
-            out["threshold"].append(np.inf if leaf else th[k])
+            out["feature"].append(0 if leaf else int(ft[k]) + (n_features if nr[k] else 0))
+            t = np.inf if leaf else float(th[k])
+            if not leaf and nr[k] and t == np.inf:
+                # "missing right, every value left" (scikit-learn's split on missingness):
+                # +inf must still pass, so the threshold is the largest finite float32
+                t = float(np.finfo(np.float32).max)
+            out["threshold"].append(t)
             out["child"].append(new_index[k] if leaf else new_index[int(lt[k])])
-            out["nan_right"].append(False if leaf else bool(nr[k]))
             out["value"].append(float(va[k]) if leaf else 0.0)
         roots.append(offset)
         depths.append(max(depth_of.values()))
         offset += len(order)
     return (np.array(roots, np.int32), np.array(depths, np.int32),
             np.array(out["feature"], np.int32), np.array(out["threshold"], np.float32),
-            np.array(out["child"], np.int32), np.array(out["nan_right"], np.bool_),
-            np.array(out["value"], np.float64))
+            np.array(out["child"], np.int32), np.array(out["value"], np.float64))
+
+
+def _take(x32: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The member's columns of ``x32`` (no copy when they are all of them, in order)."""
+    if len(cols) == x32.shape[1] and (cols == np.arange(len(cols))).all():
+        return x32
+    return x32[:, cols]
 
 
 def _columns(member_names: Sequence[str], input_names: Sequence[str]) -> np.ndarray:
@@ -161,12 +179,13 @@ class _Forest:
             [t.feature for t in trees], [_right_threshold(t.threshold, False) for t in trees],
             [~np.asarray(t.missing_go_to_left, dtype=bool) for t in trees],
             # the leaf's class distribution, normalised as predict_proba does
-            [v[:, 1] / np.maximum(v.sum(axis=1), 1e-300) for v in values])
+            [v[:, 1] / np.maximum(v.sum(axis=1), 1e-300) for v in values],
+            len(det.feature_names_))
         self.n_trees = len(trees)
         self.cols = _columns(det.feature_names_, input_names)
 
     def predict(self, x32: np.ndarray, stream: bool) -> np.ndarray:
-        total = _forest_sum(np.ascontiguousarray(x32[:, self.cols]), *self.arrays, False, 0.0)
+        total = _forest_sum(_split_missing(_take(x32, self.cols)), *self.arrays, False, 0.0)
         return total / self.n_trees
 
 
@@ -194,15 +213,37 @@ class _Boosted:
             [np.asarray(t["right_children"]) for t in trees],
             [np.asarray(t["split_indices"]) for t in trees], [_right_threshold(t, True) for t in f32],
             [~np.asarray(t["default_left"], dtype=bool) for t in trees],
-            f32)  # XGBoost keeps a leaf's value in split_conditions
+            f32, len(det.feature_names_))  # XGBoost keeps a leaf's value in split_conditions
         self.cols = _columns(det.feature_names_, input_names)
 
     def margin(self, x32: np.ndarray) -> np.ndarray:
-        return _forest_sum(np.ascontiguousarray(x32[:, self.cols]), *self.arrays, True,
-                           self.base_margin)
+        return _forest_sum(_split_missing(_take(x32, self.cols)), *self.arrays, True, self.base_margin)
 
     def predict(self, x32: np.ndarray, stream: bool) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-self.margin(x32)))
+
+
+@numba.njit(cache=True, nogil=True)
+def _lstm_cell(gates, c):
+    """Cell update in place: ``c = f * c + i * g`` with ``i, f`` from the tanh of the halved
+    pre-activations (``sigmoid(z) = (1 + tanh(z / 2)) / 2``) and ``g`` their tanh."""
+    hid = c.shape[1]
+    half, one = np.float32(0.5), np.float32(1.0)
+    for r in range(c.shape[0]):
+        for j in range(hid):
+            i = half * (one + gates[r, j])
+            f = half * (one + gates[r, hid + j])
+            c[r, j] = f * c[r, j] + i * gates[r, 2 * hid + j]
+
+
+@numba.njit(cache=True, nogil=True)
+def _lstm_hidden(gates, tanh_c, h):
+    """Hidden state in place: ``h = o * tanh(c)``."""
+    hid = h.shape[1]
+    half, one = np.float32(0.5), np.float32(1.0)
+    for r in range(h.shape[0]):
+        for j in range(hid):
+            h[r, j] = half * (one + gates[r, 3 * hid + j]) * tanh_c[r, j]
 
 
 #: Rows per LSTM chunk (the gate arrays of a chunk stay in cache).
@@ -236,7 +277,7 @@ class _Sequence:
         self.cols = _columns(det.feature_names_, input_names)
 
     def predict(self, x32: np.ndarray, stream: bool) -> np.ndarray:
-        z = (x32[:, self.cols] - self.mean) / self.scale
+        z = (_take(x32, self.cols) - self.mean) / self.scale
         z = np.nan_to_num(z, nan=0.0).astype(np.float32)
         proj = z @ self.w_ih_t
         proj += self.bias
@@ -253,20 +294,15 @@ class _Sequence:
         n, hid = len(proj), self.hidden
         h = np.zeros((n, hid), dtype=np.float32)
         c = np.zeros((n, hid), dtype=np.float32)
+        tc = np.empty((n, hid), dtype=np.float32)
+        g = np.empty((n, 4 * hid), dtype=np.float32)
         for t in range(self.seq_len):
-            g = proj[:, min(t, proj.shape[1] - 1), :].copy()
-            g += h @ self.w_hh_t
+            np.matmul(h, self.w_hh_t, out=g)
+            g += proj[:, min(t, proj.shape[1] - 1), :]
             np.tanh(g, out=g)
-            i, f, cand, o = g[:, :hid], g[:, hid:2 * hid], g[:, 2 * hid:3 * hid], g[:, 3 * hid:]
-            i += 1.0
-            i *= 0.5
-            f += 1.0
-            f *= 0.5
-            o += 1.0
-            o *= 0.5
-            c *= f
-            c += i * cand
-            h = o * np.tanh(c)
+            _lstm_cell(g, c)
+            np.tanh(c, out=tc)
+            _lstm_hidden(g, tc, h)
         logit = h.astype(np.float64) @ self.head_w.astype(np.float64) + self.head_b
         return 1.0 / (1.0 + np.exp(-logit))
 
