@@ -148,9 +148,15 @@ class FiresightProtocolHandler(BrokerProtocolHandler):
 
     def handle_publish(self, publish_packet):  # noqa: ANN001, ANN201  (returns an awaitable, as amqtt's)
         qos, header = publish_packet.qos, publish_packet.variable_header
-        if (self.session is None or qos not in (QOS_0, QOS_1) or (qos == QOS_0 and publish_packet.dup_flag)
+        if self.session is not None and qos not in (QOS_0, QOS_1):
+            # AWS IoT Core has no QoS 2; amqtt would hold each one until a PUBREL that may never come
+            if self.broker is not None:
+                self.broker.event(self.session, "publish_denied", publish_packet.topic_name,
+                                  len(publish_packet.data or b""), "QoS 2 is not supported")
+            return self.handle_connection_closed()
+        if (self.session is None or (qos == QOS_0 and publish_packet.dup_flag)
                 or publish_packet.topic_name is None or publish_packet.data is None):
-            return super().handle_publish(publish_packet)  # QoS 2 and malformed packets: amqtt's way
+            return super().handle_publish(publish_packet)  # malformed packets: amqtt's way
         message = IncomingApplicationMessage(header.packet_id if header else None, publish_packet.topic_name, qos,
                                              publish_packet.data, publish_packet.retain_flag)
         message.publish_packet = publish_packet

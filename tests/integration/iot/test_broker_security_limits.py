@@ -186,6 +186,28 @@ def test_an_oversized_publish_is_refused_by_its_fixed_header(pki):
         broker.stop()
 
 
+def test_a_qos2_publish_closes_the_connection(pki):
+    """AWS IoT Core has no QoS 2; amqtt kept every QoS 2 PUBLISH waiting for a PUBREL that
+    a hostile client never sends. The broker closes such a connection; a QoS 1 client is
+    served (positive control)."""
+    broker = _broker(pki)
+    try:
+        watcher, inbox = _watcher(pki, broker.url, "firesight/v1/lab/#")
+        s = _mqtt_session(pki, "big", broker.url)
+        topic = b"firesight/v1/lab/big/status"
+        body = struct.pack("!H", len(topic)) + topic + struct.pack("!H", 7) + b"{}"
+        s.sendall(b"\x34" + _varint(len(body)) + body)      # PUBLISH, QoS 2, packet id 7
+        assert _closed_by_peer(s, 5.0)
+        with _device(pki, "good", broker.url).connect() as good:
+            good.publish(good.topic("scd41"), _reading(3), qos=1, wait_s=5)
+            assert inbox.wait_for("firesight/v1/lab/good/scd41")
+        assert "firesight/v1/lab/big/status" not in inbox.topics()
+        s.close()
+        watcher.close()
+    finally:
+        broker.stop()
+
+
 def test_a_flooding_client_is_throttled_and_memory_stays_flat(pki):
     """A device sends QoS 0 publishes as fast as its socket allows for 4 s. The broker
     takes at most 100 per second from it (AWS IoT Core's limit; the rest wait in the
