@@ -52,7 +52,8 @@ $(CHECKOV_VENV)/.installed:
 
 deploy-check: $(STAMP) $(CHECKOV_VENV)/.installed
 	$(BIN)/cfn-lint deploy/aws/template.yaml
-	$(CHECKOV_VENV)/bin/checkov -f deploy/aws/template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(CHECKOV_VENV)/bin/checkov -f deploy/aws/template.yaml -f deploy/aws/Dockerfile --framework cloudformation dockerfile \
+	  --compact --quiet --skip-download
 	$(BIN)/python deploy/aws/check_state_machines.py
 
 unit: $(STAMP)

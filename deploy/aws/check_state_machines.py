@@ -24,7 +24,7 @@ TEMPLATE = ROOT / "deploy" / "aws" / "template.yaml"
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
-def main() -> int:
+def main(template_path: Path = TEMPLATE) -> int:
     from cfnlint.decode import decode
 
     from firesight.adapters.aws.stepfunctions import to_aws_definition
@@ -39,7 +39,7 @@ def main() -> int:
         for p in definition_problems(load_definition(name), resources=resources):
             problems.append(f"workflow {name}: {p}")
 
-    template, matches = decode(str(TEMPLATE))
+    template, matches = decode(str(template_path))
     if matches or template is None:
         return _report([f"template: {m}" for m in matches] or ["template: unreadable"])
     machines = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::StepFunctions::StateMachine"}
@@ -84,4 +84,4 @@ def _report(problems: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else TEMPLATE))
