@@ -15,6 +15,10 @@ from typing import Literal
 
 import numpy as np
 
+from firesight.sensors.pose import CameraPose
+
+__all__ = ["CameraPose", "Orientation", "SmokeLayer", "ThermalObject", "ThermalScene"]
+
 Orientation = Literal["horizontal", "vertical"]
 
 
@@ -63,20 +67,6 @@ class SmokeLayer:
     depth_m: np.ndarray
     temperature_k: np.ndarray
     emissivity: np.ndarray
-
-
-@dataclass
-class CameraPose:
-    """Where the Lepton sits and where it looks.
-
-    ``position_m`` in room coordinates; ``yaw_deg`` is the horizontal viewing direction
-    measured from +x towards +y; ``tilt_deg`` is the downward tilt from horizontal.
-    """
-
-    position_m: np.ndarray
-    yaw_deg: float
-    tilt_deg: float
-    roll_deg: float = 0.0
 
 
 @dataclass

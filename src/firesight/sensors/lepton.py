@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit
 
 from firesight.errors import require
-from firesight.scenarios.scene import CameraPose
+from firesight.sensors.pose import CameraPose
 
 ZERO_C_K = 273.15
 

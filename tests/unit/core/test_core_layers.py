@@ -1,0 +1,83 @@
+"""Imports point down the layers (docs/ARCHITECTURE: physics <- sensors <- scenarios <-
+datasets <- features <- detection <- services/agents), and the domain layers import no
+cloud, messaging, SQL or web library. Read from the source with :mod:`ast`, so imports
+inside functions count too."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import firesight
+
+SRC = Path(firesight.__file__).resolve().parent
+
+#: the firesight packages each layer may import (besides itself)
+ALLOWED = {
+    "physics": {"errors"},
+    "sensors": {"errors", "physics", "_atomic"},
+    "scenarios": {"errors", "physics", "sensors", "_atomic"},
+    "datasets": {"errors", "physics", "sensors", "scenarios", "engines", "ports", "_atomic"},
+}
+FORBIDDEN_LIBRARIES = {"boto3", "botocore", "paho", "amqtt", "sqlite3", "sqlalchemy",
+                       "fastapi", "starlette", "uvicorn", "aiohttp", "requests", "httpx"}
+DOMAIN = ("physics", "sensors", "features", "detection")
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+    return found
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_lower_layers_import_only_downwards(layer):
+    bad = []
+    for path in sorted((SRC / layer).rglob("*.py")):
+        for line, module in _imports(path):
+            parts = module.split(".")
+            if parts[0] != "firesight" or len(parts) < 2 or parts[1] == layer:
+                continue
+            if parts[1] not in ALLOWED[layer]:
+                bad.append(f"{path.relative_to(SRC)}:{line} imports {module}")
+    assert not bad, "\n".join(bad)
+
+
+@pytest.mark.parametrize("layer", DOMAIN)
+def test_domain_layers_import_no_io_libraries(layer):
+    bad = [f"{path.relative_to(SRC)}:{line} imports {module}"
+           for path in sorted((SRC / layer).rglob("*.py"))
+           for line, module in _imports(path)
+           if module.split(".")[0] in FORBIDDEN_LIBRARIES]
+    assert not bad, "\n".join(bad)
+
+
+def test_the_checker_sees_an_upward_import(tmp_path):
+    """Positive control: an import inside a function is found."""
+    source = tmp_path / "m.py"
+    source.write_text("def f():\n    from firesight.scenarios.scene import ThermalScene\n")
+    assert (2, "firesight.scenarios.scene") in _imports(source)
+
+
+def test_importing_sensors_loads_no_scenario_module():
+    code = ("import sys, firesight.sensors, firesight.physics; "
+            "print(sorted(m for m in sys.modules if m.startswith(('firesight.scenarios', "
+            "'firesight.datasets', 'firesight.features', 'firesight.detection'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_camera_pose_is_one_type():
+    from firesight.scenarios.scene import CameraPose as ScenePose
+    from firesight.sensors.pose import CameraPose
+
+    assert ScenePose is CameraPose
