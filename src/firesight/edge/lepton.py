@@ -18,13 +18,16 @@ UVC camera with a ``Y16`` format carrying TLinear counts (their firmware enables
 radiometry and TLinear at 0.01 K); frames are read through OpenCV's V4L2 backend as
 flirpy does, imported only when this source is opened.
 
-The gain mode and FFC state are not read from the camera's command interface (CCI) here:
-the node reports the gain it is configured for, and ``ffc_state`` ``not_commanded``.
+The gain mode is not read from the camera's command interface (CCI) here: the node
+reports the gain it is configured for. The FFC state comes from telemetry row A when the
+frames carry it (PureThermal with telemetry on, 122 rows); VoSPI frames are read without
+telemetry and report ``not_commanded``.
 
 References
 ----------
 1. FLIR, "Lepton Engineering Datasheet" 110-0144-04 rev 303, section 4 (VoSPI: packets,
-   segments, discard packets, CRC, synchronisation) and 3.5 (radiometry, TLinear).
+   segments, discard packets, CRC, synchronisation), 3.5 (radiometry, TLinear) and the
+   telemetry row A table (status bits, FFC state).
 2. GroupGets, PureThermal 2/3 firmware (UVC Y16 radiometric output); flirpy 0.6
    (``flirpy.camera.lepton``: OpenCV capture with ``CAP_PROP_CONVERT_RGB`` off, Y16).
 """
@@ -194,12 +197,26 @@ class VoSPISource(ThermalSource):
             self._owned.close()
 
 
+#: FFC states by the two FFC-state bits of telemetry row A [1] (the codec's names).
+FFC_STATES = ("not_commanded", "imminent", "in_progress", "complete")
+
+
+def telemetry_ffc_state(row_a: np.ndarray) -> str:
+    """The FFC state from telemetry row A: status bits in words 3-4 (least significant word
+    first), FFC state in bits 5-4 (00 never commanded, 01 imminent, 10 in progress,
+    11 complete) [1]."""
+    words = np.asarray(row_a, dtype=np.uint16)
+    status = int(words[3]) | (int(words[4]) << 16)
+    return FFC_STATES[(status >> 4) & 0x3]
+
+
 class PureThermalUVC(ThermalSource):
     """:class:`ThermalSource` over a PureThermal board's UVC Y16 stream (OpenCV, V4L2).
 
     ``capture`` may be injected (an object with ``set``, ``read``, ``release`` as
-    ``cv2.VideoCapture``); frames of 122 rows (with the two telemetry rows) are cropped to
-    the 120 image rows.
+    ``cv2.VideoCapture``); frames of 122 rows carry the telemetry rows after the image (as
+    the PureThermal firmware sends them with telemetry on): the FFC state is read from
+    telemetry row A and the frame cropped to the 120 image rows.
     """
 
     def __init__(self, device_index: int = 0, *, capture: Any = None, resolution_k: float = 0.01,
@@ -228,7 +245,8 @@ class PureThermalUVC(ThermalSource):
             self.counts["bad_frames"] += 1
             return None
         self.counts["frames"] += 1
-        return ThermalFrame(np.ascontiguousarray(arr[:HEIGHT]), self.resolution_k, self.gain)
+        ffc_state = telemetry_ffc_state(arr[HEIGHT]) if arr.shape[0] == HEIGHT + 2 else "not_commanded"
+        return ThermalFrame(np.ascontiguousarray(arr[:HEIGHT]), self.resolution_k, self.gain, ffc_state)
 
     def close(self) -> None:
         self._capture.release()

@@ -136,7 +136,9 @@ def test_vospi_crc_error_and_lost_packet_resynchronise():
     assert reader.read_frame(max_packets=50) is None  # only discard packets left
 
 
-def test_purethermal_uvc_crops_telemetry_rows_and_rejects_bad_frames():
+def test_purethermal_uvc_reads_the_ffc_state_from_telemetry_and_rejects_bad_frames():
+    """Lepton Engineering Datasheet, telemetry row A: status bits in words 3-4 (low word
+    first), FFC state in bits 5-4."""
     class Capture:  # cv2.VideoCapture's read/release contract
         def __init__(self, frames):
             self.frames = list(frames)
@@ -149,9 +151,14 @@ def test_purethermal_uvc_crops_telemetry_rows_and_rejects_bad_frames():
             self.released = True
 
     good = np.full((122, 160), 30000, np.uint16)
-    source = PureThermalUVC(capture=Capture([good, np.zeros((120, 160), np.uint8)]))
+    good[120, :] = 0
+    good[120, 3] = 0b10 << 4  # telemetry row A, status bits (low word): FFC state 10 = in progress
+    plain = np.full((120, 160), 30000, np.uint16)
+    source = PureThermalUVC(capture=Capture([good, plain, np.zeros((120, 160), np.uint8)]))
     frame = source.read_frame()
     assert frame.pixels.shape == (120, 160) and frame.resolution_k == 0.01
+    assert frame.ffc_state == "in_progress" and (frame.pixels == 30000).all()
+    assert source.read_frame().ffc_state == "not_commanded"  # no telemetry rows
     assert source.read_frame() is None and source.counts["bad_frames"] == 1
     assert source.read_frame() is None and source.counts["read_failures"] == 1
     source.close()
