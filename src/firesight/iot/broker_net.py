@@ -13,9 +13,10 @@ its public ``external`` listener interface (``Broker.external_connected``) after
   ``max_packet_bytes`` (the 128 KB AWS IoT Core payload plus header room), before the body
   is read;
 - AWS IoT Core's publish rate per connection (``publish_rate_per_s``, token bucket with a
-  burst of as many): a faster client is slowed by not reading its socket (TCP flow control
-  pushes back), so nothing it sends piles up in the broker; every delayed PUBLISH counts
-  as ``publish_throttled``.
+  burst of as many), applied to every packet but acknowledgements and DISCONNECT (so a
+  SUBSCRIBE or PINGREQ flood is bounded too): a faster client is slowed by not reading its
+  socket (TCP flow control pushes back), so nothing it sends piles up in the broker; every
+  delayed packet counts as ``publish_throttled``.
 
 References
 ----------
@@ -39,7 +40,10 @@ from amqtt.adapters import ReaderAdapter, StreamWriterAdapter
 
 log = logging.getLogger(__name__)
 
-_CONNECT, _PUBLISH = 1, 3
+_CONNECT = 1
+#: acknowledgements (PUBACK, PUBREC, PUBREL, PUBCOMP) and DISCONNECT are not rate-limited:
+#: every other packet (PUBLISH, SUBSCRIBE, UNSUBSCRIBE, PINGREQ) takes a token
+_UNMETERED = frozenset({4, 5, 6, 7, 14})
 _TYPE, _LENGTH, _BODY = 0, 1, 2
 
 
@@ -56,7 +60,8 @@ class ConnectionLimits:
     max_packet_bytes : int
         Largest MQTT remaining length accepted [bytes].
     publish_rate_per_s : float or None
-        PUBLISH packets per second and connection (None: unlimited) [1/s].
+        PUBLISH (and SUBSCRIBE, UNSUBSCRIBE, PINGREQ) packets per second and connection
+        (None: unlimited) [1/s].
     """
 
     connect_timeout_s: float = 10.0
@@ -88,7 +93,7 @@ class GuardedReader(ReaderAdapter):
         self.throttled = 0
         #: close after this long without a packet (1.5 x the CONNECT keep-alive) [s]
         self.idle_timeout_s: float | None = None
-        self._publish_starts = 0
+        self._metered = 0
 
     def close(self, reason: str) -> None:
         """Abort the connection (idempotent)."""
@@ -116,10 +121,10 @@ class GuardedReader(ReaderAdapter):
                 return b""
         else:
             data = await coro
-        starts = self._publish_starts
+        starts = self._metered
         if not self._advance(data):
             return b""
-        if self._publish_starts > starts and self._deadline is None and self.rate_per_s:
+        if self._metered > starts and self._deadline is None and self.rate_per_s:
             await self._throttle()
         return data
 
@@ -157,7 +162,7 @@ class GuardedReader(ReaderAdapter):
             elif self._state == _TYPE:
                 self._type = data[i] >> 4
                 i += 1
-                self._publish_starts += self._type == _PUBLISH
+                self._metered += self._type not in _UNMETERED
                 self._state, self._multiplier, self._length = _LENGTH, 1, 0
                 if self._deadline is not None and self._type != _CONNECT:
                     self.close("first packet is not CONNECT")
