@@ -193,6 +193,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             pass
         finally:
             b.stop()
+            if kind == "embedded":  # what was refused, throttled and dropped while it ran
+                typer.echo(json.dumps({"event_counts": b.event_counts()}, sort_keys=True))
 
     @bench_app.command("ingest")
     def bench_ingest_command(
