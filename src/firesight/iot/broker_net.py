@@ -41,9 +41,9 @@ from amqtt.adapters import ReaderAdapter, StreamWriterAdapter
 log = logging.getLogger(__name__)
 
 _CONNECT = 1
-#: acknowledgements (PUBACK, PUBREC, PUBREL, PUBCOMP) and DISCONNECT are not rate-limited:
+#: CONNECT, acknowledgements (PUBACK, PUBREC, PUBREL, PUBCOMP) and DISCONNECT are not rate-limited:
 #: every other packet (PUBLISH, SUBSCRIBE, UNSUBSCRIBE, PINGREQ) takes a token
-_UNMETERED = frozenset({4, 5, 6, 7, 14})
+_UNMETERED = frozenset({_CONNECT, 4, 5, 6, 7, 14})
 _TYPE, _LENGTH, _BODY = 0, 1, 2
 
 
@@ -93,7 +93,8 @@ class GuardedReader(ReaderAdapter):
         self.throttled = 0
         #: close after this long without a packet (1.5 x the CONNECT keep-alive) [s]
         self.idle_timeout_s: float | None = None
-        self._metered = 0
+        #: packets that took a token of the rate bucket so far [-]
+        self.metered = 0
 
     def close(self, reason: str) -> None:
         """Abort the connection (idempotent)."""
@@ -121,10 +122,10 @@ class GuardedReader(ReaderAdapter):
                 return b""
         else:
             data = await coro
-        starts = self._metered
+        starts = self.metered
         if not self._advance(data):
             return b""
-        if self._metered > starts and self._deadline is None and self.rate_per_s:
+        if self.metered > starts and self._deadline is None and self.rate_per_s:
             await self._throttle()
         return data
 
@@ -162,7 +163,7 @@ class GuardedReader(ReaderAdapter):
             elif self._state == _TYPE:
                 self._type = data[i] >> 4
                 i += 1
-                self._metered += self._type not in _UNMETERED
+                self.metered += self._type not in _UNMETERED
                 self._state, self._multiplier, self._length = _LENGTH, 1, 0
                 if self._deadline is not None and self._type != _CONNECT:
                     self.close("first packet is not CONNECT")

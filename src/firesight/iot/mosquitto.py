@@ -290,6 +290,8 @@ class MosquittoBroker:
         """Apply registry changes to the running broker within a second: rewrite the ACL
         and the CRL, then SIGHUP (Mosquitto re-reads the ACL; identities without an
         ACTIVE certificate lose every right at once, connected or not)."""
+        if self.workdir is None:  # not started yet: start() writes everything
+            return
         _write_access_files(self.registry, self.runtime_dir)
         if self._proc is not None and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGHUP)
