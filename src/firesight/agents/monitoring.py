@@ -171,8 +171,11 @@ class MonitoringAgent:
 
     def health(self) -> dict:
         with self._lock:
-            devices = {f"{s}/{t}": {**d.health(), "conditions": sorted(self.conditions.get((s, t), {}).get(
-                "active", []))} for (s, t), d in self.devices.items()}
+            devices = {}
+            for (s, t), d in self.devices.items():
+                active = sorted(self.conditions.get((s, t), {}).get("active", []))
+                if active or not (d.camera_ok() and d.scd41_ok()) or len(self.devices) <= 20:
+                    devices[f"{s}/{t}"] = {**d.health(), "conditions": active}
             served = len(self._served) if self.shared_group else len(self.devices)
         return {"alive": self.alive(), "devices": served, "windows": int(self.counts["windows"]),
                 "events": int(self.counts["events"]), "gateway": self.gateway.stats(),

@@ -299,7 +299,11 @@ class DeviceMonitor:
         t = self.time_s(msg.ts_ms)
         if self.same_readings < self.settings.scd41_stuck_readings:
             self.pending.append((t, *values))
-        windows = self._advance(t, msg.ts_ms, {"stream": "scd41", "seq": msg.seq, "ts_ms": msg.ts_ms})
+        # while the camera delivers, frames close the windows: the gateway hands readings on
+        # ahead of frames still queued, and a window must not close before its frames are in
+        camera_delivers = self.last_good_frame_ms is not None and self.camera_ok()
+        windows = [] if camera_delivers else self._advance(t, msg.ts_ms, {"stream": "scd41", "seq": msg.seq,
+                                                                          "ts_ms": msg.ts_ms})
         self._check_sensors()
         return windows
 
