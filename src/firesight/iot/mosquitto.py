@@ -47,7 +47,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from firesight.errors import FiresightError, InvalidParameterError, NotFoundError
+from firesight.errors import FiresightError, NotFoundError
 from firesight.iot.ca import atomic_write
 from firesight.iot.codec import MAX_PAYLOAD_BYTES
 from firesight.iot.policy import ConnectionContext, mosquitto_acl_lines
@@ -438,12 +438,8 @@ def _write_access_files(registry: DeviceRegistry, runtime: Path) -> None:
 def reload_managed_mosquitto(registry: DeviceRegistry, workdir: Path | str) -> bool:
     """Apply registry changes to a Mosquitto started with this ``workdir`` by any process
     (its ``mosquitto.pid.json``): rewrite its ACL and the CRL, then SIGHUP. Returns False
-    when none runs there.
-
-    Raises
-    ------
-    InvalidParameterError
-        The pid file names a process that is not that mosquitto.
+    when none runs there (no pid file, or one whose process is gone or is another
+    program now).
     """
     workdir = Path(workdir).absolute()
     try:
@@ -456,7 +452,7 @@ def reload_managed_mosquitto(registry: DeviceRegistry, workdir: Path | str) -> b
     except OSError:
         return False  # not running any more
     if str(info.get("conf")).encode() not in cmdline:
-        raise InvalidParameterError("pid file", f"the mosquitto of {workdir}", pid)
+        return False  # a stale pid file: that process id now belongs to another program
     _write_access_files(registry, Path(info.get("acl") or workdir / "acl").parent)
     os.kill(pid, signal.SIGHUP)
     return True

@@ -121,3 +121,21 @@ def test_mosquitto_does_not_run_as_root_and_persists(tmp_path):
         else:
             assert proc.uids().effective == os.geteuid()
         assert _mode(broker.acl_path) == 0o600
+
+
+def test_a_stale_mosquitto_pid_file_is_ignored(tmp_path):
+    """`devices revoke` after the managed Mosquitto died (its pid reused by another
+    program, or gone) signals nothing and does not fail."""
+    import json
+
+    from firesight.iot.mosquitto import PID_FILE, reload_managed_mosquitto
+
+    registry = DeviceRegistry(SQLiteMetadataStore(str(tmp_path / "m.db")), CertificateAuthority(tmp_path / "pki"))
+    workdir = tmp_path / "mosquitto"
+    workdir.mkdir()
+    assert reload_managed_mosquitto(registry, workdir) is False                  # no pid file
+    for pid in (os.getpid(), 2 ** 22 + 7):                                        # another program; none
+        (workdir / PID_FILE).write_text(json.dumps({"pid": pid, "conf": str(workdir / "mosquitto.conf"),
+                                                    "acl": str(workdir / "acl")}))
+        assert reload_managed_mosquitto(registry, workdir) is False
+    assert not (workdir / "acl").exists()
