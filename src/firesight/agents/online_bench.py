@@ -131,6 +131,13 @@ def _hair_trigger_model(path: Path) -> str:
     return str(path)
 
 
+def _stats(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0, "p50": None, "p99": None}
+    v = np.asarray(values)
+    return {"n": int(v.size), "p50": round(float(np.percentile(v, 50)), 1), "p99": round(float(np.percentile(v, 99)), 1)}
+
+
 def _alarm_deliveries(store: Any) -> list[dict]:
     return [d for d in store.deliveries(state="sent") if d.get("signal") == "alarm" and d.get("stage") == "open"]
 
@@ -217,6 +224,13 @@ def run_online_benchmark(kind: str = "embedded", *, devices: int = 10, seconds: 
                 mosq.stop()
         sent = _alarm_deliveries(store)
         lat_ms = np.asarray([d["latency_s"] * 1000 for d in sent if d.get("latency_s") is not None])
+        # where the time goes: publish -> the response agent opened the alert -> delivered
+        opened_ms, deliver_ms = [], []
+        for d in sent:
+            alert = store.get(d["alert_id"])
+            if d.get("published_ns") and alert.get("opened_s") and d.get("sent_s"):
+                opened_ms.append(alert["opened_s"] * 1000 - d["published_ns"] / 1e6)
+                deliver_ms.append((d["sent_s"] - alert["opened_s"]) * 1000)
         worker_cpu = sum(v for pid, v in cpu.items() if pid != broker_pid)
         total_cpu = worker_cpu + cpu[broker_pid]
         dev_s = pub_result["device_seconds"]
@@ -235,6 +249,8 @@ def run_online_benchmark(kind: str = "embedded", *, devices: int = 10, seconds: 
                 "p50": None if not lat_ms.size else round(float(np.percentile(lat_ms, 50)), 1),
                 "p99": None if not lat_ms.size else round(float(np.percentile(lat_ms, 99)), 1),
                 "max": None if not lat_ms.size else round(float(lat_ms.max()), 1)},
+            "publish_to_alert_opened_ms": _stats(opened_ms),
+            "alert_opened_to_delivered_ms": _stats(deliver_ms),
             "windows_decided": int(sum(a.get("windows", 0) or 0 for a in analysis)),
             "window_to_decision_ms": [a.get("window_to_decision_ms") for a in analysis],
             "frames_shed": shed,
