@@ -56,9 +56,21 @@ class InferenceService:
     def load(cls, ref: str | os.PathLike | None = None) -> "InferenceService":
         """Load ``ref`` (model folder, ``default``, ``registry:VERSION``; None: the newest
         approved registry version, else the shipped model)."""
+        from pathlib import Path
+
+        from firesight.detection.models import default_model_path, load_bundle
+
+        text = None if ref is None else str(ref)
+        # a folder or the shipped model: no registry (and no MLflow import) needed
+        if text == "default":
+            path = default_model_path()
+            return cls(load_bundle(path), {"source": "default", "version": None, "path": str(path)})
+        if text and not text.startswith("registry:") and Path(text).is_dir():
+            return cls(load_bundle(text), {"source": "path", "version": None,
+                                           "path": str(Path(text).resolve())})
         from firesight.registry import load_model
 
-        bundle, where = load_model(None if ref is None else str(ref))
+        bundle, where = load_model(text)
         return cls(bundle, where)
 
     def variant(self, name: str | None) -> str:
