@@ -162,8 +162,8 @@ def train(
         test = table[table["scenario_id"].astype(str).isin(split.test_ids)]
         table = table[table["scenario_id"].astype(str).isin(split.train_ids)]
     if desc.get("features_stamp") is None:
-        raise DataError(f"{features or data}: the features carry no version stamp; recompute them with "
-                        "`firesight features`")
+        console.print(f"[yellow]{features or data}: the features carry no version stamp; `evaluate` will "
+                      "not be able to check that later features match this model[/]")
     info = {"data": desc, "split": split_info, "step_s": desc["step_s"], "window_s": desc["window_s"],
             "features_stamp": desc["features_stamp"]}
     with _progress() as bar:
@@ -287,6 +287,79 @@ def evaluate(
     console.print(f"report written to {report}")
 
 
+def policy(
+    data: str = typer.Option(..., "--data", help="Dataset folder/URL or features .parquet the model "
+                             "was trained on with --test-fraction (its held-out part is the validation split)."),
+    features: Optional[str] = typer.Option(None, "--features", help=FEATURES_HELP),
+    model: str = typer.Option(..., "--model", help="Model folder trained with --test-fraction."),
+    out: Path = typer.Option(..., "--out", help="Parameters JSON to write (for `firesight train --params`)."),
+    workers: int = typer.Option(1, "--workers", help="Processes computing features (default 1)."),
+) -> None:
+    """Choose each variant's alert policy on the model's validation split (docs/detection.md)."""
+    from firesight.detection.data import check_features_stamp
+    from firesight.detection.policy import POLICY_GRID, choose_policies
+    from firesight.registry import load_model
+
+    bundle, ref = load_model(model)
+    ids = (bundle.info.get("split") or {}).get("test_ids")
+    if not ids:
+        raise InvalidParameterError("--model", "a model trained with --test-fraction (a validation split)", model)
+    table, desc = _load_table(data, features, workers, float(bundle.info.get("step_s", 1.0)),
+                              float(bundle.info.get("window_s", 60.0)))
+    check_features_stamp(bundle.info, desc, str(features or data))
+    table = table[table["scenario_id"].astype(str).isin(ids)]
+    if len(table) == 0:
+        raise DataError(f"{data}: holds none of the model's validation scenarios")
+    result = choose_policies(bundle, table)
+    payload = {"policies": {v: r["chosen"]["policy"] for v, r in result.items()},
+               "policy_selection": {"rule": "fewest false-alarm scenarios, then highest detection, then "
+                                            "shortest median time to alarm, then the more conservative policy",
+                                    "grid": POLICY_GRID, "validation_scenarios": len(set(ids)),
+                                    "data": desc.get("url"), "model": str(model),
+                                    "chosen": {v: r["chosen"] for v, r in result.items()},
+                                    "sweep": {v: r["sweep"] for v, r in result.items()}}}
+    write_json_atomic(out, payload)
+    for v, r in result.items():
+        c = r["chosen"]
+        console.print(f"{v}: {c['policy']} -> detection {c['detection_rate']:.3f}, "
+                      f"{c['false_alarm_scenarios']} false-alarm scenario(s), median {c['median_tta_s']} s")
+    console.print(f"written to {out}")
+
+
+def realcheck(
+    report: Path = typer.Option(..., "--report", help="Report JSON to write (atomically)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model folder, 'default' or "
+                                        "'registry:VERSION' (default: approved version, else shipped)."),
+    real_data: Optional[Path] = typer.Option(None, "--real-data", help="Folder of the real recordings "
+                                             "(default: ../shared/real-data from the repository)."),
+    table_md: Optional[Path] = typer.Option(None, "--table", help="Also write the table as Markdown."),
+    only: Optional[str] = typer.Option(None, "--only", help="Comma-separated groups among office, scd40, "
+                                       "lepton, faa, delco (default all)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the added reading noise and SCD41 devices (default 0)."),
+) -> None:
+    """Replay real recordings (ordinary rooms, real fires) through the model and the baseline rules."""
+    from firesight.registry import load_model
+    from firesight.validation.nist import default_real_data_dir
+    from firesight.validation.realcheck import realcheck_markdown, run_realcheck
+
+    bundle, ref = load_model(model)
+    root = real_data or default_real_data_dir()
+    with _progress() as bar:
+        task = bar.add_task("recordings", total=None)
+        result = run_realcheck(bundle, root, seed=seed, only=_split_list(only) or None,
+                               progress=lambda name: bar.update(task, advance=1, description=name))
+    result["model"] = {"ref": model or "approved-or-default", **ref}
+    result["real_data"] = str(root)
+    write_json_atomic(report, result)
+    text = realcheck_markdown(result)
+    if table_md is not None:
+        _write_text_atomic(table_md, text)
+    console.print(text)
+    failed = [c["name"] for c in result["checks"] if not c["passed"]]
+    console.print(f"{len(result['checks'])} recordings, {len(failed)} failed"
+                  + (f": {', '.join(failed)}" if failed else "") + f"; report written to {report}")
+
+
 def replay(
     scd41: Optional[Path] = typer.Option(None, "--scd41", help="SCD41 CSV: time_s,co2_ppm,"
                                          "temperature_c,humidity_rh (any interval, typically 5 s)."),
@@ -355,6 +428,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command("tune")(tune)
     app.command("evaluate")(evaluate)
     app.command("replay")(replay)
+    app.command("policy")(policy)
+    app.command("realcheck")(realcheck)
     models = typer.Typer(help="Model registry: versions and approval.", no_args_is_help=True)
     models.command("list")(models_list)
     models.command("approve")(models_approve)

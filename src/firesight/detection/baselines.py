@@ -43,6 +43,15 @@ CO2_ALARM = {
     "rise_horizon_s": 120.0,
 }
 
+#: CO2-rate-plus-temperature rule (firesight choice, stated before any real-data check):
+#: both the CO2 and the SCD41 temperature rise together over 60 s. 150 ppm/min is six times
+#: the fastest occupancy rise of an ordinary room (10-25 ppm/min when people arrive, e.g.
+#: five sedentary adults at 0.0052 L/s CO2 each in a 30 m3 room with no ventilation give
+#: 52 ppm/min; ASHRAE 62.1 / Persily & de Jonge 2017); 0.5 C/min is ten times a heating
+#: cycle (~0.05 C/min) and a sixteenth of UL 521's 8.3 C/min, since the SCD41 sits in the
+#: room rather than at the ceiling.
+RATE_TEMPERATURE_ALARM = {"co2_rate_ppm_per_min": 150.0, "temperature_rate_c_per_min": 0.5}
+
 #: Thermal-camera hot-spot rule (firesight choice): apparent maximum temperature [C].
 THERMAL_MAX_ALARM = {"max_temperature_c": 120.0}
 
@@ -199,6 +208,37 @@ class CO2Baseline(_RuleBaseline):
         return np.maximum(co2 / self.co2_level_ppm, rise / self.co2_rise_ppm)
 
 
+class RateTemperatureBaseline(_RuleBaseline):
+    """CO2 and temperature rising together: the 60 s CO2 rate at or above
+    ``co2_rate_ppm_per_min`` and the 60 s temperature rate at or above
+    ``temperature_rate_c_per_min`` (score 0.5 x the smaller of the two ratios).
+
+    Parameters
+    ----------
+    co2_rate_ppm_per_min, temperature_rate_c_per_min : float
+        Thresholds [ppm/min], [C/min] on the Theil-Sen rates of ``firesight.features``.
+    """
+
+    def __init__(self, *, co2_rate_column: str = "scd41_co2_rate_ppm_per_min_60s",
+                 temperature_rate_column: str = "scd41_temperature_rate_c_per_min_60s",
+                 co2_rate_ppm_per_min: float = RATE_TEMPERATURE_ALARM["co2_rate_ppm_per_min"],
+                 temperature_rate_c_per_min: float = RATE_TEMPERATURE_ALARM["temperature_rate_c_per_min"],
+                 features=None):
+        self.co2_rate_column = co2_rate_column
+        self.temperature_rate_column = temperature_rate_column
+        self.co2_rate_ppm_per_min = co2_rate_ppm_per_min
+        self.temperature_rate_c_per_min = temperature_rate_c_per_min
+        self.features = features
+
+    def columns_for(self):
+        return (self.co2_rate_column, self.temperature_rate_column)
+
+    def _ratio(self, X, values, groups):
+        co2 = values[:, 0].astype(float) / self.co2_rate_ppm_per_min
+        temp = values[:, 1].astype(float) / self.temperature_rate_c_per_min
+        return np.minimum(co2, temp)
+
+
 class ThermalMaxBaseline(_RuleBaseline):
     """Thermal hot-spot alarm: apparent maximum temperature at or above a threshold.
 
@@ -224,6 +264,7 @@ class ThermalMaxBaseline(_RuleBaseline):
 
 
 def default_baselines() -> dict[str, _RuleBaseline]:
-    """The three baselines named in every report."""
+    """The baselines named in every report."""
     return {"baseline_heat_ul521": HeatDetectorBaseline(), "baseline_co2": CO2Baseline(),
+            "baseline_rate_temperature": RateTemperatureBaseline(),
             "baseline_thermal_max": ThermalMaxBaseline()}

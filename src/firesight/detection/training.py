@@ -121,7 +121,8 @@ def train_bundle(table: pd.DataFrame, *, kind: str = "ensemble", params: Mapping
     variants : sequence of str
         Which of ``full``, ``thermal``, ``gas`` to train.
     policies : mapping, optional
-        Alert policy per variant (default: ``params["policy"]`` or :data:`DEFAULT_POLICY`).
+        Alert policy per variant (default: ``params["policies"][variant]`` as chosen by
+        ``firesight policy``, else ``params["policy"]``, else :data:`DEFAULT_POLICY`).
     features : mapping, optional
         Feature columns per variant (default: :func:`feature_sets`).
     info : mapping, optional
@@ -132,6 +133,8 @@ def train_bundle(table: pd.DataFrame, *, kind: str = "ensemble", params: Mapping
     sets = dict(features) if features is not None else feature_sets()
     params = dict(params or {})
     base_policy = AlertPolicy.from_dict(params["policy"]) if "policy" in params else DEFAULT_POLICY
+    chosen = {v: AlertPolicy.from_dict(p) for v, p in (params.get("policies") or {}).items()}
+    policies = {**chosen, **dict(policies or {})}
     trained, pol, dropped = {}, {}, {}
     for variant in variants:
         if variant not in sets:

@@ -1,0 +1,75 @@
+"""Choose each variant's alert policy on a synthetic validation split, by a stated rule.
+
+The rule (fixed before looking at any result, and never applied to a test set):
+
+1. keep the policies with the fewest false-alarm scenarios on the validation scenarios
+   (zero when any policy reaches zero): a fire-safety user switches off a system that
+   cries wolf, so false alarms come first;
+2. among those, the highest detection rate;
+3. then the shortest median time to alarm, then the more conservative policy (higher
+   ``alarm_on``, then longer persistence).
+
+``firesight policy`` runs it on the held-out split of a model trained with
+``--test-fraction`` (its ``test_ids``: scenarios of the *training* data set that this model
+did not see) and writes a parameters file for ``firesight train --params``.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+
+from firesight.detection.alerts import AlertPolicy
+from firesight.detection.bundle import DetectorBundle
+from firesight.detection.scoring import evaluate_probabilities, prepare_table
+
+#: Policies tried: probability at or above which a window counts towards the alarm, and
+#: how many consecutive such windows (1 s each) raise it. ``watch_on`` is half of
+#: ``alarm_on``; the alarm clears after 30 windows below 0.3 (or ``alarm_on`` if lower).
+POLICY_GRID = {"alarm_on": (0.5, 0.6, 0.7, 0.8, 0.9, 0.95), "min_consecutive": (3, 5, 10, 20)}
+
+
+def policy_candidates(grid: dict | None = None) -> list[AlertPolicy]:
+    """Every policy of ``grid`` (default :data:`POLICY_GRID`)."""
+    g = grid or POLICY_GRID
+    return [AlertPolicy(watch_on=0.5 * a, alarm_on=a, alarm_off=min(0.3, a), min_consecutive=int(m),
+                        clear_consecutive=30)
+            for a, m in itertools.product(g["alarm_on"], g["min_consecutive"])]
+
+
+def sweep_policies(table: pd.DataFrame, probability: np.ndarray,
+                   candidates: list[AlertPolicy]) -> list[dict]:
+    """Validation metrics of each candidate policy on one detector's probabilities."""
+    rows = []
+    for pol in candidates:
+        m = evaluate_probabilities(table, probability, pol)
+        rows.append({"policy": pol.to_dict(), "detection_rate": m["detection_rate"],
+                     "false_alarm_scenarios": int(m["false_alarm_scenarios"]),
+                     "median_tta_s": m["time_to_alarm_s"]["median"]})
+    return rows
+
+
+def choose(rows: list[dict]) -> dict:
+    """The row the module's rule picks."""
+    def key(row):
+        tta = row["median_tta_s"] if row["median_tta_s"] is not None else float("inf")
+        pol = row["policy"]
+        return (row["false_alarm_scenarios"], -(row["detection_rate"] or 0.0), tta, -pol["alarm_on"],
+                -pol["min_consecutive"])
+
+    return min(rows, key=key)
+
+
+def choose_policies(bundle: DetectorBundle, table: pd.DataFrame,
+                    candidates: list[AlertPolicy] | None = None) -> dict:
+    """For every variant of ``bundle``: the chosen policy and the whole sweep on ``table``
+    (validation scenarios the bundle was not trained on)."""
+    table = prepare_table(table)
+    candidates = candidates or policy_candidates()
+    out = {}
+    for variant, det in bundle.variants.items():
+        rows = sweep_policies(table, det.fire_probability(table), candidates)
+        out[variant] = {"chosen": choose(rows), "sweep": rows}
+    return out
