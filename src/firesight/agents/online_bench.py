@@ -102,7 +102,7 @@ def _publisher_child(url: str, creds: list, site: str, seconds: float, start_at:
         if k == 0:
             first[i] = due
             cl.publish(cl.topic("status"), encode_status(state="online", ts_ms=now_ms, seq=1, uptime_s=0.0), qos=1)
-        if k % 87 == 0:  # every 10 s
+        if k % 87 == 0 and k:  # every 10 s
             cl.publish(cl.topic("status"), encode_status(state="online", ts_ms=now_ms, seq=2 + k // 87,
                                                          uptime_s=k * period), qos=1)
         if k % 43 == 0:  # ~5 s
