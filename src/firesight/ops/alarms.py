@@ -37,7 +37,10 @@ References
 
 from __future__ import annotations
 
+import logging
 import math
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -45,6 +48,8 @@ from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
 from firesight.errors import require
 from firesight.ops import metrics
 from firesight.ports import MessageQueue
+
+log = logging.getLogger(__name__)
 
 OK, ALARM, INSUFFICIENT_DATA = "OK", "ALARM", "INSUFFICIENT_DATA"
 STATISTICS = ("Sum", "Average", "Maximum", "Minimum", "SampleCount")
@@ -282,3 +287,48 @@ class RegistrySampler:
         s = self._increase("lat_s", _total("firesight_inference_latency_seconds_sum", {"path": "agent"}))
         if "model_latency" in ev.alarms and n and s is not None:
             ev.put("model_latency", now_s, s / n)
+
+
+class AlarmService:
+    """Samples the registry and evaluates the alarms every ``interval_s`` in a background
+    thread (what ``firesight run`` starts beside the agents).
+
+    A failing evaluation is logged and counted in ``errors``; the loop goes on. ``stop``
+    ends the loop and waits for it (staged: no new sample after the call).
+    """
+
+    def __init__(self, evaluator: AlarmEvaluator, *, interval_s: float = 10.0, clock=None):
+        require(interval_s > 0, "interval_s", "> 0", interval_s)
+        self.evaluator = evaluator
+        self.sampler = RegistrySampler(evaluator)
+        self.interval_s = float(interval_s)
+        self.clock = clock or time.time
+        self.errors = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def tick(self) -> list[AlertEvent]:
+        """One sample and evaluation now; returns the alert events it raised."""
+        now = self.clock()
+        self.sampler.sample(now)
+        return self.evaluator.evaluate(now)
+
+    def start(self) -> "AlarmService":
+        self._thread = threading.Thread(target=self._run, name="alarms", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.tick()
+            except Exception:  # a supervised loop: log, count, go on
+                self.errors += 1
+                log.exception("alarm evaluation failed")
+
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            return not self._thread.is_alive()
+        return True

@@ -14,7 +14,7 @@ from firesight.adapters.local.queue import SQLiteMessageQueue
 from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
 from firesight.errors import InvalidParameterError
 from firesight.ops import metrics
-from firesight.ops.alarms import (ALARM, INSUFFICIENT_DATA, OK, AlarmEvaluator, AlarmRule,
+from firesight.ops.alarms import (ALARM, INSUFFICIENT_DATA, OK, AlarmEvaluator, AlarmRule, AlarmService,
                                   RegistrySampler, default_rules, evaluate_datapoints)
 
 X, O, _ = 5.0, 0.0, None  # breaching (> 1), within, missing
@@ -105,3 +105,23 @@ def test_registry_sampler_raises_ingest_stopped():
         t += 1.0
     events = ev.evaluate(t)
     assert ev.state("ingest_stopped") == ALARM and events[0].level == "ingest_stopped"
+
+
+def test_alarm_service_loop_raises_and_stops(tmp_path):
+    import time as _time
+
+    queue = SQLiteMessageQueue(str(tmp_path / "q.db"))
+    rules = [r for r in default_rules(period_s=0.05) if r.name == "notification_failures"]
+    service = AlarmService(AlarmEvaluator(rules, queue=queue), interval_s=0.02).start()
+    try:
+        _time.sleep(0.15)
+        metrics.NOTIFICATION_FAILURES.labels(channel="webhook").inc()
+        deadline = _time.monotonic() + 5
+        while service.evaluator.state("notification_failures") != ALARM and _time.monotonic() < deadline:
+            _time.sleep(0.02)
+        assert service.evaluator.state("notification_failures") == ALARM
+    finally:
+        assert service.stop()
+    events = [AlertEvent.from_json(m["body"]) for m in queue.receive(ALERT_EVENTS_QUEUE, max_messages=10)]
+    assert events and events[0].level == "notification_failures" and events[0].signal == "trouble"
+    assert service.errors == 0
