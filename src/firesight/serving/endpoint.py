@@ -25,6 +25,7 @@ type other than CSV or JSON.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
@@ -35,11 +36,13 @@ from starlette.concurrency import run_in_threadpool
 from firesight.errors import DataError, InvalidParameterError, NotFoundError
 from firesight.ops import metrics
 from firesight.ops.httpauth import authorize, requires
+from firesight.ops.logs import correlation, new_correlation_id
 from firesight.ops.tokens import TokenStore
 from firesight.serving.model import InferenceService
 from firesight.serving.payload import (CSV, JSON, MAX_PAYLOAD_BYTES, RequestError, choose_accept,
                                        custom_attributes, parse_body, render)
 
+log = logging.getLogger(__name__)
 #: Requests with more rows than this are scored in a worker thread (the event loop stays free).
 _INLINE_ROWS = 256
 
@@ -108,7 +111,9 @@ def _reason(status: int, message: str) -> str:
 
 
 def _refuse(status: int, message: str) -> JSONResponse:
-    metrics.INVOCATIONS_REJECTED.labels(reason=_reason(status, message)).inc()
+    reason = _reason(status, message)
+    metrics.INVOCATIONS_REJECTED.labels(reason=reason).inc()
+    log.info("invocation refused", extra={"status": status, "reason": reason, "detail": message[:300]})
     return JSONResponse({"error": message}, status_code=status)
 
 
@@ -141,10 +146,16 @@ def create_app(service: InferenceService, *, tokens: TokenStore | None = None,
 
     @app.middleware("http")
     async def count_requests(request: Request, call_next):
-        response = await call_next(request)
+        # one correlation id per request (the caller's, else SageMaker's inference id, else
+        # new): every log line of the request carries it, and the response echoes it
+        cid = (request.headers.get("x-correlation-id")
+               or request.headers.get("x-amzn-sagemaker-inference-id") or new_correlation_id())[:128]
+        with correlation(cid):
+            response = await call_next(request)
         route = request.scope.get("route")
         metrics.HTTP_REQUESTS.labels(route=getattr(route, "path", "unmatched"),
                                      status=str(response.status_code)).inc()
+        response.headers["X-Correlation-Id"] = cid
         return response
 
     @app.get("/ping", summary="Health check: 200 when the model is loaded")

@@ -226,3 +226,21 @@ def test_sagemaker_mode_invocations_are_anonymous(service, rows):
                        headers={"Content-Type": "text/csv"})
         assert r.status_code == 200
         assert httpx.get(url + "/metrics").status_code == 401
+
+
+def test_refusals_are_logged_as_json_with_the_request_correlation_id(server):
+    import io
+    import logging
+
+    from firesight.ops.logs import configure_logging
+
+    stream = io.StringIO()
+    handler = configure_logging(stream=stream)
+    try:
+        r = _post(server, "1,2\n", **{"X-Correlation-Id": "req-77"})
+    finally:
+        logging.getLogger("firesight").removeHandler(handler)
+    assert r.status_code == 400 and r.headers["x-correlation-id"] == "req-77"
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    refused = [x for x in lines if x["message"] == "invocation refused"]
+    assert refused and refused[0]["correlation_id"] == "req-77" and refused[0]["reason"] == "columns"

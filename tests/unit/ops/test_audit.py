@@ -8,8 +8,6 @@ import os
 import stat
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from firesight.ops.audit import AuditTrail, record_hash
 
 FIELDS = {"eventVersion", "eventTime", "eventSource", "eventName", "userIdentity",
