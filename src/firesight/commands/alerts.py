@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from firesight.errors import InvalidParameterError
+from firesight.ops.audit import record as audit_record
 
 console = Console()
 
@@ -168,6 +169,7 @@ def ack(alert_id: str = typer.Argument(..., help="Alert id (or a unique prefix).
         as_json: bool = typer.Option(False, "--json", help="Print the alert as JSON.")) -> None:
     """Acknowledge an alert: its escalation stops."""
     alert = _store().acknowledge(alert_id, by=_who(by), note=note)
+    audit_record("AcknowledgeAlert", _who(by), {"alert_id": alert["alert_id"], "note": note}, source="alerts")
     if as_json:
         _print_json(alert)
     else:
@@ -182,6 +184,7 @@ def resolve(alert_id: str = typer.Argument(..., help="Alert id (or a unique pref
             as_json: bool = typer.Option(False, "--json", help="Print the alert as JSON.")) -> None:
     """Resolve an alert: it is closed; the next event of its condition opens a new alert."""
     alert = _store().resolve(alert_id, by=_who(by), note=note)
+    audit_record("ResolveAlert", _who(by), {"alert_id": alert["alert_id"], "note": note}, source="alerts")
     if as_json:
         _print_json(alert)
     else:

@@ -27,3 +27,21 @@ def test_device_register_and_revoke_are_audited(tmp_path, monkeypatch):
     listed = runner.invoke(app, ["audit", "list", "--action", "RevokeDevice"])
     assert [json.loads(line)["eventName"] for line in listed.stdout.splitlines()] == ["RevokeDevice"]
     assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+
+
+def test_alert_ack_and_resolve_from_the_cli_are_audited(tmp_path, monkeypatch):
+    from firesight.agents.alert_store import AlertStore
+    from firesight.bootstrap import metadata_store
+    from firesight.config import load_config
+
+    monkeypatch.setenv("FIRESIGHT_HOME", str(tmp_path))
+    store = AlertStore(metadata_store(load_config()))
+    store.create_alert({"alert_id": "alert-cli-1", "condition": "n|alarm", "site": "hq", "thing": "n",
+                        "signal": "alarm", "level": "alarm", "state": "active", "opened_s": 1.0,
+                        "updated_s": 1.0, "history": []})
+    runner = CliRunner()
+    assert runner.invoke(app, ["alerts", "ack", "alert-cli-1", "--by", "dana"]).exit_code == 0
+    assert runner.invoke(app, ["alerts", "resolve", "alert-cli-1", "--by", "dana"]).exit_code == 0
+    recs = AuditTrail(tmp_path / "audit").records(actor="dana")
+    assert [(r["eventName"], r["requestParameters"]["alert_id"]) for r in recs] == [
+        ("AcknowledgeAlert", "alert-cli-1"), ("ResolveAlert", "alert-cli-1")]
