@@ -1,5 +1,6 @@
 """Physics of early fires in rooms: fire growth and fuels, plume and ceiling jet, the
-room zone model (and LWIR radiometry in :mod:`firesight.physics.radiometry`).
+room zone model with its psychrometrics and occupant metabolism (and LWIR radiometry in
+:mod:`firesight.physics.radiometry`).
 
 Every model is a function named after it, with cited constants; see ``docs/physics.md``.
 """
@@ -23,14 +24,12 @@ from firesight.physics.plume import (
     heskestad_plume_mass_flow,
     heskestad_virtual_origin,
 )
-from firesight.physics.room import (
-    Room,
-    RoomHistory,
-    RoomSources,
-    occupant_co2_g_s,
-    occupant_heat_w,
-    simulate_room,
+from firesight.physics.occupants import occupant_co2_g_s, occupant_heat_w
+from firesight.physics.psychrometrics import (
+    magnus_saturation_vapour_pressure_pa,
+    relative_humidity_from_vapour_pressure,
 )
+from firesight.physics.room import Room, RoomHistory, RoomSources, simulate_room
 
 __all__ = [
     "FUEL_PROPERTIES",
@@ -51,8 +50,10 @@ __all__ = [
     "heskestad_plume_centerline_temperature_rise",
     "heskestad_plume_mass_flow",
     "heskestad_virtual_origin",
+    "magnus_saturation_vapour_pressure_pa",
     "occupant_co2_g_s",
     "occupant_heat_w",
+    "relative_humidity_from_vapour_pressure",
     "simulate_fire",
     "simulate_room",
     "t_squared_hrr",

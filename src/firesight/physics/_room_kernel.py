@@ -18,6 +18,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from firesight.units import ZERO_CELSIUS_K
+
 #: Convective share of the heat release of the alcohol pool fires on which Alpert fitted
 #: his ceiling-jet correlations (R. L. Alpert, SFPE Handbook 5th ed., ch. 14, discussion
 #: of total versus convective heat release).
@@ -156,16 +158,16 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
             lag_t += a * (raw_t - lag_t)
             lag_x += a * (raw_x - lag_x)
         co2_sensor[i] = lag_c
-        temp_sensor[i] = lag_t - 273.15
+        temp_sensor[i] = lag_t - ZERO_CELSIUS_K
         xv_sensor[i] = lag_x
         co2_mean[i] = (mu_c + ml_c) / M_CO2 / (nu + nl) * 1e6
-        t_upper[i] = tu - 273.15
-        t_lower[i] = tl - 273.15
-        t_mean[i] = (vu * tu + vl * tl) / vol - 273.15
+        t_upper[i] = tu - ZERO_CELSIUS_K
+        t_lower[i] = tl - ZERO_CELSIUS_K
+        t_mean[i] = (vu * tu + vl * tl) / vol - ZERO_CELSIUS_K
         layer_depth[i] = d if vu > 2.0 * v_min else 0.0
         co2_upper[i] = cu_ppm
         od[i] = 8.7 * (mu_s / vu) / np.log(10.0)
-        t_surf_out[i] = t_surf - 273.15
+        t_surf_out[i] = t_surf - ZERO_CELSIUS_K
         dt_jet_out[i] = dtj
         co2_mass[i] = mu_c + ml_c
         hrr_eff[i] = q_total

@@ -1,6 +1,8 @@
 """Room zone model: CO2, water vapour, soot and heat in a two-zone room (hot upper layer
 over a cooler lower layer) with ventilation, outdoor background and occupants, plus what
-a ceiling-mounted sensor at a given point sees.
+a ceiling-mounted sensor at a given point sees. The saturation vapour pressure lives in
+:mod:`firesight.physics.psychrometrics` and the occupants' CO2 and heat in
+:mod:`firesight.physics.occupants` (both re-exported here).
 
 The upper layer fills from the ceiling with the fire plume's flow (Heskestad
 entrainment), so a sensor near the ceiling meets the products earlier and at a higher
@@ -45,6 +47,14 @@ import numpy as np
 
 from firesight.errors import InvalidParameterError, require
 from firesight.physics._room_kernel import ALPERT_CONVECTIVE_FRACTION, zone_kernel
+from firesight.physics.constants import GAS_CONSTANTS
+from firesight.physics.occupants import OCCUPANT_CONSTANTS, occupant_co2_g_s, occupant_heat_w
+from firesight.physics.psychrometrics import (
+    MAGNUS_CONSTANTS,
+    magnus_saturation_vapour_pressure_pa,
+    relative_humidity_from_vapour_pressure,
+)
+from firesight.units import ZERO_CELSIUS_K
 
 __all__ = [
     "Room",
@@ -59,24 +69,17 @@ __all__ = [
     "ALPERT_CONVECTIVE_FRACTION",
 ]
 
-#: Physical constants [SI]: standard pressure, gas constant, molar masses [g/mol], specific
-#: heat of air [J/(kg K)], Magnus coefficients [4], soot specific extinction [7] [m2/g],
-#: O2 mole fraction of dry air [-] and heat released per gram of O2 consumed [J/g] [10].
+#: Constants of the zone model [SI]: standard pressure, gas constant, molar masses
+#: [g/mol], specific heat of air [J/(kg K)], soot specific extinction [7] [m2/g], O2 mole
+#: fraction of dry air [-] and heat released per gram of O2 consumed [J/g] [10]; the
+#: Magnus [4] and occupant [5, 6] coefficients of :mod:`.psychrometrics` and
+#: :mod:`.occupants` are included under their own keys.
 ROOM_CONSTANTS = {
-    "pressure_pa": 101325.0,
-    "gas_constant_j_mol_k": 8.314462618,
-    "molar_mass_co2_g_mol": 44.0095,
-    "molar_mass_h2o_g_mol": 18.01528,
-    "molar_mass_air_g_mol": 28.9647,
+    **GAS_CONSTANTS,
     "cp_air_j_kg_k": 1005.0,
-    "magnus_a_pa": 610.94,
-    "magnus_b": 17.625,
-    "magnus_c_c": 243.04,
+    **MAGNUS_CONSTANTS,
     "soot_extinction_m2_g": 8.7,
-    "met_w_m2": 58.1,
-    "dubois_area_m2": 1.8,
-    "persily_constant": 0.000211,
-    "molar_mass_o2_g_mol": 31.9988,
+    **OCCUPANT_CONSTANTS,
     "oxygen_mole_fraction_dry_air": 0.2095,
     "oxygen_heat_release_j_g": 13100.0,
 }
@@ -242,114 +245,6 @@ class RoomHistory:
     oxygen_mass_g: np.ndarray | None = None
 
 
-def magnus_saturation_vapour_pressure_pa(temperature_c):
-    """Saturation vapour pressure of water over a liquid surface (Magnus form).
-
-    Parameters
-    ----------
-    temperature_c : array_like
-        Temperature [C] (fitted for -40 to 50 C; extrapolated above).
-
-    Returns
-    -------
-    numpy.ndarray
-        Saturation vapour pressure [Pa].
-
-    Notes
-    -----
-    .. math:: e_s = 610.94 \\exp\\left(\\frac{17.625\\,T}{T + 243.04}\\right)
-
-    References
-    ----------
-    .. [4] Alduchov & Eskridge, J. Appl. Meteor. 35 (1996), Eq. 21.
-    """
-    t = np.asarray(temperature_c, dtype=float)
-    c = ROOM_CONSTANTS
-    return c["magnus_a_pa"] * np.exp(c["magnus_b"] * t / (t + c["magnus_c_c"]))
-
-
-def relative_humidity_from_vapour_pressure(vapour_pressure_pa, temperature_c):
-    """Relative humidity [%] from water vapour partial pressure [Pa] and temperature [C],
-    clipped to 0-100 % (Magnus saturation pressure [4])."""
-    e = np.asarray(vapour_pressure_pa, dtype=float)
-    return np.clip(100.0 * e / magnus_saturation_vapour_pressure_pa(temperature_c), 0.0, 100.0)
-
-
-def occupant_co2_g_s(n_people, *, activity_met=1.2, bmr_mj_per_day=6.7):
-    """CO2 exhaled by building occupants.
-
-    Parameters
-    ----------
-    n_people : array_like
-        Number of people present [-].
-    activity_met : array_like
-        Activity level [met] (1.0 seated quiet, 1.2 office work, 2-3 walking).
-    bmr_mj_per_day : float
-        Basal metabolic rate [MJ/day]; 6.7 is the mean of adult men and women aged
-        30-60 in Persily & de Jonge's Table 4 (7.5 and 5.9).
-
-    Returns
-    -------
-    numpy.ndarray
-        CO2 generation [g/s].
-
-    Notes
-    -----
-    Persily & de Jonge [5], with the respiratory quotient 0.85 built into the constant:
-
-    .. math:: V_{CO_2} = 0.000211\\,\\mathrm{BMR}\\,M\\,T/P \\quad [\\mathrm{L/s}]
-
-    with :math:`T` [K] and :math:`P` [kPa]; as a mass rate,
-    :math:`\\dot m = V_{CO_2} P M_{CO_2} / (R T)` which is independent of T and P.
-
-    References
-    ----------
-    .. [5] Persily & de Jonge, Indoor Air 27 (2017), Eq. 1; ASHRAE 62.1.
-    """
-    n = np.asarray(n_people, dtype=float)
-    met = np.asarray(activity_met, dtype=float)
-    if np.any(n < 0):
-        raise InvalidParameterError("n_people", ">= 0", n_people)
-    if np.any(met <= 0):
-        raise InvalidParameterError("activity_met", "> 0", activity_met)
-    c = ROOM_CONSTANTS
-    # L/s at (T [K], P [kPa]) -> mol/s = P*1000*V/1000 / (R T) -> g/s; T cancels.
-    mol_s_per_person = c["persily_constant"] * bmr_mj_per_day * met / c["gas_constant_j_mol_k"]
-    return n * mol_s_per_person * c["molar_mass_co2_g_mol"]
-
-
-def occupant_heat_w(n_people, *, activity_met=1.2):
-    """Total (sensible + latent) metabolic heat of occupants.
-
-    Parameters
-    ----------
-    n_people : array_like
-        Number of people [-].
-    activity_met : array_like
-        Activity level [met].
-
-    Returns
-    -------
-    numpy.ndarray
-        Heat output [W].
-
-    Notes
-    -----
-    .. math:: \\dot Q = n\\,M\\,58.1\\,\\mathrm{W/m^2}\\times 1.8\\,\\mathrm{m^2}
-
-    References
-    ----------
-    .. [6] ASHRAE Handbook - Fundamentals (2021), Ch. 9, Table 4.
-    """
-    n = np.asarray(n_people, dtype=float)
-    met = np.asarray(activity_met, dtype=float)
-    if np.any(n < 0):
-        raise InvalidParameterError("n_people", ">= 0", n_people)
-    if np.any(met <= 0):
-        raise InvalidParameterError("activity_met", "> 0", activity_met)
-    return n * met * ROOM_CONSTANTS["met_w_m2"] * ROOM_CONSTANTS["dubois_area_m2"]
-
-
 def _series(name, value, n):
     a = np.asarray(value, dtype=float)
     if a.ndim == 0:
@@ -468,7 +363,7 @@ def simulate_room(time_s, room: Room, sources: RoomSources, *, sensor_xyz_m) -> 
             raise InvalidParameterError("plume_species_fraction", "in [0, 1]", float(fp.min()))
 
     radius = float(np.hypot(xyz[0] - pxy[0], xyz[1] - pxy[1]))
-    t_amb_k = room.ambient_temperature_c + 273.15
+    t_amb_k = room.ambient_temperature_c + ZERO_CELSIUS_K
     c = ROOM_CONSTANTS
     co2_out_g_m3 = room.outdoor_co2_ppm * 1e-6 * _P * c["molar_mass_co2_g_mol"] / (_R * t_amb_k)
     co2_init_ppm = room.outdoor_co2_ppm if room.initial_co2_ppm is None else room.initial_co2_ppm

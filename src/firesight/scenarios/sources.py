@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from firesight.physics.fuels import FUEL_PROPERTIES
-from firesight.physics.room import occupant_co2_g_s, occupant_heat_w
+from firesight.physics.occupants import occupant_co2_g_s, occupant_heat_w
 from firesight.scenarios.profiles import first_order, flame_flicker, newton_cooling_c, window
 from firesight.scenarios.sampler import choose, place_source, r
 from firesight.scenarios.scene import ThermalObject
@@ -321,7 +321,7 @@ def sample_people(rng, ctx, *, count=(2, 10), enter=(0.05, 0.7), present_from_st
 def model_people(spec, t, ctx):
     """People walking in from the door at 1.2 m/s to their places (standing 1.7 m or
     seated 1.3 m tall), clothed surface 29-32 C, emissivity 0.97 [3, 6]; each exhales CO2
-    (Persily & de Jonge, via :func:`~firesight.physics.room.occupant_co2_g_s`) and
+    (Persily & de Jonge, via :func:`~firesight.physics.occupants.occupant_co2_g_s`) and
     releases metabolic heat, 60 % sensible and 40 % as water vapour [3]."""
     objects, heat, co2, h2o = [], np.zeros_like(t), np.zeros_like(t), np.zeros_like(t)
     door = np.array([spec["door"]["x_m"], spec["door"]["y_m"]])

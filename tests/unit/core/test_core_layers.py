@@ -18,10 +18,10 @@ SRC = Path(firesight.__file__).resolve().parent
 
 #: the firesight packages each layer may import (besides itself)
 ALLOWED = {
-    "physics": {"errors"},
-    "sensors": {"errors", "physics", "_atomic"},
-    "scenarios": {"errors", "physics", "sensors", "_atomic"},
-    "datasets": {"errors", "physics", "sensors", "scenarios", "engines", "ports", "_atomic"},
+    "physics": {"errors", "units"},
+    "sensors": {"errors", "units", "physics", "_atomic"},
+    "scenarios": {"errors", "units", "physics", "sensors", "_atomic"},
+    "datasets": {"errors", "units", "physics", "sensors", "scenarios", "engines", "ports", "_atomic"},
 }
 FORBIDDEN_LIBRARIES = {"boto3", "botocore", "paho", "amqtt", "sqlite3", "sqlalchemy",
                        "fastapi", "starlette", "uvicorn", "aiohttp", "requests", "httpx"}
@@ -72,6 +72,15 @@ def test_importing_sensors_loads_no_scenario_module():
     code = ("import sys, firesight.sensors, firesight.physics; "
             "print(sorted(m for m in sys.modules if m.startswith(('firesight.scenarios', "
             "'firesight.datasets', 'firesight.features', 'firesight.detection'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_units_loads_neither_numba_nor_physics():
+    """The services convert TLinear counts with :mod:`firesight.units`; it must stay light."""
+    code = ("import sys, firesight.units; "
+            "print(sorted(m for m in ('numba', 'scipy', 'firesight.physics', 'firesight.sensors') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
