@@ -136,13 +136,17 @@ def run_live_demo(data: str, out: str, *, speed: float, devices: int | None = No
             span = max(d.end_s - d.start_s for d in sim.devices)
             console.print(f"[bold]live[/]: {len(scenarios)} rooms, {span:.0f} s of scenario time each "
                           f"(15 min SCD41 history included) played at [bold]{speed:g}x[/] real time")
+            console.print("The dataset holds SCD41 readings only before t = 0 (the node's history): each "
+                          "room first reports its camera missing and runs SCD41-only (trouble + "
+                          "supervisory), cleared when its frames start.")
         wall0 = time.time()
         played = sim.run()
         _settle(system, settle_s)
         health = system.health()
     finally:
-        report = system.stop()
+        system.coordinator.stop()  # the agents first: the rooms' goodbye is not an alert
         sim.close()
+        report = system.stop()
         controller.stop()
     summary = build_summary(system, sim, scenarios, recorder, mailbox, wall0=wall0, speed=speed)
     summary["speed"] = speed
@@ -230,6 +234,7 @@ def build_summary(system: Any, sim: Any, scenarios: list, recorder: PublishRecor
 
 
 def print_summary(summary: dict) -> None:
+    console = Console(width=max(140, Console().width))
     table = Table("device", "scenario", "fire", "ignition s", "first alarm s", "notifications", "false alarm")
     for r in summary["devices"]:
         notes = ", ".join(f"{n['channel']}:{n['signal']}@{n['scenario_time_s']:.0f}" for n in r["notifications"]
