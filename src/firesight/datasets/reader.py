@@ -23,6 +23,7 @@ import pandas as pd
 from firesight.datasets import layout
 from firesight.errors import DataError, NotFoundError
 from firesight.ports import ObjectStore
+from firesight.units import tlinear_to_celsius
 
 
 class LazyFrames:
@@ -77,11 +78,7 @@ class ThermalRecord:
 
     def celsius(self, index: int | slice) -> np.ndarray:
         """Frames ``index`` converted to degrees Celsius [C] (float32)."""
-        raw = np.asarray(self.frames[index], dtype=np.float32)
-        scale = np.asarray(self.resolution_k[index], dtype=np.float32)
-        if raw.ndim == 3:
-            scale = scale[:, None, None]
-        return raw * scale - np.float32(273.15)
+        return tlinear_to_celsius(self.frames[index], self.resolution_k[index], dtype=np.float32)
 
 
 @dataclass

@@ -33,6 +33,7 @@ import pandas as pd
 from firesight.features.gas import scd41_reading_table, scd41_window_features
 from firesight.features.thermal import lepton_frame_features, thermal_window_features
 from firesight.features.windows import FEATURE_NAMES, compute_scenario_features, emission_times
+from firesight.units import ZERO_CELSIUS_K
 
 FRAME_RATE_HZ = 8.7
 
@@ -59,7 +60,7 @@ def synthetic_recording(duration_s: float, *, seed: int = 0, ignition_time_s: fl
     inside = burning[:, None, None] & (dist2[None] <= radius2[:, None, None])
     temp_c = np.where(inside, peak[:, None, None], temp_c)
     resolution = np.where(temp_c.reshape(n, -1).max(axis=1) > 140.0, 0.1, 0.01).astype(np.float32)
-    frames = np.clip(np.round((temp_c + 273.15) / resolution[:, None, None]), 0, 65535).astype(np.uint16)
+    frames = np.clip(np.round((temp_c + ZERO_CELSIUS_K) / resolution[:, None, None]), 0, 65535).astype(np.uint16)
     phase = time_s % 180.0
     ffc = np.where((time_s >= 180.0) & (phase < 0.9), 2, np.where(phase >= 178.0, 1, 0)).astype(np.uint8)
     t_scd = np.arange(0.0, duration_s, scd41_period_s)

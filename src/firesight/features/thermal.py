@@ -48,6 +48,7 @@ from scipy import ndimage
 
 from firesight.errors import DataError
 from firesight.features.estimators import theil_sen_slope, welch_psd
+from firesight.units import ZERO_CELSIUS_K, tlinear_to_celsius
 
 #: Lepton 3.5 frame geometry and rate [1].
 LEPTON35_FRAME = {"height_px": 120, "width_px": 160, "frame_rate_hz": 8.7}
@@ -110,23 +111,9 @@ _CURRENT_MEDIAN = (
 )
 _FEATURE_INDEX = {name: i for i, name in enumerate(THERMAL_FEATURES)}
 
-_KELVIN_OFFSET = 273.15
-
-
-def apparent_temperature_c(frames: np.ndarray, resolution_k: np.ndarray | float) -> np.ndarray:
-    """Apparent temperature [C] of TLinear counts: ``count * resolution_k - 273.15`` [1].
-
-    Parameters
-    ----------
-    frames : array of uint16, shape (n, 120, 160) or (120, 160)
-        TLinear counts.
-    resolution_k : float or array (n,)
-        Kelvin per count (0.01 high gain, 0.1 low gain) [K].
-    """
-    res = np.asarray(resolution_k, dtype=np.float64)
-    if res.ndim == 1:
-        res = res[:, None, None]
-    return np.asarray(frames, dtype=np.float64) * res - _KELVIN_OFFSET
+#: Apparent temperature [C] of TLinear counts: ``count * resolution_k - 273.15`` [1]
+#: (:func:`firesight.units.tlinear_to_celsius`; ``resolution_k`` one value or one per frame).
+apparent_temperature_c = tlinear_to_celsius
 
 
 def check_frames(frames: np.ndarray, resolution_k: np.ndarray, time_s: np.ndarray, where: str = "frames") -> None:
@@ -199,7 +186,7 @@ def _frame_statistics_kernel(frames, resolution_k, prev_frame, prev_resolution_k
                 if c < cmin:
                     cmin = c
                 if diff_ok:
-                    d = (np.float64(c) * r - 273.15) - (np.float64(prev[y, x]) * pr - 273.15)
+                    d = (np.float64(c) * r - ZERO_CELSIUS_K) - (np.float64(prev[y, x]) * pr - ZERO_CELSIUS_K)
                     d2 += d * d
                     if abs(d) > dmax:
                         dmax = abs(d)
@@ -229,11 +216,11 @@ def _frame_statistics_kernel(frames, resolution_k, prev_frame, prev_resolution_k
             dv = np.float64(v - cmin)
             s1 += hv * dv
             s2 += hv * dv * dv
-            tv = np.float64(v) * r - 273.15
+            tv = np.float64(v) * r - ZERO_CELSIUS_K
             for k in range(nthr):
                 if tv > thresholds_c[k]:
                     counts[k] += hv
-        background = np.float64(rank_values[0]) * r - 273.15
+        background = np.float64(rank_values[0]) * r - ZERO_CELSIUS_K
         hot_limit = background + hot_delta_k
         # walk downwards: top-k sum and pixels hotter than the background limit
         remaining = top_k
@@ -243,7 +230,7 @@ def _frame_statistics_kernel(frames, resolution_k, prev_frame, prev_resolution_k
             hv = hist[v]
             if hv == 0:
                 continue
-            tv = np.float64(v) * r - 273.15
+            tv = np.float64(v) * r - ZERO_CELSIUS_K
             if remaining > 0:
                 take = hv if hv < remaining else remaining
                 top_sum += take * tv
@@ -258,11 +245,11 @@ def _frame_statistics_kernel(frames, resolution_k, prev_frame, prev_resolution_k
         var = s2 / npx - mean_dv * mean_dv
         if var < 0.0:
             var = 0.0
-        out[i, 0] = np.float64(cmax) * r - 273.15
-        out[i, 1] = np.float64(rank_values[2]) * r - 273.15
-        out[i, 2] = np.float64(rank_values[1]) * r - 273.15
+        out[i, 0] = np.float64(cmax) * r - ZERO_CELSIUS_K
+        out[i, 1] = np.float64(rank_values[2]) * r - ZERO_CELSIUS_K
+        out[i, 2] = np.float64(rank_values[1]) * r - ZERO_CELSIUS_K
         out[i, 3] = background
-        out[i, 4] = (np.float64(cmin) + mean_dv) * r - 273.15
+        out[i, 4] = (np.float64(cmin) + mean_dv) * r - ZERO_CELSIUS_K
         out[i, 5] = math.sqrt(var) * r
         out[i, 6] = top_sum / top_k
         for k in range(nthr):
@@ -282,7 +269,7 @@ def _frame_statistics_kernel(frames, resolution_k, prev_frame, prev_resolution_k
         if nhot > 0:
             for y in range(h):
                 for x in range(w):
-                    if np.float64(frame[y, x]) * r - 273.15 > hot_limit:
+                    if np.float64(frame[y, x]) * r - ZERO_CELSIUS_K > hot_limit:
                         if y < y0:
                             y0 = y
                         if y > y1:
@@ -348,7 +335,7 @@ def largest_blobs(frames: np.ndarray, resolution_k: np.ndarray, hot_limit_c: np.
     n = frames.shape[0]
     y0, y1 = int(bbox[:, 0].min()), int(bbox[:, 1].max())
     x0, x1 = int(bbox[:, 2].min()), int(bbox[:, 3].max())
-    crop = frames[:, y0:y1 + 1, x0:x1 + 1].astype(np.float64) * resolution_k[:, None, None] - _KELVIN_OFFSET
+    crop = frames[:, y0:y1 + 1, x0:x1 + 1].astype(np.float64) * resolution_k[:, None, None] - ZERO_CELSIUS_K
     labels, count = ndimage.label(crop > hot_limit_c[:, None, None], structure=_FRAME_STRUCTURE)
     result = np.zeros((n, 4))
     result[:, 1:] = np.nan

@@ -43,8 +43,8 @@ from firesight.physics.plume import heskestad_flame_height
 from firesight.scenarios.profiles import first_order, flame_flicker
 from firesight.scenarios.sampler import loguniform, place_source, r, sample_ignition_time
 from firesight.scenarios.scene import ThermalObject
+from firesight.units import ZERO_CELSIUS_K as K0
 
-K0 = 273.15
 
 #: Effective LWIR absorption (emission) coefficient of each fuel's flame [1/m]: wood from
 #: Drysdale [3]; polyurethane and PVC take polystyrene's 1.2 1/m (sooty polymer flames,

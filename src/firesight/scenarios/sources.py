@@ -37,8 +37,8 @@ from firesight.physics.occupants import occupant_co2_g_s, occupant_heat_w
 from firesight.scenarios.profiles import first_order, flame_flicker, newton_cooling_c, window
 from firesight.scenarios.sampler import choose, place_source, r
 from firesight.scenarios.scene import ThermalObject
+from firesight.units import ZERO_CELSIUS_K as K0
 
-K0 = 273.15
 #: latent heat of water [kJ/g] [7]
 LATENT_HEAT_WATER_KJ_PER_G = 2.257
 #: share of an occupant's metabolic heat that is sensible (the rest leaves as vapour) [3]

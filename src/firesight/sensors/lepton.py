@@ -30,8 +30,7 @@ from numba import njit
 
 from firesight.errors import require
 from firesight.sensors.pose import CameraPose
-
-ZERO_C_K = 273.15
+from firesight.units import ZERO_CELSIUS_K, tlinear_to_celsius
 
 #: Lepton 3.5 datasheet constants [1, 2].
 LEPTON35 = {
@@ -127,21 +126,8 @@ class LeptonFrames:
         return LeptonFrames(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names})
 
 
-def to_celsius(frames, resolution_k):
-    """TLinear counts to temperature [C]: ``counts * resolution_k - 273.15`` [1].
-
-    Parameters
-    ----------
-    frames : array (n, ...) or (...) uint16
-        TLinear counts.
-    resolution_k : float or array (n,)
-        Kelvin per count (0.01 high gain, 0.1 low gain), one per frame.
-    """
-    counts = np.asarray(frames, dtype=np.float64)
-    res = np.asarray(resolution_k, dtype=np.float64)
-    if res.ndim == 1:
-        res = res.reshape((-1,) + (1,) * (counts.ndim - 1))
-    return counts * res - ZERO_C_K
+#: TLinear counts to temperature [C] (:func:`firesight.units.tlinear_to_celsius`).
+to_celsius = tlinear_to_celsius
 
 
 def _rotation_room_from_camera(pose: CameraPose) -> np.ndarray:
@@ -335,12 +321,12 @@ class LeptonCamera:
             np.asarray(key_a, np.int64), np.asarray(key_b, np.int64),
             np.asarray(weight, np.float32), off_hi, off_lo, self.noise_bank, noise_off,
             frozen, self.dead_pixels,
-            np.float32((m["gain_high_to_low_c"] + ZERO_C_K) * 100.0),
+            np.float32((m["gain_high_to_low_c"] + ZERO_CELSIUS_K) * 100.0),
             float(m["gain_high_to_low_fraction"]),
-            np.float32((m["gain_low_to_high_c"] + ZERO_C_K) * 100.0),
+            np.float32((m["gain_low_to_high_c"] + ZERO_CELSIUS_K) * 100.0),
             float(m["gain_low_to_high_fraction"]),
-            np.float32((c["high_gain_range_c"][1] + ZERO_C_K) * 100.0),
-            np.float32((c["low_gain_range_c"][1] + ZERO_C_K) * 100.0),
+            np.float32((c["high_gain_range_c"][1] + ZERO_CELSIUS_K) * 100.0),
+            np.float32((c["low_gain_range_c"][1] + ZERO_CELSIUS_K) * 100.0),
             gstate, state.last, out, gains,
         )
         state.gain = int(gstate[0])
