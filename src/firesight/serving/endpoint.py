@@ -135,6 +135,36 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+class _RequestContext:
+    """Pure ASGI middleware (no extra task per request, unlike ``BaseHTTPMiddleware``): one
+    correlation id per request (the caller's ``X-Correlation-Id``, else SageMaker's
+    inference id, else a new one) bound for every log line of the request and echoed in the
+    response, and the request counted by route and status."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        raw = headers.get(b"x-correlation-id") or headers.get(b"x-amzn-sagemaker-inference-id") or b""
+        cid = raw.decode("latin-1")[:128] or new_correlation_id()
+        status = [500]
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-correlation-id", cid.encode("latin-1"))]
+            await send(message)
+
+        with correlation(cid):
+            await self.app(scope, receive, send_with_id)
+        route = scope.get("route")
+        metrics.HTTP_REQUESTS.labels(route=getattr(route, "path", "unmatched"), status=str(status[0])).inc()
+
+
 def create_app(service: InferenceService, *, tokens: TokenStore | None = None,
                config: EndpointConfig = EndpointConfig()) -> FastAPI:
     """The endpoint app for a loaded model."""
@@ -144,19 +174,7 @@ def create_app(service: InferenceService, *, tokens: TokenStore | None = None,
                               "See docs/serving.md.")
     app.state.service = service
 
-    @app.middleware("http")
-    async def count_requests(request: Request, call_next):
-        # one correlation id per request (the caller's, else SageMaker's inference id, else
-        # new): every log line of the request carries it, and the response echoes it
-        cid = (request.headers.get("x-correlation-id")
-               or request.headers.get("x-amzn-sagemaker-inference-id") or new_correlation_id())[:128]
-        with correlation(cid):
-            response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.HTTP_REQUESTS.labels(route=getattr(route, "path", "unmatched"),
-                                     status=str(response.status_code)).inc()
-        response.headers["X-Correlation-Id"] = cid
-        return response
+    app.add_middleware(_RequestContext)
 
     @app.get("/ping", summary="Health check: 200 when the model is loaded")
     def ping() -> dict:

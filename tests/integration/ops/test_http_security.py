@@ -108,6 +108,8 @@ def test_metrics_scrape_with_the_prometheus_parser(setup):
     assert samples[("firesight_messages_received_total", (("kind", "scd41"),))] >= 3
     assert samples[("firesight_queue_depth_messages", (("queue", "alert-events"),))] == 7
     assert samples[("firesight_inference_latency_seconds_count", (("path", "http"), ("variant", "full")))] >= 1
+    assert samples[("firesight_http_requests_total", (("route", "/invocations"), ("status", "200")))] >= 1
+    assert samples[("firesight_http_requests_total", (("route", "/invocations"), ("status", "401")))] >= 1
     assert httpx.get(setup["url"] + "/metrics").status_code == 401
 
 
