@@ -36,6 +36,7 @@ import numpy as np
 
 from firesight.errors import DataError
 from firesight.iot.codec import SCD41Message, StatusMessage, ThermalMessage
+from firesight.units import tlinear_to_celsius
 
 #: FFC state names (codec) -> the extractor's codes (0 normal, 1 imminent, 2 in progress).
 FFC_CODES = {"not_commanded": 0, "complete": 0, "imminent": 1, "in_progress": 2}
@@ -43,7 +44,6 @@ FFC_CODES = {"not_commanded": 0, "complete": 0, "imminent": 1, "in_progress": 2}
 SCD41_CO2_MAX_PPM = 40_000.0
 #: Longest run of windows emitted at once after a gap in a device's stream [-].
 MAX_WINDOWS_PER_MESSAGE = 300
-_KELVIN = 273.15
 
 
 @dataclass
@@ -93,7 +93,7 @@ def hot_region(pixels: np.ndarray, resolution_k: float, *, min_contrast_c: float
     """
     from scipy import ndimage
 
-    temp_c = pixels.astype(np.float32) * np.float32(resolution_k) - np.float32(_KELVIN)
+    temp_c = tlinear_to_celsius(pixels, resolution_k, dtype=np.float32)
     idx = int(np.argmax(temp_c))
     r, c = divmod(idx, temp_c.shape[1])
     max_c, median_c = float(temp_c[r, c]), float(np.median(temp_c))
@@ -113,7 +113,7 @@ def thumbnail(pixels: np.ndarray, resolution_k: float, factor: int = 4) -> dict:
     """A small 8-bit image of the frame (block means), for the alert's snapshot picture:
     ``{"b64", "shape", "lo_c", "hi_c"}`` with counts 0..255 mapping linearly to lo..hi [C]."""
     h, w = pixels.shape
-    temp_c = pixels.astype(np.float32) * np.float32(resolution_k) - np.float32(_KELVIN)
+    temp_c = tlinear_to_celsius(pixels, resolution_k, dtype=np.float32)
     small = temp_c[:h - h % factor, :w - w % factor].reshape(h // factor, factor, w // factor, factor).mean((1, 3))
     lo, hi = float(small.min()), float(small.max())
     scaled = np.zeros(small.shape, np.uint8) if hi - lo < 1e-6 else \

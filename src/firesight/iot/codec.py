@@ -37,6 +37,7 @@ import numpy as np
 from firesight.errors import DataError, InvalidParameterError
 from firesight.iot import strict_json
 from firesight.iot.topics import parse_device_topic
+from firesight.units import ZERO_CELSIUS_K
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,6 @@ MIN_TS_MS = 946_684_800_000
 
 #: Deepest JSON nesting a device payload may have (``features`` is the deepest: 2) [-].
 MAX_JSON_DEPTH = 4
-
-_KELVIN_OFFSET = 273.15
 
 
 class PayloadRejected(DataError):
@@ -333,13 +332,14 @@ def _decode_thermal(body: dict[str, Any], env: dict[str, Any]) -> ThermalMessage
         raise PayloadRejected("wrong_frame_size", f"pixels decode to {len(raw)} bytes, expected {expected}")
     pixels = np.frombuffer(raw, dtype="<u2").reshape(height, width)
     lo_c, hi_c = THERMAL_RANGE_C[gain]
-    lo = math.ceil((lo_c + _KELVIN_OFFSET) / resolution_k - 1e-6)
-    hi = math.floor((hi_c + _KELVIN_OFFSET) / resolution_k + 1e-6)
+    lo = math.ceil((lo_c + ZERO_CELSIUS_K) / resolution_k - 1e-6)
+    hi = math.floor((hi_c + ZERO_CELSIUS_K) / resolution_k + 1e-6)
     pmin, pmax = int(pixels.min()), int(pixels.max())
     if pmin < lo or pmax > hi:
         raise PayloadRejected(
             "out_of_range",
-            f"pixel temperatures {pmin * resolution_k - _KELVIN_OFFSET:.2f}..{pmax * resolution_k - _KELVIN_OFFSET:.2f} C "
+            f"pixel temperatures {pmin * resolution_k - ZERO_CELSIUS_K:.2f}.."
+            f"{pmax * resolution_k - ZERO_CELSIUS_K:.2f} C "
             f"outside {lo_c}..{hi_c} C for {gain} gain")
     return ThermalMessage(**env, width=width, height=height, resolution_k=float(resolution_k), gain=gain,
                           ffc_state=ffc_state, pixels=pixels)

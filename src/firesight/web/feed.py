@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 
 from firesight.ops import metrics
+from firesight.units import ZERO_CELSIUS_K, tlinear_to_celsius
 
 #: Readings and probabilities kept per device for a page that opens now.
 HISTORY_POINTS = 720
 #: Updates waiting per browser before the oldest sensor updates are shed.
 SUBSCRIBER_QUEUE = 2000
-_KELVIN_OFFSET = 273.15
 
 
 @dataclass
@@ -86,9 +86,9 @@ def _frame_payload(pixels: np.ndarray, resolution_k: float) -> dict:
     """A thermal frame for the browser: TLinear uint16 little-endian in base64, plus the
     scale to turn it into degrees C and the frame's range [C]."""
     arr = np.ascontiguousarray(pixels, dtype="<u2")
-    temps = arr.astype(np.float64) * resolution_k - _KELVIN_OFFSET
+    temps = tlinear_to_celsius(arr, resolution_k)
     return {"width": int(arr.shape[1]), "height": int(arr.shape[0]), "resolution_k": float(resolution_k),
-            "offset_c": -_KELVIN_OFFSET, "pixels": base64.b64encode(arr.tobytes()).decode(),
+            "offset_c": -ZERO_CELSIUS_K, "pixels": base64.b64encode(arr.tobytes()).decode(),
             "min_c": round(float(temps.min()), 2), "max_c": round(float(temps.max()), 2)}
 
 
