@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from firesight.physics.lag import first_order_step
 from firesight.units import ZERO_CELSIUS_K
 
 #: Convective share of the heat release of the alcohol pool fires on which Alpert fitted
@@ -153,10 +154,9 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
             lag_t = raw_t
             lag_x = raw_x
         else:
-            a = 1.0 - np.exp(-(t[i] - t[i - 1]) / tau_tr) if tau_tr > 0 else 1.0
-            lag_c += a * (raw_c - lag_c)
-            lag_t += a * (raw_t - lag_t)
-            lag_x += a * (raw_x - lag_x)
+            lag_c = first_order_step(lag_c, raw_c, t[i] - t[i - 1], tau_tr)
+            lag_t = first_order_step(lag_t, raw_t, t[i] - t[i - 1], tau_tr)
+            lag_x = first_order_step(lag_x, raw_x, t[i] - t[i - 1], tau_tr)
         co2_sensor[i] = lag_c
         temp_sensor[i] = lag_t - ZERO_CELSIUS_K
         xv_sensor[i] = lag_x

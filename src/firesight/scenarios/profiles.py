@@ -14,7 +14,8 @@ References
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import lfilter
+
+from firesight.physics.lag import first_order_lag
 
 #: Flame puffing (Cetegen & Ahmed [1]): f = coefficient * D**-0.5 [Hz, D in m].
 PUFFING_COEFFICIENT_HZ_M05 = 1.5
@@ -33,18 +34,9 @@ def window(time_s: np.ndarray, start_s: float, end_s: float | None = None, *, ra
     return on
 
 
-def first_order(time_s: np.ndarray, target: np.ndarray, tau_s: float, *, initial: float | None = None) -> np.ndarray:
-    """First-order lag of ``target`` with time constant ``tau_s`` [s] (exact for a
-    piecewise-constant input on a uniform grid)."""
-    t = np.asarray(time_s, dtype=float)
-    x = np.asarray(target, dtype=float)
-    if t.size < 2:
-        return x.copy()
-    dt = float(t[1] - t[0])
-    a = float(np.exp(-dt / max(float(tau_s), 1e-9)))
-    y0 = float(x[0] if initial is None else initial)
-    y, _ = lfilter([1.0 - a], [1.0, -a], x, zi=[a * y0])
-    return y
+#: First-order lag of ``target`` with time constant ``tau_s`` [s] on a uniform grid
+#: (:func:`firesight.physics.lag.first_order_lag`).
+first_order = first_order_lag
 
 
 def puffing_frequency_hz(diameter_m: float) -> float:
