@@ -65,6 +65,9 @@ bench: $(STAMP)
 	$(BIN)/firesight bench features
 	$(BIN)/firesight bench ingest --broker embedded
 	$(BIN)/firesight bench ingest --broker mosquitto
+	$(BIN)/firesight bench online --broker embedded --devices 10 --seconds 20
+	$(BIN)/firesight bench online --broker mosquitto --devices 30 --seconds 20
+	$(BIN)/firesight bench online --broker mosquitto --devices 30 --seconds 20 --workers 2
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
