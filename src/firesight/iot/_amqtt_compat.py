@@ -258,7 +258,8 @@ class FiresightAmqttBroker(Broker):
             client_session.keep_alive += delay
         return handler, client_session
 
-    async def _handle_client_session(self, reader, writer, client_session, handler, server, listener_name):  # noqa: ANN001
+    async def _handle_client_session(self, reader, writer, client_session, handler, server,  # noqa: ANN001
+                                     listener_name):  # noqa: ANN001
         """amqtt's, and a ``disconnect`` event when it ends."""
         try:
             await super()._handle_client_session(reader, writer, client_session, handler, server, listener_name)

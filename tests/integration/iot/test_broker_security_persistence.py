@@ -58,7 +58,8 @@ class _Restartable:
 
 @pytest.fixture(params=["embedded", "mosquitto"])
 def broker(request, tmp_path):
-    registry = DeviceRegistry(SQLiteMetadataStore(str(tmp_path / "metadata.db")), CertificateAuthority(tmp_path / "pki"))
+    registry = DeviceRegistry(SQLiteMetadataStore(str(tmp_path / "metadata.db")),
+                              CertificateAuthority(tmp_path / "pki"))
     registry.register_device("pub-node", site=SITE)
     registry.register_service("persist-sub")
     b = _Restartable(request.param, registry, tmp_path / "broker-state")
