@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from firesight._atomic import write_text_atomic
 from firesight.errors import DataError, InvalidParameterError, require
 
 #: Name of the training reference file inside a model folder.
@@ -120,11 +121,7 @@ class TrainingReference:
 
     def save(self, folder: str | Path) -> Path:
         """Write :data:`REFERENCE_FILE` into a model folder atomically."""
-        path = Path(folder) / REFERENCE_FILE
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), allow_nan=False))
-        tmp.replace(path)
-        return path
+        return write_text_atomic(Path(folder) / REFERENCE_FILE, json.dumps(self.to_dict(), allow_nan=False))
 
     @classmethod
     def load(cls, folder: str | Path) -> "TrainingReference | None":

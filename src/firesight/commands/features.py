@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import typer
 from rich.console import Console
+
+from firesight._atomic import write_text_atomic
 
 
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
@@ -59,5 +60,5 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                                        data=data or None, spark=spark)
         text = json.dumps(result, indent=2, sort_keys=True)
         if out:
-            Path(out).write_text(text + "\n")
+            write_text_atomic(out, text + "\n")
         typer.echo(text)

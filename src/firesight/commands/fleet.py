@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from firesight._atomic import write_text_atomic
 from firesight.errors import InvalidParameterError, NotFoundError
 
 console = Console()
@@ -313,7 +314,7 @@ def rules_deploy(
         payloads = {r.name: to_aws_topic_rule(r, role_arn=role_arn, bucket=bucket,
                                               queue_urls=pairs(queue_url, "queue_url"),
                                               function_arns=pairs(function_arn, "function_arn")) for r in rules}
-        aws_out.write_text(json.dumps(payloads, indent=2))
+        write_text_atomic(aws_out, json.dumps(payloads, indent=2))
     _print_json({"deployed": n, "rules": [r.name for r in rules], "aws_out": str(aws_out) if aws_out else None})
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import typer
 
+from firesight._atomic import write_text_atomic
 from firesight.ops.audit import record as audit_record
 
 FRAME_RATE_HZ = 8.7  # Lepton 3.5 effective frame rate (FLIR Lepton 3.5 datasheet)
@@ -209,7 +210,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         result = run_ingest_benchmark(kind, devices=n_devices, seconds=seconds, publishers=publishers)
         text = json.dumps(result, indent=2, sort_keys=True)
         if out:
-            Path(out).write_text(text + "\n")
+            write_text_atomic(out, text + "\n")
         typer.echo(text)
 
 

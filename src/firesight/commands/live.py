@@ -25,6 +25,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from firesight._atomic import write_text_atomic
+
 console = Console()
 
 #: Rooms of the live demo: two fires, three nuisance sources, one normal room.
@@ -153,7 +155,7 @@ def run_live_demo(data: str, out: str, *, speed: float, devices: int | None = No
     summary["fleet"] = {k: v for k, v in played.items() if not k.startswith("bytes")}
     summary["health"] = {name: {k: a.get(k) for k in ("alive", "restarts", "windows", "events")}
                          for name, a in health["agents"].items()}
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    write_text_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, default=str))
     del report
     return summary
 

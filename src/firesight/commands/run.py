@@ -15,6 +15,8 @@ from typing import Any, Optional
 
 import typer
 
+from firesight._atomic import write_text_atomic
+
 
 def _print(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, default=str, sort_keys=True) + "\n")
@@ -55,9 +57,7 @@ def run(
     def report(kind: str, health: dict) -> None:
         _print({"event": kind, **health})
         if health_file is not None:
-            tmp = health_file.with_suffix(health_file.suffix + ".tmp")
-            tmp.write_text(json.dumps(health, default=str, indent=2))
-            tmp.replace(health_file)
+            write_text_atomic(health_file, json.dumps(health, default=str, indent=2))
 
     deadline = None if duration_s is None else time.monotonic() + duration_s
     interval = cfg.coordinator.health_interval_s
@@ -91,7 +91,7 @@ def bench_online(
     result = run_online_benchmark(broker, devices=devices, seconds=seconds, workers=workers)
     text = json.dumps(result, indent=2, sort_keys=True)
     if out:
-        Path(out).write_text(text + "\n")
+        write_text_atomic(out, text + "\n")
     typer.echo(text)
 
 

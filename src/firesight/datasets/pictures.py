@@ -4,11 +4,9 @@ with the ignition marked. Drawn with matplotlib's Agg backend (no display needed
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
 
+from firesight._atomic import atomic_path
 from firesight.datasets.reader import ScenarioData
 
 STATE_NAMES = {0: "none", 1: "smouldering", 2: "flaming"}
@@ -103,15 +101,9 @@ def draw_scenario_png(scenario: ScenarioData, path: str) -> str:
         ax.set_xlim(0, duration)
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", fontsize=8, ncol=4)
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".show-", suffix=".png", dir=directory)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path

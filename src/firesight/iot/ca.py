@@ -37,7 +37,6 @@ import hashlib
 import ipaddress
 import os
 import secrets
-import tempfile
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from firesight._atomic import write_bytes_atomic
 from firesight.errors import InvalidParameterError, NotFoundError
 from firesight.iot.topics import validate_name
 
@@ -61,23 +61,6 @@ _REASONS = {"INACTIVE": x509.ReasonFlags.certificate_hold, "REVOKED": x509.Reaso
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def certificate_id(cert: x509.Certificate | bytes) -> str:
@@ -155,7 +138,7 @@ class CertificateAuthority:
             raise NotFoundError(f"the CA key is encrypted and its passphrase file {path} is missing "
                                 "(set FIRESIGHT_CA_PASSPHRASE or restore the file)")
         secret = secrets.token_urlsafe(32).encode()
-        atomic_write(path, secret, mode=0o600)
+        write_bytes_atomic(path, secret, mode=0o600)
         return secret
 
     @property
@@ -196,7 +179,7 @@ class CertificateAuthority:
                                                     "a wrong one") from exc
                 else:  # written by an older firesight: encrypt it now
                     key = serialization.load_pem_private_key(pem, password=None)
-                    atomic_write(key_path, _key_pem(key, self._key_passphrase(create=True)), mode=0o600)
+                    write_bytes_atomic(key_path, _key_pem(key, self._key_passphrase(create=True)), mode=0o600)
                 os.chmod(key_path, 0o600)
                 self._key = key  # type: ignore[assignment]
                 self._cert = x509.load_pem_x509_certificate(self.ca_path.read_bytes())
@@ -218,8 +201,8 @@ class CertificateAuthority:
                                                  encipher_only=False, decipher_only=False), critical=True)
                     .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                     .sign(key, hashes.SHA256()))
-            atomic_write(key_path, _key_pem(key, self._key_passphrase(create=True)), mode=0o600)
-            atomic_write(self.ca_path, cert.public_bytes(serialization.Encoding.PEM))
+            write_bytes_atomic(key_path, _key_pem(key, self._key_passphrase(create=True)), mode=0o600)
+            write_bytes_atomic(self.ca_path, cert.public_bytes(serialization.Encoding.PEM))
             self._key, self._cert = key, cert
             return cert
 
@@ -259,8 +242,8 @@ class CertificateAuthority:
         with self._lock:
             cert = builder.sign(self._key, hashes.SHA256())
         pem = cert.public_bytes(serialization.Encoding.PEM)
-        atomic_write(key_path, _key_pem(key), mode=0o600)
-        atomic_write(cert_path, pem)
+        write_bytes_atomic(key_path, _key_pem(key), mode=0o600)
+        write_bytes_atomic(cert_path, pem)
         return IssuedCertificate(certificate_id=certificate_id(cert), common_name=cn,
                                  serial_number=cert.serial_number, cert_pem=pem, cert_path=cert_path,
                                  key_path=key_path, not_after=cert.not_valid_after_utc)
@@ -317,7 +300,7 @@ class CertificateAuthority:
             builder = builder.add_revoked_certificate(revoked)
         with self._lock:
             crl = builder.sign(self._key, hashes.SHA256())
-        atomic_write(self.crl_path, crl.public_bytes(serialization.Encoding.PEM))
+        write_bytes_atomic(self.crl_path, crl.public_bytes(serialization.Encoding.PEM))
         return self.crl_path
 
     def load_certificate(self, path: Path | str) -> x509.Certificate:

@@ -47,8 +47,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from firesight._atomic import write_bytes_atomic
 from firesight.errors import FiresightError, NotFoundError
-from firesight.iot.ca import atomic_write
 from firesight.iot.codec import MAX_PAYLOAD_BYTES
 from firesight.iot.policy import ConnectionContext, mosquitto_acl_lines
 from firesight.iot.registry import DeviceRegistry
@@ -222,13 +222,13 @@ class MosquittoBroker:
         server = ca.issue_server_certificate((self.host, "localhost") if self.host != "localhost" else ("localhost",))
         self.registry.write_crl()
         tls = _copy_tls_files(self.runtime_dir, ca.ca_path, server.cert_path, server.key_path, ca.crl_path, account)
-        atomic_write(self.acl_path, mosquitto_acl(self.registry).encode(), mode=0o600)
+        write_bytes_atomic(self.acl_path, mosquitto_acl(self.registry).encode(), mode=0o600)
         if self.port == 0:
             self.port = free_port(self.host)
         conf = mosquitto_conf(port=self.port, host=self.host, cafile=tls["ca.pem"], certfile=tls["server.pem"],
                               keyfile=tls["server.key"], crlfile=tls["crl.pem"], aclfile=self.acl_path,
                               persistence_dir=self.persistence_dir, user=account.pw_name if account else None)
-        atomic_write(self.conf_path, conf.encode(), mode=0o600)
+        write_bytes_atomic(self.conf_path, conf.encode(), mode=0o600)
         if account is not None:  # the dropped-privilege process re-reads the ACL and writes its database
             for path in (self.runtime_dir, self.persistence_dir, self.acl_path, self.conf_path,
                          *self.persistence_dir.iterdir()):
@@ -266,9 +266,9 @@ class MosquittoBroker:
                 raise FiresightError(f"mosquitto exited with code {code}: {self.read_log()[-2000:]}")
             if self._listening():
                 self.url = f"mqtts://{self.host}:{self.port}"
-                atomic_write(self.pid_path, json.dumps({"pid": self._proc.pid, "host": self.host, "port": self.port,
-                                                        "conf": str(self.conf_path), "acl": str(self.acl_path)}
-                                                       ).encode(), mode=0o600)
+                record = {"pid": self._proc.pid, "host": self.host, "port": self.port,
+                          "conf": str(self.conf_path), "acl": str(self.acl_path)}
+                write_bytes_atomic(self.pid_path, json.dumps(record).encode(), mode=0o600)
                 return self.url
             time.sleep(0.05)
         self.stop()
@@ -403,7 +403,7 @@ def _runtime_dir(workdir: Path, account: pwd.struct_passwd) -> Path:
             return recorded
     runtime = Path(tempfile.mkdtemp(prefix="firesight-mosquitto-run-"))
     os.chown(runtime, account.pw_uid, account.pw_gid)
-    atomic_write(pointer, str(runtime).encode(), mode=0o600)
+    write_bytes_atomic(pointer, str(runtime).encode(), mode=0o600)
     return runtime
 
 
@@ -416,7 +416,7 @@ def _copy_tls_files(runtime: Path, ca_pem: Path, cert: Path, key: Path, crl: Pat
     out = {}
     for name, src in (("ca.pem", ca_pem), ("server.pem", cert), ("server.key", key), ("crl.pem", crl)):
         out[name] = tls / name
-        atomic_write(out[name], src.read_bytes(), mode=0o600)
+        write_bytes_atomic(out[name], src.read_bytes(), mode=0o600)
     if account is not None:
         for path in (tls, *out.values()):
             os.chown(path, account.pw_uid, account.pw_gid)
@@ -430,7 +430,7 @@ def _write_access_files(registry: DeviceRegistry, runtime: Path) -> None:
     st = runtime.stat()
     for path, data in ((runtime / "acl", mosquitto_acl(registry).encode()),
                        (runtime / "tls" / "crl.pem", registry.ca.crl_path.read_bytes())):
-        atomic_write(path, data, mode=0o600)
+        write_bytes_atomic(path, data, mode=0o600)
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             os.chown(path, st.st_uid, st.st_gid)
 

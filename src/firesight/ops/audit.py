@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from firesight._atomic import write_bytes_atomic
 from firesight.errors import DataError
 from firesight.ops import metrics
 
@@ -113,7 +114,7 @@ class AuditTrail:
                 fh.write(pem)
             pub = key.public_key().public_bytes(serialization.Encoding.PEM,
                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
-            _write_atomic(self.public_key_path, pub)
+            write_bytes_atomic(self.public_key_path, pub)
             return key
         return serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
 
@@ -245,7 +246,7 @@ class AuditTrail:
         digest["digestSignature"] = base64.b64encode(signature).decode()
         self.digest_dir.mkdir(parents=True, exist_ok=True)
         path = self.digest_dir / f"{digest['lastSequence']:010d}.json"
-        _write_atomic(path, json.dumps(digest, indent=1, sort_keys=True).encode())
+        write_bytes_atomic(path, json.dumps(digest, indent=1, sort_keys=True).encode())
         return path
 
     # -- reading -----------------------------------------------------------------------
@@ -360,16 +361,6 @@ def _parse_time(text: str) -> datetime:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     except ValueError:
         return datetime.min.replace(tzinfo=timezone.utc)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def default_trail(config=None) -> AuditTrail:

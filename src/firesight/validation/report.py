@@ -8,13 +8,12 @@ the integration test asserts are in :data:`VALIDATION_BOUNDS` and printed in the
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from firesight._atomic import write_bytes_atomic
 from firesight.errors import InvalidParameterError, NotFoundError
 from firesight.validation.delco import (
     DELCO_TESTS,
@@ -152,25 +151,12 @@ def check_bounds(result: dict) -> dict[str, tuple[float, float, float, bool]]:
     return checks
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _save_figure(fig, path: Path) -> None:
     import io
 
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight", metadata={"Software": None})
-    _atomic_write_bytes(path, buf.getvalue())
+    write_bytes_atomic(path, buf.getvalue())
 
 
 def plot_faa(result: dict, path: Path) -> None:
@@ -303,7 +289,7 @@ def write_report(result: dict, out_dir, *, command: str) -> list[Path]:
     plot_delco(result, delco_png)
     md = _markdown(result, command=command)
     md_path = out / "validation.md"
-    _atomic_write_bytes(md_path, md.encode("utf-8"))
+    write_bytes_atomic(md_path, md.encode("utf-8"))
     return [md_path, faa_png, delco_png]
 
 

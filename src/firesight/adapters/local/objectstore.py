@@ -5,17 +5,18 @@ from __future__ import annotations
 import os
 import posixpath
 import shutil
-import uuid
 
 import fsspec
 
+from firesight._atomic import write_bytes_atomic
 from firesight.errors import NotFoundError
 from firesight.ports import ObjectStore
 
 
 class FsspecObjectStore(ObjectStore):
-    """Objects under an fsspec URL. Local writes go to a temporary name then ``os.replace``,
-    so a reader never sees half an object; object stores (S3) are atomic per PUT."""
+    """Objects under an fsspec URL. Local writes go to a temporary name then ``os.replace``
+    (:func:`firesight._atomic.write_bytes_atomic`), so a reader never sees half an object;
+    object stores (S3) are atomic per PUT."""
 
     def __init__(self, url: str, *, storage_options: dict | None = None):
         self.url = url.rstrip("/") if "://" in url else os.path.abspath(url)
@@ -30,13 +31,7 @@ class FsspecObjectStore(ObjectStore):
     def put_bytes(self, key: str, data: bytes) -> None:
         path = self._path(key)
         if self._local:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = f"{path}.tmp-{uuid.uuid4().hex}"
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
+            write_bytes_atomic(path, data)
         else:
             self.fs.pipe_file(path, data)
 
