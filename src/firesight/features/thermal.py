@@ -33,7 +33,7 @@ References
    flicker frequency f = 1.5 / sqrt(D) Hz.
 3. Sen, P. K., "Estimates of the regression coefficient based on Kendall's tau",
    J. Am. Stat. Assoc. 63 (1968) 1379-1389 (Theil-Sen slope; see
-   :mod:`firesight.features.estimators`).
+   :mod:`firesight.features.timeseries`).
 4. Welch, P. D., "The use of fast Fourier transform for the estimation of power spectra",
    IEEE Trans. Audio Electroacoust. 15 (1967) 70-73.
 """
@@ -47,7 +47,7 @@ import numpy as np
 from scipy import ndimage
 
 from firesight.errors import DataError
-from firesight.features.estimators import theil_sen_slope, welch_psd
+from firesight.features.timeseries import theil_sen_slope, welch_psd
 from firesight.units import ZERO_CELSIUS_K, tlinear_to_celsius
 
 #: Lepton 3.5 frame geometry and rate [1].

@@ -10,7 +10,7 @@ from numpy.testing import assert_allclose
 from scipy import signal, stats
 
 from firesight.errors import DataError
-from firesight.features import estimators as est
+from firesight.features import timeseries as est
 from firesight.features import thermal as th
 
 COL = {name: i for i, name in enumerate(th.FRAME_COLUMNS)}
