@@ -170,14 +170,17 @@ def _run(payloads: int, rng: np.random.Generator, devices: int, shadow_share: fl
                 try:
                     client.publish(topic, body, qos=1)
                 except FiresightError as exc:  # refused by the client itself; not sent
-                    send_errors[type(exc).__name__] += 1
+                    with sent_lock:
+                        send_errors[type(exc).__name__] += 1
                     continue
                 with sent_lock:
                     sent[kind] += 1
                 if n % 50 == 49:
                     client.flush(60.0)
                     if progress is not None and k == 0:
-                        progress(sum(sent.values()))
+                        with sent_lock:
+                            total = sum(sent.values())
+                        progress(total)
             client.flush(60.0)
         finally:
             client.close(5.0)
@@ -215,7 +218,9 @@ def _run(payloads: int, rng: np.random.Generator, devices: int, shadow_share: fl
     rules_stats, shadow_stats = rules.stats(), shadow.stats()
     crash_details: dict[str, int] = {}
     crash_details.update({f"thread:{k}": v for k, v in thread_crashes.items()})
-    crash_details.update({f"log:{k}": v for k, v in errors.counts.items()})
+    # ERROR records of other loggers (the gateway's and the workers' errors are counted below)
+    crash_details.update({f"log:{k}": v for k, v in errors.counts.items()
+                          if k not in ("firesight.iot.worker", "firesight.iot.gateway")})
     crash_details.update({f"gateway:{k}": v for k, v in gw["errors"].items()})
     for name, stats in (("rules", rules_stats["worker"]), ("shadow", shadow_stats["worker"])):
         crash_details.update({f"{name}:{k}": v for k, v in stats.items() if k.startswith(("errors:", "restarts:"))})

@@ -42,7 +42,7 @@ from firesight.iot.rules_sql import (
     parse_sql,
     render_template,
 )
-from firesight.iot.worker import ServiceWorker
+from firesight.iot.worker import ServiceWorker, publish_with_backpressure
 
 __all__ = ["ACTION_TYPES", "UNDEFINED", "ActionRunner", "Message", "MessageContext", "Query", "RuleSyntaxError",
            "RulesEngine", "RulesService", "TopicRule", "evaluate", "load_rules", "parse_sql", "render_template",
@@ -97,7 +97,7 @@ class RulesService:
 
     def stats(self) -> dict[str, Any]:
         """The worker's queue and counters, and the engine's counts."""
-        return {"worker": self.worker.stats(), "engine": dict(self.engine.counts)}
+        return {"worker": self.worker.stats(), "engine": self.engine.counts_snapshot()}
 
     def _on_message(self, topic: str, payload: bytes) -> None:
         self.worker.submit((topic, payload))
@@ -105,4 +105,4 @@ class RulesService:
     def _handle(self, item: tuple[str, bytes]) -> None:
         topic, payload = item
         for out_topic, out_payload in self.engine.process(topic, payload):
-            self.client.publish(out_topic, out_payload, qos=self.qos)
+            publish_with_backpressure(self.client, out_topic, out_payload, qos=self.qos)

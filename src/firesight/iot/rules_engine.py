@@ -74,6 +74,11 @@ class RulesEngine:
         with self._lock:
             self.counts[key] += n
 
+    def counts_snapshot(self) -> dict[str, int]:
+        """A copy of :attr:`counts`, safe while messages are being processed."""
+        with self._lock:
+            return dict(self.counts)
+
     def topic_filters(self) -> list[str]:
         """The distinct FROM filters of the enabled rules."""
         return sorted({r.query.topic_filter for r in self.rules if r.enabled})

@@ -28,6 +28,7 @@ import copy
 import json
 import logging
 import re
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -36,7 +37,7 @@ from typing import Any
 
 from firesight.errors import ConflictError, FiresightError, InvalidParameterError
 from firesight.iot import strict_json
-from firesight.iot.worker import ServiceWorker
+from firesight.iot.worker import ServiceWorker, publish_with_backpressure
 from firesight.ports import MetadataStore
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,18 @@ class ShadowManager:
         self.store, self.table = store, table
         self._clock, self._validator = clock, validator
         #: requests and outcomes: ``get``, ``update``, ``delete``, ``accepted``, ``rejected_409`` ...
+        #: (read a consistent copy with :meth:`counts_snapshot`)
         self.counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()
+
+    def _count(self, key: str) -> None:
+        with self._counts_lock:
+            self.counts[key] += 1
+
+    def counts_snapshot(self) -> dict[str, int]:
+        """A copy of :attr:`counts`, safe while requests are being handled."""
+        with self._counts_lock:
+            return dict(self.counts)
 
     # -- documents -----------------------------------------------------------------------------
     def _key(self, thing_name: str, shadow_name: str | None) -> str:
@@ -266,7 +278,7 @@ class ShadowManager:
                 }, key="shadow_id", expected_version=version)
                 break
             except ConflictError:
-                self.counts["write_conflicts"] += 1
+                self._count("write_conflicts")
                 if version_in is not None:
                     raise ShadowRejected(409, "Version conflict") from None
         else:
@@ -310,7 +322,7 @@ class ShadowManager:
                 }, key="shadow_id", expected_version=int(item["version"]))
                 break
             except ConflictError:
-                self.counts["write_conflicts"] += 1
+                self._count("write_conflicts")
         else:
             raise ShadowRejected(409, "Version conflict")
         out = {"version": item["version"], "timestamp": now_s}
@@ -334,7 +346,7 @@ class ShadowManager:
         if address is None:
             return []
         op, thing, name = address.operation, address.thing_name, address.shadow_name
-        self.counts[op] += 1
+        self._count(op)
         client_token = None
         try:
             if len(payload) > MAX_REQUEST_BYTES:
@@ -361,15 +373,15 @@ class ShadowManager:
                 code, message = 400, str(exc)
             else:
                 code, message = 500, "InternalFailure"
-                self.counts[f"internal_error:{type(exc).__name__}"] += 1
+                self._count(f"internal_error:{type(exc).__name__}")
                 log.exception("shadow %s of %s failed", op, thing)
-            self.counts[f"rejected_{code}"] += 1
+            self._count(f"rejected_{code}")
             err: dict[str, Any] = {"code": code, "message": message, "timestamp": int(self._clock())}
             if client_token is not None:
                 err["clientToken"] = client_token
             out = [(shadow_topic(thing, op, "rejected", name), err)]
         else:
-            self.counts["accepted"] += 1
+            self._count("accepted")
         return [(t, json.dumps(doc, separators=(",", ":")).encode("utf-8")) for t, doc in out]
 
 
@@ -418,18 +430,18 @@ class ShadowService:
 
     def stats(self) -> dict[str, Any]:
         """The worker's queue and counters, and the manager's request counts."""
-        return {"worker": self.worker.stats(), "requests": dict(self.manager.counts)}
+        return {"worker": self.worker.stats(), "requests": self.manager.counts_snapshot()}
 
     def _on_message(self, topic: str, payload: bytes, retain: bool = False) -> None:
         if retain:
-            self.worker.counts["retained_ignored"] += 1
+            self.worker.count("retained_ignored")
             return
         self.worker.submit((topic, payload))
 
     def _handle(self, item: tuple[str, bytes]) -> None:
         topic, payload = item
         for out_topic, out_payload in self.manager.handle(topic, payload):
-            self.client.publish(out_topic, out_payload, qos=self.qos)
+            publish_with_backpressure(self.client, out_topic, out_payload, qos=self.qos)
 
 
 def delta_state(desired: dict | None, reported: dict | None) -> dict[str, Any]:

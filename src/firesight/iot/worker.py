@@ -99,6 +99,10 @@ class ServiceWorker:
                 log.warning("%s: worker still busy after stop", self.name)
             self._thread = None
 
+    def count(self, key: str, n: int = 1) -> None:
+        """Add ``n`` to the counter ``key`` (thread-safe; shown by :meth:`stats`)."""
+        self._count(key, n)
+
     def stats(self) -> dict[str, Any]:
         with self._lock:
             counts = dict(self.counts)
@@ -146,3 +150,16 @@ def _sleep_unless(running: threading.Event, delay_s: float) -> bool:
             return False
         time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
     return running.is_set()
+
+
+def publish_with_backpressure(client: Any, topic: str, payload: bytes, *, qos: int,
+                              max_unacknowledged: int = 200, wait_s: float = 30.0) -> None:
+    """Publish from a worker thread, then, once ``max_unacknowledged`` QoS 1 messages wait
+    for the broker's acknowledgement, wait (up to ``wait_s`` [s]) until they are
+    acknowledged. A broker that throttles the service (AWS IoT Core: 100 publishes/s per
+    connection) thus slows the worker, whose bounded queue then sheds new requests (counted),
+    instead of the client's outgoing queue overflowing and refusing the answers."""
+    client.publish(topic, payload, qos=qos)
+    if qos and getattr(client, "unacknowledged", 0) >= max_unacknowledged:
+        client.flush(wait_s)
+

@@ -100,3 +100,30 @@ def test_bad_settings_are_refused():
         ServiceWorker("t", print, max_queue=0)
     with pytest.raises(InvalidParameterError):
         ServiceWorker("t", print, backoff_s=(1.0, 0.5))
+
+
+def test_publish_waits_for_acknowledgements_once_too_many_are_outstanding():
+    from firesight.iot.worker import publish_with_backpressure
+
+    class SlowBroker:
+        """Counts QoS 1 messages not yet acknowledged; flush() acknowledges them all."""
+
+        def __init__(self) -> None:
+            self.unacknowledged, self.sent, self.flushes = 0, 0, 0
+
+        def publish(self, topic, payload, qos=0):  # noqa: ANN001
+            self.sent += 1
+            self.unacknowledged += qos
+
+        def flush(self, timeout_s):  # noqa: ANN001
+            self.flushes += 1
+            self.unacknowledged = 0
+            return 0
+
+    client = SlowBroker()
+    for _ in range(10):
+        publish_with_backpressure(client, "t", b"x", qos=1, max_unacknowledged=4)
+    assert client.sent == 10 and client.flushes == 2      # waited after the 4th and the 8th
+    for _ in range(10):
+        publish_with_backpressure(client, "t", b"x", qos=0, max_unacknowledged=4)
+    assert client.flushes == 2                             # QoS 0 has nothing to wait for
