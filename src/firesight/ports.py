@@ -1,7 +1,19 @@
 """Ports: the small abstract interfaces that domain code depends on.
 
-Each port has a local adapter (``firesight.adapters.local``) and an AWS adapter
-(``firesight.adapters.aws``); :mod:`firesight.bootstrap` is the one place that picks them.
+Each of the five ports has a local and an AWS adapter (``firesight.adapters.aws``):
+
+- ``ObjectStore``: ``adapters.local.FsspecObjectStore``; ``S3ObjectStore``.
+- ``MetadataStore``: ``adapters.local.SQLiteMetadataStore``; ``DynamoDBMetadataStore``.
+- ``MessageQueue``: ``adapters.local.SQLiteMessageQueue``; ``SQSMessageQueue``.
+- ``ModelRegistry``: ``registry.mlflow_registry.MLflowModelRegistry``;
+  ``SageMakerModelRegistry``.
+- ``Notifier``: ``notify.channels`` (e-mail, webhook, console); ``SNSNotifier``.
+
+:mod:`firesight.bootstrap` picks them for the services and commands; benchmarks and the
+fuzzer build throwaway local stores in temporary folders. The other AWS clients (IoT Core
+and IoT Data, the SageMaker endpoint, CloudWatch, Step Functions) have no port: their
+local counterparts are the embedded broker, ``firesight serve``, ``firesight.ops`` and the
+local state-machine runner.
 """
 
 from __future__ import annotations
