@@ -13,8 +13,9 @@ change named in its docstring:
   queued on disk for offline persistent sessions), everything accepted delivered before a
   disconnect is handled (``_client_message_loop``, ``_handle_message_delivery``,
   ``_delete_session``; :class:`FiresightProtocolHandler`);
-- bounded queues: per session in (messages, bytes), per subscriber in flight (messages,
-  bytes) and offline (messages, bytes), each overflow counted (``_run_broadcast``);
+- bounded queues: per session in (messages, bytes; when full the connection's reader
+  pauses, so TCP pushes back on the sender), per subscriber pending and in flight
+  (messages, bytes) and offline (messages, bytes), each overflow counted (``_run_broadcast``);
 - delivery at ``min(published QoS, subscribed QoS)`` over a snapshot of the subscriptions;
 - retained messages sent on (re)connect only where the receiver may receive them
   (``_publish_retained_messages_for_subscription``: amqtt sends the retained messages of
@@ -59,6 +60,9 @@ log = logging.getLogger(__name__)
 AMQTT_TESTED_VERSION = "0.12.1"
 _LOOP_ENDED = "firesight.loop_ended"
 _IN_BYTES, _OUT, _OFFLINE_BYTES = "firesight.in_bytes", "firesight.out", "firesight.offline_bytes"
+#: session attribute: an asyncio.Event set while the session's in-queue has room; the
+#: connection's reader waits on it before the next packet (TCP then pushes back)
+_ROOM = "firesight.room"
 _TAKEOVER_WAIT_S = 10.0
 
 #: (class, method, parameter names after self) that this module overrides
@@ -162,14 +166,22 @@ class FiresightProtocolHandler(BrokerProtocolHandler):
         message.publish_packet = publish_packet
         size = len(publish_packet.data)
         attrs, limits = self.session.attributes, (self.broker.limits if self.broker else QueueLimits())
-        queued = self.session.delivered_message_queue.qsize()
-        if queued >= limits.in_messages or attrs.get(_IN_BYTES, 0) + size > limits.in_bytes:
+        queue = self.session.delivered_message_queue
+        # the reader pauses once the queue is full (at most one packet more arrives), so this
+        # only catches a connection without that pause
+        if queue.qsize() > limits.in_messages or attrs.get(_IN_BYTES, 0) > limits.in_bytes:
             if self.broker is not None:
                 self.broker.event(self.session, "publish_throttled", publish_packet.topic_name, size,
-                                  "session queue full")
+                                  "session queue full: dropped")
             return asyncio.sleep(0)  # dropped, not acknowledged: a QoS 1 sender sends it again
         attrs[_IN_BYTES] = attrs.get(_IN_BYTES, 0) + size
-        self.session.delivered_message_queue.put_nowait(message)
+        queue.put_nowait(message)
+        room = attrs.get(_ROOM)
+        if room is not None and room.is_set() and _queue_full(self.session, limits):
+            room.clear()
+            if self.broker is not None:
+                self.broker.event(self.session, "publish_throttled", publish_packet.topic_name, size,
+                                  "session queue full: reading paused")
         return asyncio.sleep(0)
 
     def handle_disconnect(self, disconnect):  # noqa: ANN001, ANN201
@@ -253,6 +265,12 @@ class FiresightAmqttBroker(Broker):
         if not client_session.clean_session and self._store is not None:
             self._store.save_session(client_session.client_id, access.certificate_id,
                                      self.subscriptions_of(client_session))
+        room = client_session.attributes.get(_ROOM)
+        if room is None:
+            room = client_session.attributes[_ROOM] = asyncio.Event()
+        room.set()
+        if guard is not None:
+            guard.room = room.wait
         delay = self.config.get("timeout-disconnect-delay", 0)
         if client_session.keep_alive > 0 and isinstance(delay, int):
             client_session.keep_alive += delay
@@ -352,6 +370,9 @@ class FiresightAmqttBroker(Broker):
         size = len(app_message.data or b"")
         attrs = client_session.attributes
         attrs[_IN_BYTES] = max(0, attrs.get(_IN_BYTES, 0) - size)
+        room = attrs.get(_ROOM)
+        if room is not None and not room.is_set() and not _queue_full(client_session, self.limits):
+            room.set()
         if not valid_publish_topic(topic):
             self.event(client_session, "publish_denied", topic, size, "invalid topic")
             if handler is not None:
@@ -483,6 +504,11 @@ class FiresightAmqttBroker(Broker):
                 session.attributes[_OFFLINE_BYTES] = session.attributes.get(_OFFLINE_BYTES, 0) + len(payload)
             restored += 1
         return restored
+
+
+def _queue_full(session: Session, limits: QueueLimits) -> bool:
+    return (session.delivered_message_queue.qsize() >= limits.in_messages
+            or session.attributes.get(_IN_BYTES, 0) >= limits.in_bytes)
 
 
 class _Outbound:

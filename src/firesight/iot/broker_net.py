@@ -16,7 +16,9 @@ its public ``external`` listener interface (``Broker.external_connected``) after
   burst of as many), applied to every packet but acknowledgements and DISCONNECT (so a
   SUBSCRIBE or PINGREQ flood is bounded too): a faster client is slowed by not reading its
   socket (TCP flow control pushes back), so nothing it sends piles up in the broker; every
-  delayed packet counts as ``publish_throttled``.
+  delayed packet counts as ``publish_throttled``;
+- a pause before each packet while the session's queue of accepted messages is full
+  (``GuardedReader.room``), so a fast sender is held back instead of dropped.
 
 References
 ----------
@@ -33,7 +35,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from amqtt.adapters import ReaderAdapter, StreamWriterAdapter
@@ -95,6 +97,8 @@ class GuardedReader(ReaderAdapter):
         self.idle_timeout_s: float | None = None
         #: packets that took a token of the rate bucket so far [-]
         self.metered = 0
+        #: ``await room()`` before each packet (set by the broker: the session's in-queue has room)
+        self.room: Callable[[], Awaitable[object]] | None = None
 
     def close(self, reason: str) -> None:
         """Abort the connection (idempotent)."""
@@ -106,6 +110,8 @@ class GuardedReader(ReaderAdapter):
     async def read(self, n: int = -1) -> bytes:
         if self.closed_reason is not None:
             return b""
+        if self.room is not None and self._state == _TYPE and self._deadline is None:
+            await self.room()
         coro = self._reader.read(n) if n < 0 else self._reader.readexactly(n)
         if self._deadline is not None:
             left = self._deadline - asyncio.get_running_loop().time()

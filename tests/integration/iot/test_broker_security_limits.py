@@ -13,6 +13,8 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
+import subprocess
+import sys
 import threading
 import time
 
@@ -31,6 +33,20 @@ pytestmark = pytest.mark.timeout(120)
 
 SITE = "lab"
 MB = 1024 * 1024
+#: a service publishing 600 QoS 0 messages of 100 KB as fast as it can, then waiting for
+#: the broker to have taken them (a QoS 1 message after them is acknowledged)
+_FIREHOSE = """
+import sys, time
+from firesight.iot.client import ServiceClient
+url, cert, key, ca = sys.argv[1:5]
+c = ServiceClient("firehose", url, cert_path=cert, key_path=key, ca_path=ca, client_id="firehose").connect()
+payload = b"z" * (100 * 1024)
+for i in range(600):
+    c.publish("firesight/v1/lab/hose/status", payload, qos=0)
+c.publish("firesight/v1/lab/hose/status", b"end", qos=1, wait_s=60)
+c.close()
+print(600)
+"""
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +54,8 @@ def pki(tmp_path_factory):
     root = tmp_path_factory.mktemp("broker-security-limits")
     registry = DeviceRegistry(SQLiteMetadataStore(str(root / "metadata.db")), CertificateAuthority(root / "pki"))
     creds = {n: registry.register_device(n, site=SITE) for n in ("good", "flood", "big", "idle", "later")}
-    return {"registry": registry, "creds": creds, "service": registry.register_service("watcher")}
+    return {"registry": registry, "creds": creds, "service": registry.register_service("watcher"),
+            "stalled": registry.register_service("stalled"), "firehose": registry.register_service("firehose")}
 
 
 def _broker(pki, **limits):
@@ -256,5 +273,47 @@ def test_a_flooding_client_is_throttled_and_memory_stays_flat(pki):
         assert growth_mb < 50, growth_mb
         flooder.close()
         watcher.close()
+    finally:
+        broker.stop()
+
+
+def test_a_subscriber_that_never_reads_costs_a_bounded_amount(pki):
+    """A subscriber to everything that stops reading its socket: what the broker holds for
+    it stops at ``queues.pending_*`` (1000 messages, 8 MiB) and the rest is dropped for
+    it and counted, instead of one task per message piling up (60 MB published here). The
+    publisher itself, a service (no rate limit) faster than the broker routes, is held back
+    by TCP when its queue of accepted messages is full, and loses nothing.
+    Positive control: a device's reading still reaches a subscriber that reads."""
+    broker = _broker(pki)
+    proc = psutil.Process()
+    try:
+        st = pki["stalled"]
+        ctx = tls_context(ca_path=st.ca_path, cert_path=st.cert_path, key_path=st.key_path)
+        stalled = ctx.wrap_socket(socket.create_connection(("127.0.0.1", _port(broker.url)), timeout=5),
+                                  server_hostname="127.0.0.1")
+        stalled.sendall(_connect_packet("stalled"))
+        assert stalled.recv(4) == b"\x20\x02\x00\x00"
+        topic_filter = b"firesight/v1/lab/#"
+        stalled.sendall(b"\x82" + _varint(2 + 2 + len(topic_filter) + 1) + b"\x00\x01"
+                        + struct.pack("!H", len(topic_filter)) + topic_filter + b"\x00")
+        assert stalled.recv(5)[:1] == b"\x90"                   # SUBACK; from here on it reads nothing
+        watcher, inbox = _watcher(pki, broker.url, "firesight/v1/lab/good/#")
+        fh = pki["firehose"]
+        rss0 = proc.memory_info().rss
+        # the publisher is another process, so that its own buffers are not counted here
+        hose = subprocess.run([sys.executable, "-c", _FIREHOSE, broker.url, str(fh.cert_path), str(fh.key_path),
+                               str(fh.ca_path)], capture_output=True, text=True, timeout=90)
+        assert hose.returncode == 0 and hose.stdout.strip() == "600", hose.stderr[-2000:]
+        time.sleep(2.0)
+        growth_mb = (proc.memory_info().rss - rss0) / MB
+        counts = broker.event_counts()
+        assert counts.get("deliver_dropped", 0) > 0                 # dropped for the stalled one only ...
+        assert counts["publish"] == 601                             # ... the fast publisher lost nothing (held back)
+        assert growth_mb < 40, growth_mb
+        with _device(pki, "good", broker.url).connect() as good:
+            good.publish(good.topic("scd41"), _reading(9), qos=1, wait_s=5)
+            assert inbox.wait_for("firesight/v1/lab/good/scd41")
+        watcher.close()
+        stalled.close()
     finally:
         broker.stop()
