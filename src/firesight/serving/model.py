@@ -27,6 +27,7 @@ from firesight.errors import InvalidParameterError, NotFoundError
 from firesight.serving.fast import CompiledDetector
 
 SEQUENCE_MODES = ("independent", "stream")
+_LEVEL_NAMES = np.array([None, "normal", "watch", "alarm"], dtype=object)
 
 
 @dataclass
@@ -99,17 +100,8 @@ class InferenceService:
             state = AlertState(policy)
             # a row with every input missing counts as no evidence (as in the online path)
             return [state.update(float(i), p) for i, p in enumerate(probs.tolist())]
-        out: list[str | None] = []
-        for p in probs.tolist():
-            if p != p:
-                out.append(None)
-            elif p >= policy.alarm_on:
-                out.append("alarm")
-            elif p >= policy.watch_on:
-                out.append("watch")
-            else:
-                out.append("normal")
-        return out
+        codes = np.where(np.isnan(probs), 0, 1 + (probs >= policy.watch_on) + (probs >= policy.alarm_on))
+        return _LEVEL_NAMES[codes].tolist()
 
     def describe(self) -> dict:
         """Model card of the endpoint: source, version, variants with feature order and policy."""
