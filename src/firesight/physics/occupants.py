@@ -26,6 +26,18 @@ OCCUPANT_CONSTANTS = {
 }
 
 
+def _people(n_people, activity_met) -> tuple[np.ndarray, np.ndarray]:
+    """``(n, met)`` as float arrays; :class:`InvalidParameterError` for negative counts or a
+    non-positive activity."""
+    n = np.asarray(n_people, dtype=float)
+    met = np.asarray(activity_met, dtype=float)
+    if np.any(n < 0):
+        raise InvalidParameterError("n_people", ">= 0", n_people)
+    if np.any(met <= 0):
+        raise InvalidParameterError("activity_met", "> 0", activity_met)
+    return n, met
+
+
 def occupant_co2_g_s(n_people, *, activity_met=1.2, bmr_mj_per_day=6.7):
     """CO2 exhaled by building occupants.
 
@@ -57,12 +69,7 @@ def occupant_co2_g_s(n_people, *, activity_met=1.2, bmr_mj_per_day=6.7):
     ----------
     .. [5] Persily & de Jonge, Indoor Air 27 (2017), Eq. 1; ASHRAE 62.1.
     """
-    n = np.asarray(n_people, dtype=float)
-    met = np.asarray(activity_met, dtype=float)
-    if np.any(n < 0):
-        raise InvalidParameterError("n_people", ">= 0", n_people)
-    if np.any(met <= 0):
-        raise InvalidParameterError("activity_met", "> 0", activity_met)
+    n, met = _people(n_people, activity_met)
     c = {**GAS_CONSTANTS, **OCCUPANT_CONSTANTS}
     # L/s at (T [K], P [kPa]) -> mol/s = P*1000*V/1000 / (R T) -> g/s; T cancels.
     mol_s_per_person = c["persily_constant"] * bmr_mj_per_day * met / c["gas_constant_j_mol_k"]
@@ -92,10 +99,5 @@ def occupant_heat_w(n_people, *, activity_met=1.2):
     ----------
     .. [6] ASHRAE Handbook - Fundamentals (2021), Ch. 9, Table 4.
     """
-    n = np.asarray(n_people, dtype=float)
-    met = np.asarray(activity_met, dtype=float)
-    if np.any(n < 0):
-        raise InvalidParameterError("n_people", ">= 0", n_people)
-    if np.any(met <= 0):
-        raise InvalidParameterError("activity_met", "> 0", activity_met)
+    n, met = _people(n_people, activity_met)
     return n * met * OCCUPANT_CONSTANTS["met_w_m2"] * OCCUPANT_CONSTANTS["dubois_area_m2"]

@@ -6,6 +6,7 @@ inside functions count too."""
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -68,21 +69,25 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     assert (2, "firesight.scenarios.scene") in _imports(source)
 
 
-def test_importing_sensors_loads_no_scenario_module():
-    code = ("import sys, firesight.sensors, firesight.physics; "
-            "print(sorted(m for m in sys.modules if m.startswith(('firesight.scenarios', "
-            "'firesight.datasets', 'firesight.features', 'firesight.detection'))))")
+def _loaded_after(modules: str, prefixes: tuple[str, ...]) -> list[str]:
+    """Modules starting with one of ``prefixes`` loaded by importing ``modules`` in a fresh
+    interpreter."""
+    code = (f"import json, sys, {modules}; "
+            f"print(json.dumps(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    return json.loads(out.stdout)
+
+
+def test_importing_sensors_loads_no_scenario_module():
+    upper = ("firesight.scenarios", "firesight.datasets", "firesight.features", "firesight.detection")
+    assert _loaded_after("firesight.sensors, firesight.physics", upper) == []
+    assert _loaded_after("firesight.scenarios", upper) != []  # positive control
 
 
 def test_units_loads_neither_numba_nor_physics():
     """The services convert TLinear counts with :mod:`firesight.units`; it must stay light."""
-    code = ("import sys, firesight.units; "
-            "print(sorted(m for m in ('numba', 'scipy', 'firesight.physics', 'firesight.sensors') "
-            "if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    heavy = ("numba", "scipy", "firesight.physics", "firesight.sensors")
+    assert _loaded_after("firesight.units, firesight._atomic", heavy) == []
 
 
 def test_camera_pose_is_one_type():
