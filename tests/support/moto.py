@@ -22,6 +22,28 @@ _FAKE_CREDENTIALS = {
 }
 
 
+def _serial_moto_server(ip_address: str, port: int):
+    """A ``ThreadedMotoServer`` (the server runs in its own thread) that handles one request
+    at a time. moto's handlers are not atomic: with werkzeug's thread per request, two
+    concurrent ``PutItem`` calls can both pass a ``ConditionExpression`` before either
+    writes (seen here: two shadow writers both accepted at version 12). DynamoDB checks and
+    writes an item atomically, so the tests serialise requests to keep that guarantee."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import (DomainDispatcherApplication, MotoRequestHandler,
+                                               create_backend_app)
+    from werkzeug.serving import make_server
+
+    class SerialMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = DomainDispatcherApplication(create_backend_app)
+            self._server = make_server(self._ip_address, self._port, app, threaded=False,
+                                       request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return SerialMotoServer(ip_address=ip_address, port=port, verbose=False)
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint():
     """Start a moto server for the session; yield its URL (``http://127.0.0.1:PORT``).
@@ -29,12 +51,10 @@ def moto_endpoint():
     Fake credentials go into the environment so that boto3 never looks for real ones (and
     child processes of a test inherit them); the previous values come back afterwards.
     """
-    from moto.server import ThreadedMotoServer
-
     saved = {k: os.environ.get(k) for k in (*_FAKE_CREDENTIALS, "AWS_PROFILE", "MOTO_PORT")}
     os.environ.update(_FAKE_CREDENTIALS)
     os.environ.pop("AWS_PROFILE", None)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = _serial_moto_server("127.0.0.1", 0)
     server.start()
     host, port = server.get_host_and_port()
     # moto's state machine interpreter calls services (DynamoDB, SQS...) on localhost:MOTO_PORT

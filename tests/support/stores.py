@@ -41,3 +41,13 @@ def increment_with_versions(spec: dict[str, Any], table: str, key: str, times: i
         except ConflictError:
             conflicts += 1
     return conflicts
+
+
+def shadow_updates(spec: dict[str, Any], thing: str, prefix: str, times: int) -> list[int]:
+    """``times`` desired-state updates of ``thing``'s shadow through the shadow manager on
+    the store of ``spec``; return the versions they were accepted at (child process)."""
+    from firesight.iot.shadow import ShadowManager
+
+    manager = ShadowManager(open_metadata_store(spec))
+    return [manager.update(thing, {"state": {"desired": {f"{prefix}{i}": i}}})["accepted"]["version"]
+            for i in range(times)]
