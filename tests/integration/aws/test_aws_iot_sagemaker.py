@@ -107,6 +107,11 @@ def test_shadow_updates_are_versioned(moto_settings):
         data.update_shadow(thing, desired={"interval_s": 3600}, expected_version=first["version"])
     assert data.get_shadow(thing)["state"]["desired"] == {"interval_s": 5}
     data.publish(f"firesight/v1/hq/{thing}/status", {"online": True})
+    # the moto server runs in this process: look at what its IoT Data backend received
+    from moto.iotdata.models import iotdata_backends
+
+    published = iotdata_backends["123456789012"][moto_settings.region].published_payloads
+    assert (f"firesight/v1/hq/{thing}/status", b'{"online": true}') in published
     with pytest.raises(InvalidParameterError, match="payload"):
         data.publish("firesight/v1/hq/x/thermal", b"x" * (128 * 1024 + 1))
 
