@@ -56,15 +56,20 @@ def test_registration_leaves_owner_only_keys_database_and_an_encrypted_ca_key(tm
     assert again.returncode == 0, again.stderr
 
 
-def test_a_passphrase_from_the_environment_protects_the_ca_key(tmp_path):
-    home = tmp_path / "home"
-    env = {"FIRESIGHT_CA_PASSPHRASE": "correct horse battery staple"}
-    assert _run(home, "devices", "register", "node-1", "--site", "lab", env_extra=env).returncode == 0
-    assert not (home / "ca-key.passphrase").exists()
-    wrong = _run(home, "devices", "register", "node-2", "--site", "lab",
-                 env_extra={"FIRESIGHT_CA_PASSPHRASE": "wrong"})
-    assert wrong.returncode == 2 and "passphrase" in wrong.stderr and "Traceback" not in wrong.stderr
-    assert _run(home, "devices", "register", "node-2", "--site", "lab", env_extra=env).returncode == 0
+def test_a_passphrase_from_the_environment_protects_the_ca_key(tmp_path, monkeypatch):
+    from firesight.config import Config
+    from firesight.iot import open_registry
+
+    cfg = Config(home=tmp_path / "home")
+    monkeypatch.setenv("FIRESIGHT_CA_PASSPHRASE", "correct horse battery staple")
+    open_registry(cfg).register_device("node-1", site="lab")
+    assert not (cfg.home / "ca-key.passphrase").exists()
+    assert b"ENCRYPTED PRIVATE KEY" in (cfg.home / "pki" / "ca.key").read_bytes()
+    monkeypatch.setenv("FIRESIGHT_CA_PASSPHRASE", "wrong")
+    with pytest.raises(InvalidParameterError, match="passphrase"):
+        open_registry(cfg).register_device("node-2", site="lab")
+    monkeypatch.setenv("FIRESIGHT_CA_PASSPHRASE", "correct horse battery staple")
+    assert open_registry(cfg).register_device("node-2", site="lab").thing_name == "node-2"
 
 
 @pytest.mark.parametrize("value", ["r1\nuser intruder\ntopic readwrite #", "r1\r", "a b", "r1\x00", "#", "x" * 801])
