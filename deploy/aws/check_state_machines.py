@@ -5,9 +5,9 @@ workflow definitions that firesight runs locally, and that they are valid.
    (``firesight.workflows.validate``) with the tasks firesight registers;
 2. each ``AWS::StepFunctions::StateMachine`` in ``deploy/aws/template.yaml`` carries exactly
    ``to_aws_definition(<workflow>)`` (firesight tasks become Lambda alias ARNs), and its
-   ``DefinitionSubstitutions`` cover every ``${...}`` placeholder;
+   ``DefinitionSubstitutions`` cover every ``${...}`` substitution key;
 3. moto's Amazon States Language parser (the one moto runs executions with) parses each
-   converted definition with the placeholders filled.
+   converted definition with the substitution keys filled.
 
 Exit status 0 when all hold; otherwise every problem is printed and the status is 1.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "deploy" / "aws" / "template.yaml"
-_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+_SUBSTITUTION = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
 def main(template_path: Path = TEMPLATE) -> int:
@@ -57,11 +57,11 @@ def main(template_path: Path = TEMPLATE) -> int:
             problems.append(f"{logical_id}: Definition differs from to_aws_definition({workflow}); "
                             "regenerate it (see docs/aws.md)")
         text = json.dumps(props.get("Definition"))
-        placeholders = set(_PLACEHOLDER.findall(text))
-        missing = placeholders - set(props.get("DefinitionSubstitutions", {}))
+        keys_used = set(_SUBSTITUTION.findall(text))
+        missing = keys_used - set(props.get("DefinitionSubstitutions", {}))
         if missing:
             problems.append(f"{logical_id}: DefinitionSubstitutions lack {sorted(missing)}")
-        filled = _PLACEHOLDER.sub(lambda m: f"arn:aws:lambda:eu-west-1:123456789012:function:f:{m.group(1)}", text)
+        filled = _SUBSTITUTION.sub(lambda m: f"arn:aws:lambda:eu-west-1:123456789012:function:f:{m.group(1)}", text)
         try:
             from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 

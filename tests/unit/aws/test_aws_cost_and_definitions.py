@@ -67,7 +67,7 @@ def test_cli_prints_the_table_and_json():
 
 
 def test_workflow_definitions_convert_for_step_functions():
-    from firesight.adapters.aws.stepfunctions import firesight_tasks, task_placeholder, to_aws_definition
+    from firesight.adapters.aws.stepfunctions import firesight_tasks, task_substitution_key, to_aws_definition
     from firesight.workflows import load_definition
 
     original = load_definition("training-pipeline", substitute=False)
@@ -75,8 +75,8 @@ def test_workflow_definitions_convert_for_step_functions():
     text = json.dumps(converted)
     assert "arn:aws:states:::firesight:" not in text
     for task in firesight_tasks(original):
-        assert "${" + task_placeholder(task) + "}" in text
-    assert task_placeholder("plan_retraining") == "TaskPlanRetrainingArn"
+        assert "${" + task_substitution_key(task) + "}" in text
+    assert task_substitution_key("plan_retraining") == "TaskPlanRetrainingArn"
     assert converted["StartAt"] == original["StartAt"] and converted["States"].keys() == original["States"].keys()
 
 

@@ -95,7 +95,7 @@ class StepFunctions:
 FIRESIGHT_TASK_PREFIX = "arn:aws:states:::firesight:"
 
 
-def task_placeholder(task: str) -> str:
+def task_substitution_key(task: str) -> str:
     """The ``DefinitionSubstitutions`` key that stands for ``task``'s Lambda alias ARN."""
     return "Task" + "".join(part.capitalize() for part in task.split("_")) + "Arn"
 
@@ -130,7 +130,7 @@ def to_aws_definition(definition: Mapping[str, Any]) -> dict[str, Any]:
             out = {k: convert(v) for k, v in node.items()}
             resource = out.get("Resource")
             if isinstance(resource, str) and resource.startswith(FIRESIGHT_TASK_PREFIX):
-                out["Resource"] = "${" + task_placeholder(resource[len(FIRESIGHT_TASK_PREFIX):]) + "}"
+                out["Resource"] = "${" + task_substitution_key(resource[len(FIRESIGHT_TASK_PREFIX):]) + "}"
             return out
         if isinstance(node, list):
             return [convert(v) for v in node]
