@@ -158,6 +158,11 @@ class MonitoringAgent:
         """Staged: stop taking messages, drain the gateway's queues (windows still go out),
         stop the presence loop."""
         self.gateway.stop(drain_timeout_s=timeout_s)
+        if self.shared_group:  # a clean disconnect sends no last will: say it, so others take over
+            try:
+                self.client.publish(worker_topic(self.worker_id), b"offline", qos=1, retain=True)
+            except FiresightError:
+                log.warning("could not announce worker %s offline", self.worker_id)
         self._stop.set()
         for thread in (self._sweeper, self._claims_thread):
             if thread is not None:

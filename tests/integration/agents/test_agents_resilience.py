@@ -55,6 +55,15 @@ def fleet(scenario, url, registry, speed):
     return FleetSimulator(settings, [scenario], url, registry=registry)
 
 
+def uncertain(home):
+    """Alarm deliveries the response agent recorded as uncertain (died while sending)."""
+    from firesight.adapters.local.metadata import SQLiteMetadataStore
+    from firesight.agents.alert_store import AlertStore
+
+    store = AlertStore(SQLiteMetadataStore(str(home / "metadata.db")))
+    return [d["delivery_key"] for d in store.deliveries(state="uncertain") if d.get("signal") == "alarm"]
+
+
 def alarm_mails(box):
     return [m for m in box.snapshot() if "room-000" in m["subject"] and "ALARM" in m["subject"].upper()
             and "PRE-ALARM" not in m["subject"].upper()]
@@ -75,7 +84,9 @@ def test_sigkilled_agent_process_restarts_and_the_alarm_arrives_exactly_once(fir
         "home": str(home), "site": "lab", "broker": {"url": broker.url}, "model": {"poll_s": 0},
         "channels": [{"kind": "email", "options": {"host": "127.0.0.1", "port": smtp_port,
                                                    "recipients": ["ops@example.org"]}}],
-        "response": {"policy": {"poll_interval_s": 0.05, "routes": {"alarm": {"tiers": [["email"]]}}}},
+        # a received event comes back after 5 s if its receiver died (SQS visibility timeout)
+        "response": {"policy": {"poll_interval_s": 0.05, "visibility_timeout_s": 5.0,
+                                "routes": {"alarm": {"tiers": [["email"]]}}}},
         "coordinator": {"health_interval_s": 0}}))
     alarms = threading.Event()
 
@@ -97,14 +108,15 @@ def test_sigkilled_agent_process_restarts_and_the_alarm_arrives_exactly_once(fir
         line = proc.stdout.readline()
         assert '"started"' in line, line
 
-    sim = fleet(fire, broker.url, registry, speed=12.0)
+    # at 10x the fire plays ~35 s into the run: after the first restart even on a busy machine
+    sim = fleet(fire, broker.url, registry, speed=10.0)
     proc = start_agents()
     try:
         wait_started(proc)
         sim.connect()
         player = threading.Thread(target=sim.run, daemon=True)
         player.start()
-        time.sleep(8.0)
+        time.sleep(4.0)
         proc.send_signal(signal.SIGKILL)  # mid-stream, during the room's normal minutes
         proc.wait(10)
         proc = start_agents()
@@ -115,11 +127,12 @@ def test_sigkilled_agent_process_restarts_and_the_alarm_arrives_exactly_once(fir
         proc = start_agents()
         wait_started(proc)
         player.join(120)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not alarm_mails(box):
+        deadline = time.monotonic() + 45
+        while time.monotonic() < deadline and not alarm_mails(box) and not uncertain(home):
             time.sleep(0.5)
         time.sleep(5.0)  # room for a duplicate to show up
         mails = alarm_mails(box)
+        unsure = uncertain(home)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -130,7 +143,11 @@ def test_sigkilled_agent_process_restarts_and_the_alarm_arrives_exactly_once(fir
         observer.close()
         controller.stop()
         broker.stop()
-    assert len(mails) == 1, [m["subject"] for m in box.snapshot()]
+    # never twice; and never silently lost: either the e-mail went out once, or the kill hit
+    # the SMTP transaction itself, and the response agent (policy `uncertain: report`)
+    # recorded that delivery as uncertain instead of risking a duplicate
+    assert len(mails) <= 1, [m["subject"] for m in box.snapshot()]
+    assert len(mails) == 1 or unsure, ([m["subject"] for m in box.snapshot()], unsure)
 
 
 @pytest.mark.mosquitto
@@ -150,7 +167,7 @@ def test_broker_restart_mid_stream_readings_resume_and_the_alarm_arrives(fire, t
                             "response": {"enabled": False}, "model": {"poll_s": 0},
                             "coordinator": {"health_interval_s": 0}}, environ={})
     system = start_system(cfg, broker=broker)
-    sim = fleet(fire, broker.url, registry, speed=10.0)
+    sim = fleet(fire, broker.url, registry, speed=20.0)
     try:
         sim.connect()
         player = threading.Thread(target=sim.run, daemon=True)
