@@ -1,6 +1,6 @@
 """Scale-out: two monitoring + analysis workers share the devices through shared
 subscriptions on a real Mosquitto; every device is served by exactly one worker, and its
-windows come out in order, none missing."""
+windows come out in order, none missing; when a worker leaves, the other takes its devices."""
 
 from __future__ import annotations
 
@@ -78,6 +78,13 @@ def test_two_workers_serve_every_device_exactly_once_in_order(tmp_path):
         frames = play(creds, broker.url, SECONDS, threading.Event())
         time.sleep(3.0)
         served = {w: s.coordinator.agent("monitoring").served() for w, s in zip(("w0", "w1"), systems)}
+        with lock:
+            first_run = {thing: list(got) for thing, got in windows.items()}
+        # w1 goes away: at their next status message its devices are taken by w0
+        systems.pop().stop()
+        play(creds, broker.url, 4.0, threading.Event())
+        time.sleep(2.0)
+        taken_over = systems[0].coordinator.agent("monitoring").served()
     finally:
         for s in systems:
             s.stop()
@@ -93,9 +100,10 @@ def test_two_workers_serve_every_device_exactly_once_in_order(tmp_path):
             owners[t] = w
     assert sorted(owners) == sorted(f"lab/node-{i}" for i in range(DEVICES))
     assert set(owners.values()) == {"w0", "w1"}, owners  # the load is shared
+    assert taken_over == sorted(f"lab/node-{i}" for i in range(DEVICES))
     for i in range(DEVICES):
         thing = f"node-{i}"
-        got = windows[thing]
+        got = first_run[thing]
         assert {w for w, _, _ in got} == {owners[f"lab/{thing}"]}  # windows from its one worker
         times = [t for _, t, _ in got]
         assert times == sorted(times) and len(set(times)) == len(times)  # in order, none twice
