@@ -114,8 +114,9 @@ def test_stream_mode_reads_history_from_earlier_rows(server, service, rows):
     assert r.status_code == 200, r.text
     got = np.array([p["probability"] for p in r.json()["predictions"]], dtype=float)
     np.testing.assert_allclose(got, _reference(service, x, stream=True), atol=1e-6)
-    # and differs from scoring each row alone (the LSTM sees a different history)
-    assert np.nanmax(np.abs(got - _reference(service, x))) > 1e-4
+    if service.bundle.history_windows("full") > 1:
+        # a model with a sequence member: the history changes the numbers
+        assert np.nanmax(np.abs(got - _reference(service, x))) > 1e-4
 
 
 def test_variant_by_custom_attribute_takes_its_own_columns(server, service, rows):

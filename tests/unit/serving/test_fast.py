@@ -86,8 +86,13 @@ def test_small_stacking_ensemble_matches_reference():
         method="stacking", cv=2, features=names).fit(frame, y)
     test = rng.normal(size=(80, 6))
     test[3, 2] = np.nan
-    ref = ens.predict_proba(pd.DataFrame(test, columns=names), groups=np.zeros(80))[:, 1]
-    np.testing.assert_allclose(CompiledDetector(ens).predict(test, stream=True), ref, atol=1e-6)
+    frame = pd.DataFrame(test, columns=names)
+    compiled = CompiledDetector(ens)
+    ref_stream = ens.predict_proba(frame, groups=np.zeros(80))[:, 1]
+    np.testing.assert_allclose(compiled.predict(test, stream=True), ref_stream, atol=1e-6)
+    ref_alone = ens.predict_proba(frame, groups=np.arange(80))[:, 1]
+    np.testing.assert_allclose(compiled.predict(test), ref_alone, atol=1e-6)
+    assert np.abs(ref_stream - ref_alone).max() > 1e-4  # the LSTM's history matters here
 
 
 def test_refuses_wrong_width_and_infinity(bundle):
