@@ -38,6 +38,9 @@ def test_response_handler_runs_the_response_agent(tmp_path, capsys):
     out = response_handler({"Records": records}, agent=agent)
     assert out == {"batchItemFailures": [{"itemIdentifier": "m2"}]}
     assert sorted(a["thing"] for a in store.list()) == ["hall", "kitchen"]
+    sent = console.getvalue()                     # the alarms were sent, not only recorded
+    assert "kitchen" in sent and "hall" in sent
+    assert {d["state"] for d in store.deliveries()} == {"sent"}
     emf = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (emf["AlertEventsApplied"], emf["AlertEventsMalformed"], emf["AlertEventsFailed"]) == (2, 1, 0)
 

@@ -48,7 +48,8 @@ def _response_agent() -> Any:
 
 
 def response_handler(event: dict[str, Any], context: Any = None, *, agent: Any = None) -> dict[str, Any]:
-    """Apply each SQS record's alert event; return the SQS partial-batch response."""
+    """Apply each SQS record's alert event and send its notifications (the agent's
+    ``handle_event``); return the SQS partial-batch response."""
     from firesight.agents.events import AlertEvent
 
     agent = agent or _response_agent()
@@ -56,7 +57,7 @@ def response_handler(event: dict[str, Any], context: Any = None, *, agent: Any =
     for record in event.get("Records", []):
         message_id = record.get("messageId", "")
         try:
-            agent.apply_event(AlertEvent.from_json(record.get("body", "")))
+            agent.handle_event(AlertEvent.from_json(record.get("body", "")))
             applied += 1
         except DataError as exc:  # malformed: retrying cannot help; let the DLQ keep it
             malformed += 1
