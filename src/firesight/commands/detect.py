@@ -151,6 +151,10 @@ def train(
     from firesight.detection.training import train_bundle
 
     table, desc = _load_table(data, features, workers, step_s, window_s)
+    if desc.get("kind") == "dataset":
+        from firesight.detection.labels import add_gas_detectable
+
+        table = add_gas_detectable(table, str(data))  # SCD41-only labels from the truth
     holdout = _split_list(holdout_families)
     split_info = None
     test = None

@@ -20,6 +20,7 @@ from firesight.detection.boosting import XGBoostDetector
 from firesight.detection.bundle import DetectorBundle
 from firesight.detection.ensemble import EnsembleDetector
 from firesight.detection.forest import RandomForestDetector
+from firesight.detection.labels import COLUMN as GAS_LABEL
 from firesight.detection.scoring import prepare_table
 from firesight.detection.sequence import LSTMDetector
 from firesight.errors import DataError, InvalidParameterError
@@ -150,6 +151,10 @@ def train_bundle(table: pd.DataFrame, *, kind: str = "ensemble", params: Mapping
         if np.isinf(values).any():
             raise DataError(f"the feature table holds infinite values in variant {variant!r} columns")
         ok = ~np.isnan(values).all(axis=1)  # every input missing: no evidence to learn from
+        if variant == "gas" and GAS_LABEL in table.columns:
+            # the SCD41 cannot sense a fire whose gases have not reached it: such windows
+            # are neither fire nor no-fire for this variant (firesight.detection.labels)
+            ok &= ~((y == 1) & (table[GAS_LABEL].to_numpy() == 0))
         rows = table.loc[ok].reset_index(drop=True)
         det = make_detector(kind, features=cols, params=params, seed=seed)
         det.fit(rows, y[ok], groups=rows["scenario_id"].to_numpy())

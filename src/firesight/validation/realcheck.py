@@ -57,9 +57,10 @@ FIRE_HISTORY_S = 900.0
 #: Ambient added to the FAA rises (the tests give rises above the starting values).
 FAA_AMBIENT = {"co2_ppm": 420.0, "temperature_c": 20.0, "humidity_rh": 45.0}
 #: Which measured series feed the SCD41 in each fire test: the CO2 probe and the
-#: thermocouple next to it (FAA: the TC36 gas sampling point; DelCo: gas analyser A and
-#: the top thermocouple of the first tree of room A).
-FAA_SERIES = {"co2": "TC36 CO2", "temperature": "TC36"}
+#: thermocouple next to it (FAA: the TC36 gas sampling point where the test has it, else
+#: the first CO2 probe that has data and the median of the ceiling thermocouples TC1-TC40;
+#: DelCo: gas analyser A and the top thermocouple of the first tree of room A).
+FAA_SERIES = {"co2": ("TC36 CO2", "Mid Pan CO2", "Aft Pan CO2"), "temperature": "TC36"}
 DELCO_SERIES = {"co2": "CO2_A", "temperature": "TC_A7_1"}
 FAA_TESTS = (1, 2, 3, 4)
 DELCO_TESTS = (2, 3, 4, 5, 6, 22, 23, 24, 25)
@@ -172,12 +173,15 @@ def _through_scd41(time_s: np.ndarray, co2_ppm: np.ndarray, temperature_c: np.nd
     fields = []
     for values in (co2_ppm, temperature_c, humidity_rh):
         filled = pd.Series(np.asarray(values, dtype=float)).ffill().bfill().to_numpy()
+        if not np.isfinite(filled).all():
+            raise DataError("a fire trace holds no finite values")
         fields.append(filled)
     t0, t1 = float(time_s[0]), float(time_s[-1])
     grid = np.arange(t0 - FIRE_HISTORY_S, t1 + 1e-9, 1.0)
     true = [np.interp(grid, time_s, f) for f in fields]  # flat before t0: np.interp holds the first value
     readings = SCD41Sensor(rng=rng).measure(grid, *true).to_frame()
-    readings = readings[readings["status"] == 0]
+    # status 4 (air above the 60 C operating limit) still carries values, as the device does
+    readings = readings[np.isin(readings["status"], (0, 4))]
     return readings[["time_s", "co2_ppm", "temperature_c", "humidity_rh"]].reset_index(drop=True)
 
 
@@ -186,12 +190,17 @@ def faa_readings(real_data_dir: Path | str, test: int, *, rng: np.random.Generat
     from firesight.validation.nist import read_faa_test
 
     table = read_faa_test(real_data_dir, test)
-    for col in FAA_SERIES.values():
-        if col not in table.columns:
-            raise DataError(f"FAA test {test}: no column {col!r}")
+    probes = [c for c in FAA_SERIES["co2"] if c in table.columns and table[c].notna().sum() > 10]
+    if not probes:
+        raise DataError(f"FAA test {test}: no CO2 probe with data among {FAA_SERIES['co2']}")
+    if probes[0] == "TC36 CO2" and table["TC36"].notna().sum() > 10:
+        rise_k = table["TC36"].to_numpy(float)
+    else:
+        ceiling = [f"TC{i}" for i in range(1, 41) if f"TC{i}" in table.columns]
+        rise_k = table[ceiling].median(axis=1, skipna=True).to_numpy(float)
     t = table["Time"].to_numpy(float)
-    co2 = FAA_AMBIENT["co2_ppm"] + 1e6 * table[FAA_SERIES["co2"]].to_numpy(float)
-    temp = FAA_AMBIENT["temperature_c"] + table[FAA_SERIES["temperature"]].to_numpy(float)
+    co2 = FAA_AMBIENT["co2_ppm"] + 1e6 * table[probes[0]].to_numpy(float)
+    temp = FAA_AMBIENT["temperature_c"] + rise_k
     return _through_scd41(t, co2, temp, np.full(t.size, FAA_AMBIENT["humidity_rh"]), rng)
 
 
