@@ -92,11 +92,14 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         else:
             ids = reg.set_thing_certificates_status(thing, status)
         from firesight.iot import mosquitto_dir
+        from firesight.iot.mosquitto import managed_mosquitto
 
+        running = managed_mosquitto(mosquitto_dir())
         _print({"thing_name": thing, "status": status, "certificates": ids,
+                "managed_mosquitto": (f"ACL and CRL reloaded (pid {running['pid']})" if running
+                                      else "none running"),
                 "note": "an embedded broker on this home applies this within its identity cache time (2 s); "
-                        f"a Mosquitto run by `firesight broker run --broker mosquitto` ({mosquitto_dir()}) "
-                        "has had its ACL and CRL reloaded (SIGHUP)"})
+                        "the Mosquitto that `firesight broker run --broker mosquitto` runs, at once"})
 
     cert_opt = typer.Option("", "--certificate-id", help="Only this certificate. Default: all of the thing's.")
 

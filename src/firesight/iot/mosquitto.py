@@ -435,24 +435,29 @@ def _write_access_files(registry: DeviceRegistry, runtime: Path) -> None:
             os.chown(path, st.st_uid, st.st_gid)
 
 
-def reload_managed_mosquitto(registry: DeviceRegistry, workdir: Path | str) -> bool:
-    """Apply registry changes to a Mosquitto started with this ``workdir`` by any process
-    (its ``mosquitto.pid.json``): rewrite its ACL and the CRL, then SIGHUP. Returns False
-    when none runs there (no pid file, or one whose process is gone or is another
-    program now).
-    """
+def managed_mosquitto(workdir: Path | str) -> dict | None:
+    """The pid file of the Mosquitto running with this ``workdir`` (``pid``, ``host``,
+    ``port``, ``conf``, ``acl``), or None when none runs there (no pid file, or one whose
+    process is gone or is another program now)."""
     workdir = Path(workdir).absolute()
     try:
         info = json.loads((workdir / PID_FILE).read_text())
         pid = int(info["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return False
-    try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False  # not running any more
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
     if str(info.get("conf")).encode() not in cmdline:
-        return False  # a stale pid file: that process id now belongs to another program
-    _write_access_files(registry, Path(info.get("acl") or workdir / "acl").parent)
-    os.kill(pid, signal.SIGHUP)
+        return None  # a stale pid file: that process id now belongs to another program
+    return dict(info)
+
+
+def reload_managed_mosquitto(registry: DeviceRegistry, workdir: Path | str) -> bool:
+    """Apply registry changes to a Mosquitto started with this ``workdir`` by any process
+    (see :func:`managed_mosquitto`): rewrite its ACL and the CRL, then SIGHUP. Returns False
+    when none runs there."""
+    info = managed_mosquitto(workdir)
+    if info is None:
+        return False
+    _write_access_files(registry, Path(info.get("acl") or Path(workdir).absolute() / "acl").parent)
+    os.kill(int(info["pid"]), signal.SIGHUP)
     return True
