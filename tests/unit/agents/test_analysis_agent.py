@@ -18,7 +18,7 @@ from firesight.detection.bundle import DetectorBundle
 from firesight.detection.models import default_model_path, load_bundle
 from firesight.detection.online import OnlineDetector
 
-from unit.agents.test_monitoring_quality import T0_MS, feed, stream
+from unit.agents.test_monitoring_quality import feed, stream
 
 
 @pytest.fixture(scope="module")
