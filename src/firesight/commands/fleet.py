@@ -82,7 +82,7 @@ def simulate(
                                             "or labels to play (default: all, node i plays scenario i mod n)."),
     speed: float = typer.Option(1.0, "--speed", help="Playback speed [x real time]; 0 = as fast as possible "
                                 "(default 1)."),
-    duration_s: Optional[float] = typer.Option(None, "--duration-s", help="Scenario time to play per node [s] "
+    duration_s: Optional[float] = typer.Option(None, "--duration-s", help="Scenario time to play per node after its t = 0 [s] (the SCD41 history before t = 0 plays first) "
                                                "(default: whole scenarios)."),
     mode: Optional[str] = typer.Option(None, "--mode", help="Force the edge mode: frames | features "
                                        "(default: each node's shadow, `frames` if unset)."),

@@ -73,7 +73,9 @@ class SimulatorSettings:
     speed : float
         Playback speed [x real time]; 0 plays as fast as the broker takes it.
     duration_s : float or None
-        Scenario time to play per node [s] (None: the whole scenario).
+        Scenario time to play per node after the scenario's t = 0 [s] (None: the whole
+        scenario). The SCD41 history a scenario carries before t = 0 is always played
+        first (it is the sensor's warm-up), so a short duration still plays camera frames.
     mode : str or None
         Force the edge mode (``frames`` | ``features``); None follows each node's shadow.
     status_interval_s, features_period_s, features_window_s : float
@@ -151,7 +153,7 @@ class VirtualDevice:
         self.start_s = float(min(starts))
         end = float(max(ends))
         if self.settings.duration_s is not None:
-            end = min(end, self.start_s + self.settings.duration_s)
+            end = min(end, max(self.start_s, 0.0) + self.settings.duration_s)
         self.end_s = end
         self._seq: Counter[str] = Counter()
         self._ffc_seen = False

@@ -92,6 +92,21 @@ def test_features_mode_sends_features_not_frames():
     np.testing.assert_allclose(after["thermal_max_c"], 200.0, atol=0.5)
 
 
+def test_duration_counts_from_t0_after_the_scd41_history():
+    """Scenarios carry SCD41 readings from before t = 0 (the sensor's history): a short
+    duration plays that history and then camera frames up to t = duration."""
+    scenario = _scenario(duration_s=20.0)
+    history = pd.DataFrame({"time_s": np.arange(-60.0, 0.0, 5.0), "co2_ppm": 420.0, "temperature_c": 22.0,
+                            "humidity_rh": 40.0, "status": 0})
+    scenario.scd41 = pd.concat([history, scenario.scd41], ignore_index=True)
+    device = VirtualDevice("node-4", "lab", scenario, settings=SimulatorSettings(duration_s=5.0))
+    msgs = _play(device)
+    frame_times = [t for t, _, m in msgs if isinstance(m, ThermalMessage)]
+    scd_times = [t for t, _, m in msgs if isinstance(m, SCD41Message)]
+    assert min(scd_times) == -60.0 and frame_times and max(frame_times) <= 5.0
+    assert len(frame_times) == int(5.0 * FRAME_RATE_HZ) + 1
+
+
 def test_duration_limits_playback_and_settings_are_checked():
     device = VirtualDevice("node-3", "lab", _scenario(), settings=SimulatorSettings(duration_s=5.0))
     assert max(t for t, _, _ in _play(device)) <= 5.0
