@@ -24,6 +24,7 @@ References
 
 from __future__ import annotations
 
+import inspect
 import logging
 import socket
 import ssl
@@ -327,30 +328,21 @@ class MqttClient:
     def add_handler(self, topic_filter: str, callback: MessageCallback) -> None:
         """Route messages matching ``topic_filter`` to ``callback(topic, payload)`` without
         subscribing (for a persistent session's subscriptions, which the broker kept)."""
-        def _deliver(client, userdata, message) -> None:  # noqa: ANN001
-            try:
-                callback(message.topic, message.payload)
-            except Exception:  # a failing consumer must not kill the network thread
-                log.exception("message callback for %s failed", topic_filter)
-
+        _deliver = _delivery(callback, topic_filter)
         self._client.message_callback_add(topic_filter, _deliver)
 
     def subscribe(self, topic_filter: str, callback: MessageCallback, *, qos: int = 0,
                   timeout_s: float = 10.0) -> int:
         """Subscribe and route matching messages to ``callback(topic, payload)`` (called on
-        the network thread; keep it short). Returns the granted QoS.
+        the network thread; keep it short); a callback with a ``retain`` parameter also gets
+        the message's MQTT RETAIN flag. Returns the granted QoS.
 
         Raises
         ------
         AccessDeniedError
             The broker refused the subscription (SUBACK 0x80).
         """
-        def _deliver(client, userdata, message) -> None:  # noqa: ANN001
-            try:
-                callback(message.topic, message.payload)
-            except Exception:  # a failing consumer must not kill the network thread
-                log.exception("message callback for %s failed", topic_filter)
-
+        _deliver = _delivery(callback, topic_filter)
         self._client.message_callback_add(topic_filter, _deliver)
         event: threading.Event = threading.Event()
         codes: list = []
@@ -421,3 +413,23 @@ class ServiceClient(MqttClient):
         self.service_name = service_name
         super().__init__(client_id or f"{service_name}-{uuid.uuid4().hex[:8]}", broker_url, cert_path=cert_path,
                          key_path=key_path, ca_path=ca_path, **kwargs)  # type: ignore[arg-type]
+
+
+def _delivery(callback: Callable, topic_filter: str) -> Callable:
+    """paho's per-topic callback around ``callback(topic, payload[, retain=])``: a failing
+    consumer is logged and never kills the network thread."""
+    try:
+        wants_retain = "retain" in inspect.signature(callback).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        wants_retain = False
+
+    def _deliver(client, userdata, message) -> None:  # noqa: ANN001
+        try:
+            if wants_retain:
+                callback(message.topic, message.payload, retain=bool(message.retain))
+            else:
+                callback(message.topic, message.payload)
+        except Exception:
+            log.exception("message callback for %s failed", topic_filter)
+
+    return _deliver

@@ -10,15 +10,13 @@ import json
 import queue as queue_mod
 import threading
 import time
-import uuid
 
-import paho.mqtt.client as mqtt
 import pytest
 
 from firesight.adapters.local.metadata import SQLiteMetadataStore
 from firesight.adapters.local.objectstore import FsspecObjectStore
 from firesight.iot.ca import CertificateAuthority
-from firesight.iot.client import BrokerAddress, ServiceClient, tls_context
+from firesight.iot.client import ServiceClient
 from firesight.iot.registry import DeviceRegistry
 from firesight.iot.rules import RulesEngine, RulesService, load_rules
 from firesight.iot.shadow import ShadowManager, ShadowService
@@ -49,40 +47,6 @@ class Answers:
             if topic.endswith(suffixes):
                 return topic, json.loads(payload)
         raise AssertionError(f"nothing on *{suffixes} within {timeout_s} s")
-
-
-class RetainAwareClient:
-    """A paho client that passes the MQTT RETAIN flag to callbacks
-    (``callback(topic, payload, retain)``), as :class:`ShadowService` accepts."""
-
-    def __init__(self, url: str, creds) -> None:  # noqa: ANN001
-        address = BrokerAddress.parse(url)
-        self._c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"shadow-{uuid.uuid4().hex[:8]}",
-                              protocol=mqtt.MQTTv311)
-        self._c.tls_set_context(tls_context(ca_path=creds.ca_path, cert_path=creds.cert_path,
-                                            key_path=creds.key_path))
-        self._acks: dict[int, threading.Event] = {}
-        connected = threading.Event()
-        self._c.on_connect = lambda *a: connected.set()
-        self._c.on_subscribe = lambda c, u, mid, *a: self._acks.setdefault(mid, threading.Event()).set()
-        self._c.connect(address.host, address.port)
-        self._c.loop_start()
-        assert connected.wait(WAIT_S)
-
-    def subscribe(self, topic_filter, callback, *, qos=0):  # noqa: ANN001
-        self._c.message_callback_add(topic_filter, lambda c, u, m: callback(m.topic, m.payload, m.retain))
-        _, mid = self._c.subscribe(topic_filter, qos)
-        assert self._acks.setdefault(mid, threading.Event()).wait(WAIT_S)
-
-    def unsubscribe(self, topic_filter):  # noqa: ANN001
-        self._c.unsubscribe(topic_filter)
-
-    def publish(self, topic, payload, *, qos=0):  # noqa: ANN001
-        self._c.publish(topic, payload, qos=qos)
-
-    def close(self) -> None:
-        self._c.disconnect()
-        self._c.loop_stop()
 
 
 @pytest.fixture(scope="module")
@@ -143,13 +107,15 @@ def test_five_malformed_shadow_requests_get_rejected_answers(pki, broker, tmp_pa
 
 
 def test_retained_update_is_not_replayed_when_the_service_restarts(pki, broker, tmp_path):
+    """The service's own ServiceClient passes the RETAIN flag, so the shadow service
+    ignores a retained update that the broker replays on every (re)subscription."""
     manager = ShadowManager(SQLiteMetadataStore(str(tmp_path / "shadows.db")))
     name = f"r{broker.kind}"
     base = _shadow_base(name)
     device = device_client(pki, THING, broker.url).connect()
     answers = Answers()
     device.subscribe(f"{base}/update/accepted", answers, qos=1)
-    first = RetainAwareClient(broker.url, pki["service"])
+    first = _service(pki, broker.url)
     service = ShadowService(manager, first).start()
     try:
         device.publish(f"{base}/update", b'{"state":{"reported":{"mode":"live"}}}', qos=1, retain=True)
@@ -157,7 +123,7 @@ def test_retained_update_is_not_replayed_when_the_service_restarts(pki, broker, 
         service.stop()
         first.close()
         for _ in range(2):                                           # two restarts
-            client = RetainAwareClient(broker.url, pki["service"])
+            client = _service(pki, broker.url)
             service = ShadowService(manager, client).start()
             device.publish(f"{base}/get", b"{}", qos=1)              # a request after the replay
             deadline = time.monotonic() + WAIT_S
@@ -167,7 +133,7 @@ def test_retained_update_is_not_replayed_when_the_service_restarts(pki, broker, 
             service.stop()
             client.close()
         assert manager.get(THING, name)["version"] == 1              # no replay moved it
-        client = RetainAwareClient(broker.url, pki["service"])
+        client = _service(pki, broker.url)
         service = ShadowService(manager, client).start()
         device.publish(f"{base}/update", b'{"state":{"reported":{"mode":"next"}}}', qos=1)
         assert answers.next(("/accepted",))[1]["version"] == 2     # positive control
