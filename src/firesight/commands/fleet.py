@@ -119,6 +119,7 @@ def simulate(
         device_url = device_side.url if not isinstance(device_side, str) else device_side
         extra: dict[str, Any] = {}
         services: list[Any] = []
+        shadow_service = None
         if not isinstance(device_side, str):
             from firesight import bootstrap
             from firesight.iot.defender import DEFAULT_PROFILE, Defender, registry_quarantine
@@ -126,7 +127,7 @@ def simulate(
 
             shadow_client = _service_client("shadow-service", service_url, registry)
             services.append(shadow_client)
-            ShadowService(ShadowManager(bootstrap.metadata_store()), shadow_client).start()
+            shadow_service = ShadowService(ShadowManager(bootstrap.metadata_store()), shadow_client).start()
             defender = Defender([DEFAULT_PROFILE], quarantine=registry_quarantine(registry),
                                 principal_filter=lambda name: name.startswith(prefix + "-"))
             device_side.add_listener(defender.record_broker_event)
@@ -143,6 +144,8 @@ def simulate(
             result = {"interrupted": True, **{k: int(v) for k, v in sim.counts.items()}}
         finally:
             sim.close()
+            if shadow_service is not None:  # staged: answer what is queued, then close its client
+                shadow_service.stop()
             for client in services:
                 client.close()
         result["scenarios"] = ids
