@@ -146,7 +146,7 @@ def run_online_benchmark(kind: str = "embedded", *, devices: int = 10, seconds: 
                          workers: int = 1, drain_s: float = 15.0) -> dict[str, Any]:
     """Run the online benchmark; return its figures (see the module docstring)."""
     from firesight.agents.alert_store import AlertStore
-    from firesight.adapters.local.metadata import SQLiteMetadataStore
+    from firesight import bootstrap
     from firesight.config import Config
     from firesight.iot import open_registry
     from firesight.iot.mosquitto import MosquittoBroker
@@ -207,7 +207,7 @@ def run_online_benchmark(kind: str = "embedded", *, devices: int = 10, seconds: 
             pub.start()
             pub_result = pparent.recv()
             pub.join(30)
-            store = AlertStore(SQLiteMetadataStore(str(Path(home) / "metadata.db")))
+            store = AlertStore(bootstrap.metadata_store(Config(home=Path(home))))
             deadline = time.monotonic() + drain_s
             while time.monotonic() < deadline and len(_alarm_deliveries(store)) < devices:
                 time.sleep(0.5)

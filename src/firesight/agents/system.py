@@ -33,10 +33,12 @@ def service_client(name: str, url: str, registry: Any, *, will: Any = None) -> A
 
 
 def build_channels(config: RunConfig) -> dict[str, Any]:
-    """The notification channels of the configuration, by name."""
-    from firesight.notify.channels import build_notifier
+    """The notification channels of the configuration, by name (secrets named by
+    ``password_env`` / ``secret_env`` are read from the environment by bootstrap)."""
+    from firesight import bootstrap
 
-    return {c.channel_name: build_notifier(c.kind, c.options) for c in config.channels}
+    return bootstrap.notifier_channels({c.channel_name: {"type": c.kind, **c.options}
+                                        for c in config.channels})
 
 
 def build_policy(config: RunConfig, channel_names: list[str]) -> Any:

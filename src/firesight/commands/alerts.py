@@ -276,8 +276,10 @@ def bench_response(
     import io
     import os
     import tempfile
+    from pathlib import Path
 
-    from firesight.adapters.local import SQLiteMessageQueue, SQLiteMetadataStore
+    from firesight import bootstrap
+    from firesight.config import Config
     from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
     from firesight.agents.response import ResponseAgent
     from firesight.agents.response_policy import default_policy
@@ -286,8 +288,9 @@ def bench_response(
     if events < 1 or not rate_hz > 0:
         raise InvalidParameterError("events/rate_hz", "events >= 1 and rate_hz > 0", (events, rate_hz))
     with tempfile.TemporaryDirectory() as home:
-        queue = SQLiteMessageQueue(os.path.join(home, "queue.db"))
-        agent = ResponseAgent(queue, SQLiteMetadataStore(os.path.join(home, "metadata.db")),
+        config = Config(home=Path(home)).resolved()
+        queue = bootstrap.message_queue(config)
+        agent = ResponseAgent(queue, bootstrap.metadata_store(config),
                               {"console": ConsoleNotifier(io.StringIO())}, default_policy(["console"])).start()
         start = time.perf_counter()
         for i in range(events):

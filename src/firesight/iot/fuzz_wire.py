@@ -100,8 +100,8 @@ def run_wire_fuzz(payloads: int, rng: np.random.Generator, *, devices: int = 8, 
 def _run(payloads: int, rng: np.random.Generator, devices: int, shadow_share: float, drain_timeout_s: float,
          probe_timeout_s: float, root: Path, stack: ExitStack,
          progress: Callable[[int], None] | None) -> dict[str, Any]:
-    from firesight.adapters.local.metadata import SQLiteMetadataStore
-    from firesight.adapters.local.objectstore import FsspecObjectStore
+    from firesight import bootstrap
+    from firesight.config import Config
     from firesight.iot.broker import BrokerConfig, EmbeddedBroker
     from firesight.iot.ca import CertificateAuthority
     from firesight.iot.client import DeviceClient, ServiceClient
@@ -124,7 +124,7 @@ def _run(payloads: int, rng: np.random.Generator, devices: int, shadow_share: fl
     threading.excepthook = hook
     stack.callback(setattr, threading, "excepthook", previous_hook)
 
-    store = SQLiteMetadataStore(str(root / "metadata.db"))
+    store = bootstrap.metadata_store(Config(home=Path(root)).resolved())
     registry = DeviceRegistry(store, CertificateAuthority(root / "pki"))
     things = [f"fuzz-node-{k:03d}" for k in range(devices)]
     creds = {t: registry.register_device(t, site=SITE) for t in [*things, "fuzz-control"]}
@@ -142,10 +142,10 @@ def _run(payloads: int, rng: np.random.Generator, devices: int, shadow_share: fl
     handled: list[Any] = []
     gateway = IngestGateway(service("fuzz-gateway"), handled.append, config=GatewayConfig(site=SITE, qos=1)).start()
     stack.callback(gateway.stop)
-    shadows = ShadowManager(SQLiteMetadataStore(str(root / "shadows.db")))
+    shadows = ShadowManager(bootstrap.metadata_store(Config(home=Path(root / "shadows")).resolved()))
     shadow = ShadowService(shadows, service("fuzz-shadow")).start()
     stack.callback(shadow.stop)
-    engine = RulesEngine(load_rules(RULES), object_store=FsspecObjectStore(str(root / "objects")))
+    engine = RulesEngine(load_rules(RULES), object_store=bootstrap.object_store(str(root / "objects")))
     rules = RulesService(engine, service("fuzz-rules"), qos=1).start()
     stack.callback(rules.stop)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+from pathlib import Path
 import tempfile
 import time
 
@@ -44,13 +45,14 @@ def _pin(cpu: int) -> int | None:
 def _server_main(model: str, home: str, cpu: int, queue) -> None:  # child process
     import uvicorn
 
-    from firesight.adapters.local.metadata import SQLiteMetadataStore
+    from firesight import bootstrap
+    from firesight.config import Config
     from firesight.ops.tokens import TokenStore
     from firesight.serving.endpoint import create_app
     from firesight.serving.model import InferenceService
 
     _pin(cpu)
-    tokens = TokenStore(SQLiteMetadataStore(os.path.join(home, "meta.db")))
+    tokens = TokenStore(bootstrap.metadata_store(Config(home=Path(home)).resolved()))
     token, _ = tokens.create("bench", "operator")
     app = create_app(InferenceService.load(model), tokens=tokens)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
