@@ -170,6 +170,22 @@ class CoordinatorSettings:
 
 
 @dataclass(frozen=True)
+class DashboardSettings:
+    """The operator's dashboard (``firesight dashboard``) inside ``firesight run``: off unless
+    ``enabled``; it listens on ``host``:``port`` (loopback by default; 0: any free port) and
+    sees the broker's device and alert topics through its own service certificate. Sign-in
+    needs an API token (``firesight tokens create NAME --role viewer``)."""
+
+    __pydantic_config__ = _STRICT
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8090
+
+    def __post_init__(self) -> None:
+        require(0 <= self.port <= 65535, "dashboard.port", "a TCP port 0-65535", self.port)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything ``firesight run`` starts, in one object (see docs/running.md)."""
 
@@ -184,6 +200,7 @@ class RunConfig:
     channels: list[ChannelSettings] = field(default_factory=lambda: [ChannelSettings(kind="console")])
     response: ResponseSettings = field(default_factory=ResponseSettings)
     coordinator: CoordinatorSettings = field(default_factory=CoordinatorSettings)
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
 
     def __post_init__(self) -> None:
         if self.site != "+":

@@ -71,15 +71,23 @@ class RunningSystem:
     broker: Any = None
     owns_broker: bool = False
     extra_clients: list = field(default_factory=list)
+    dashboard: Any = None
+    dashboard_bridge: Any = None
 
     def health(self) -> dict:
         report = self.coordinator.health()
         report["broker"] = {"device_url": self.device_url, "service_url": self.service_url,
                             "embedded": self.owns_broker}
         report["model"] = self.model
+        if self.dashboard is not None:
+            report["dashboard"] = {"url": self.dashboard.url, "received": self.dashboard_bridge.received,
+                                   "rejected": self.dashboard_bridge.rejected}
         return report
 
     def stop(self) -> dict:
+        if self.dashboard is not None:  # stop showing first, then stop the agents
+            self.dashboard_bridge.stop()
+            self.dashboard.stop()
         report = self.coordinator.stop()
         for client in self.extra_clients:
             try:
@@ -133,6 +141,8 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
         device_url = service_url = config.broker.url
     worker = config.workers.id
     names = [f"monitoring-{worker}", f"analysis-{worker}", "shadow-service"]
+    if config.dashboard.enabled:
+        names.append("dashboard")
     if service_url.startswith("mqtts://"):
         for name in names:
             registry.register_service(name)
@@ -210,7 +220,17 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
         extra.append(shadow_client)
     coordinator.start()
     ca_path = str(registry.ca.ca_path)
-    return RunningSystem(config=config, coordinator=coordinator, device_url=device_url, service_url=service_url,
-                         ca_path=ca_path, registry=registry, queue=queue, metadata=metadata, objects=objects,
-                         model={k: v for k, v in model.items() if k != "bundle"}, broker=broker,
-                         owns_broker=owns_broker, extra_clients=extra)
+    system = RunningSystem(config=config, coordinator=coordinator, device_url=device_url, service_url=service_url,
+                           ca_path=ca_path, registry=registry, queue=queue, metadata=metadata, objects=objects,
+                           model={k: v for k, v in model.items() if k != "bundle"}, broker=broker,
+                           owns_broker=owns_broker, extra_clients=extra)
+    if config.dashboard.enabled:
+        from firesight.web.bridge import BrokerBridge
+        from firesight.web.server import DashboardConfig, DashboardServer
+
+        settings = config.dashboard
+        system.dashboard = DashboardServer.from_config(DashboardConfig(host=settings.host, port=settings.port),
+                                                       app_config=base).start()
+        system.dashboard_bridge = BrokerBridge(system.dashboard.feed,
+                                               service_client("dashboard", service_url, registry)).start()
+    return system

@@ -18,7 +18,7 @@ import threading
 import time
 from email import message_from_bytes
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import typer
@@ -101,7 +101,8 @@ class PublishRecorder:
 
 
 def run_live_demo(data: str, out: str, *, speed: float, devices: int | None = None, site: str = "demo",
-                  settle_s: float = 20.0, home: str | None = None, quiet: bool = False) -> dict:
+                  settle_s: float = 20.0, home: str | None = None, quiet: bool = False,
+                  dashboard_port: int | None = None) -> dict:
     """Play ``data``'s scenarios through the running system; return (and write) the summary."""
     from firesight.agents.runtime_config import parse_run_config
     from firesight.agents.system import start_system
@@ -125,8 +126,16 @@ def run_live_demo(data: str, out: str, *, speed: float, devices: int | None = No
         "response": {"policy": {"poll_interval_s": 0.05, "routes": {
             "alarm": {"tiers": [["email", "console"], ["email", "console"]], "ack_deadline_s": 60.0},
             "supervisory": {"tiers": [["console"]]}, "trouble": {"tiers": [["console"]]}}}},
-        "coordinator": {"health_interval_s": 0}}, environ={})
+        "coordinator": {"health_interval_s": 0},
+        "dashboard": {"enabled": dashboard_port is not None, "port": dashboard_port or 0}}, environ={})
     system = start_system(cfg)
+    if system.dashboard is not None and not quiet:
+        from firesight import bootstrap
+        from firesight.ops.tokens import TokenStore
+
+        token, _ = TokenStore(bootstrap.metadata_store(cfg.base_config())).create("live-demo", "operator",
+                                                                                 ttl_s=3600.0)
+        console.print(f"dashboard: [bold]{system.dashboard.url}/login[/] (operator token, 1 h: {token})")
     recorder = PublishRecorder()
     settings = SimulatorSettings(devices=len(scenarios), site=site, thing_prefix="room", speed=speed,
                                  status_interval_s=30.0)
@@ -259,6 +268,9 @@ def live_demo(
                                      "(default 120)."),
     speed: float = typer.Option(12.0, "--speed", help="Playback speed [x real time] (default 12)."),
     seed: int = typer.Option(2026, "--seed", help="Dataset seed when generating (default 2026)."),
+    dashboard_port: Optional[int] = typer.Option(None, "--dashboard-port", help="Also serve the dashboard "
+                                                 "on 127.0.0.1:PORT (0: any free port) and print a sign-in "
+                                                 "token (default: no dashboard)."),
 ) -> None:
     """Everything embedded: broker, fleet, agents, console and SMTP notifications; prints
     the summary table and writes OUT/summary.json."""
@@ -272,7 +284,7 @@ def live_demo(
         data = str(Path(out) / "dataset")
         generate_dataset(data, count=len(LIVE_FAMILIES), seed=seed, duration_s=duration_s,
                          families=list(LIVE_FAMILIES), workers=2)
-    summary = run_live_demo(data, out, speed=speed)
+    summary = run_live_demo(data, out, speed=speed, dashboard_port=dashboard_port)
     print_summary(summary)
     console.print(f"summary: [bold]{Path(out) / 'summary.json'}[/]")
 
