@@ -42,7 +42,7 @@ from firesight.iot.rules_sql import (
     parse_sql,
     render_template,
 )
-from firesight.iot.worker import ServiceWorker, publish_with_backpressure
+from firesight.iot.worker import ServiceWorker, publish_with_backpressure, unsubscribe_and_drain
 
 __all__ = ["ACTION_TYPES", "UNDEFINED", "ActionRunner", "Message", "MessageContext", "Query", "RuleSyntaxError",
            "RulesEngine", "RulesService", "TopicRule", "evaluate", "load_rules", "parse_sql", "render_template",
@@ -87,13 +87,7 @@ class RulesService:
         """Staged stop: unsubscribe (stop accepting), let the worker finish the queued
         messages for up to ``drain_timeout_s`` [s], end it. The client stays open (its
         owner closes it)."""
-        for topic_filter in self._filters:
-            try:
-                self.client.unsubscribe(topic_filter)
-            except Exception:  # the client may already be closed
-                log.debug("unsubscribe %s failed", topic_filter, exc_info=True)
-        self._filters.clear()
-        self.worker.stop(drain_timeout_s)
+        unsubscribe_and_drain(self.client, self._filters, self.worker, drain_timeout_s)
 
     def stats(self) -> dict[str, Any]:
         """The worker's queue and counters, and the engine's counts."""

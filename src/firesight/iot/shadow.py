@@ -37,7 +37,7 @@ from typing import Any
 
 from firesight.errors import ConflictError, FiresightError, InvalidParameterError
 from firesight.iot import strict_json
-from firesight.iot.worker import ServiceWorker, publish_with_backpressure
+from firesight.iot.worker import ServiceWorker, publish_with_backpressure, unsubscribe_and_drain
 from firesight.ports import MetadataStore
 
 log = logging.getLogger(__name__)
@@ -420,13 +420,7 @@ class ShadowService:
     def stop(self, drain_timeout_s: float = 5.0) -> None:
         """Staged stop: unsubscribe (stop accepting), answer the queued requests for up to
         ``drain_timeout_s`` [s], end the worker. The client stays open (its owner closes it)."""
-        for topic_filter in self._filters:
-            try:
-                self.client.unsubscribe(topic_filter)
-            except Exception:  # the client may already be closed
-                log.debug("unsubscribe %s failed", topic_filter, exc_info=True)
-        self._filters.clear()
-        self.worker.stop(drain_timeout_s)
+        unsubscribe_and_drain(self.client, self._filters, self.worker, drain_timeout_s)
 
     def stats(self) -> dict[str, Any]:
         """The worker's queue and counters, and the manager's request counts."""

@@ -142,6 +142,20 @@ class ServiceWorker:
                 self._queue.task_done()
 
 
+def unsubscribe_and_drain(client: Any, filters: list[str], worker: ServiceWorker,
+                          drain_timeout_s: float) -> None:
+    """A service's staged stop: unsubscribe every filter in ``filters`` (stop accepting;
+    ``filters`` is emptied), then let ``worker`` finish what is queued for up to
+    ``drain_timeout_s`` [s] and end it. The client stays open (its owner closes it)."""
+    for topic_filter in filters:
+        try:
+            client.unsubscribe(topic_filter)
+        except Exception:  # the client may already be closed
+            log.debug("unsubscribe %s failed", topic_filter, exc_info=True)
+    filters.clear()
+    worker.stop(drain_timeout_s)
+
+
 def _sleep_unless(running: threading.Event, delay_s: float) -> bool:
     """Sleep ``delay_s`` [s]; False if ``running`` was cleared meanwhile."""
     deadline = time.monotonic() + delay_s
