@@ -9,6 +9,18 @@ shed and counted; SCD41, status and feature messages have their own queue, so fr
 never push them out (they are shed, oldest first and counted, only if that queue fills
 too). Rejections are counted by reason.
 
+Public API beyond start/stop: :meth:`IngestGateway.add_filter` / :meth:`~IngestGateway.remove_filter`
+change the subscriptions at run time (a scale-out worker serving one more or one fewer
+device) and :meth:`~IngestGateway.inject` hands one message in through the same bounded
+queues and validation as a subscribed one.
+
+Persistent sessions (``GatewayConfig.persistent_session``): the client was built with
+``clean_session=False`` and a stable client id. :meth:`IngestGateway.start` routes the
+filters to the gateway *before* it connects the client, so what the broker queued while
+the gateway was away (QoS 1 messages on QoS 1 subscriptions, bounded by the broker) lands
+in the queues first, in order; :meth:`IngestGateway.stop` keeps the subscriptions, so the
+broker goes on queueing until the next start.
+
 References
 ----------
 1. AWS IoT Core developer guide, "Rules for AWS IoT" (the gateway stands in for the
@@ -51,6 +63,13 @@ class GatewayConfig:
         Other messages held [-].
     qos : int
         Subscription QoS.
+    frame_qos : int or None
+        Subscription QoS of the thermal stream (None: ``qos``). 0 keeps frames out of a
+        persistent session's queue (the broker delivers at min(published, subscribed) QoS
+        and holds only QoS 1 for an absent subscriber), so they cannot crowd out readings.
+    persistent_session : bool
+        The client has a persistent session (see the module docstring): route before
+        connecting, keep the subscriptions at stop.
     """
 
     streams: tuple[str, ...] = DEVICE_STREAMS
@@ -58,6 +77,12 @@ class GatewayConfig:
     frame_queue_size: int = 256
     reading_queue_size: int = 4096
     qos: int = 0
+    frame_qos: int | None = None
+    persistent_session: bool = False
+
+    def stream_qos(self, stream: str) -> int:
+        """Subscription QoS of one device stream."""
+        return self.frame_qos if stream == "thermal" and self.frame_qos is not None else self.qos
 
 
 class IngestGateway:
@@ -66,7 +91,9 @@ class IngestGateway:
     Parameters
     ----------
     client : MqttClient
-        A connected service client (its policy must allow subscribing to device topics).
+        A connected service client (its policy must allow subscribing to device topics);
+        with ``config.persistent_session`` it may be not yet connected: :meth:`start`
+        connects it once the gateway's handlers are in place.
     handler : callable
         ``handler(message)`` for each accepted :data:`DecodedMessage`.
     on_reject : callable, optional
@@ -103,34 +130,89 @@ class IngestGateway:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "IngestGateway":
-        """Start the supervised worker and subscribe to the configured streams."""
+        """Start the supervised worker and subscribe to the configured streams (a persistent
+        session's client is connected here, after its handlers are routed to the gateway).
+
+        Raises
+        ------
+        FiresightError, AccessDeniedError
+            The client could not connect or a subscription was refused; the worker is
+            ended again.
+        """
         if self._running:
             return self
         self._running = self._accepting = True
         self._worker = threading.Thread(target=self._supervise, name="firesight-gateway", daemon=True)
         self._worker.start()
-        for stream in self.config.streams:
-            topic_filter = device_filter(stream, self.config.site)
-            self.client.subscribe(topic_filter, self._enqueue, qos=self.config.qos)
-            self._filters.append(topic_filter)
+        wanted = [(device_filter(s, self.config.site), self.config.stream_qos(s)) for s in self.config.streams]
+        try:
+            if self.config.persistent_session and not self.client.is_connected:
+                for topic_filter, _ in wanted:  # route first: the queued messages come right after CONNACK
+                    self.client.add_handler(topic_filter, self._enqueue)
+                self.client.connect()
+            for topic_filter, qos in wanted:
+                self.add_filter(topic_filter, qos=qos)
+        except BaseException:
+            self._end_worker(1.0)
+            raise
         return self
+
+    def add_filter(self, topic_filter: str, *, qos: int | None = None) -> None:
+        """Subscribe to ``topic_filter`` (QoS ``qos``, default ``config.qos``) and hand its
+        messages to the worker; a filter already held is left as it is."""
+        if topic_filter in self._filters:
+            return
+        self.client.subscribe(topic_filter, self._enqueue, qos=self.config.qos if qos is None else qos)
+        self._filters.append(topic_filter)
+
+    def remove_filter(self, topic_filter: str) -> None:
+        """Unsubscribe from ``topic_filter`` (also on a persistent session: the broker stops
+        queueing it); messages of it already queued are still handled."""
+        if topic_filter not in self._filters:
+            return
+        self._filters.remove(topic_filter)
+        try:
+            self.client.unsubscribe(topic_filter)
+        except Exception:  # the client may already be closed: nothing to stop
+            log.debug("unsubscribe %s failed", topic_filter, exc_info=True)
+
+    @property
+    def filters(self) -> tuple[str, ...]:
+        """The topic filters the gateway holds now."""
+        return tuple(self._filters)
+
+    def inject(self, topic: str, payload: bytes) -> None:
+        """Hand one message in as if it had come from a subscription: the same bounded
+        queues (shed and counted when full, counted ``after_stop`` once stopped), the same
+        validation, rejection counting and handler. Never raises for a bad payload."""
+        self._enqueue(topic, payload)
 
     def stop(self, drain_timeout_s: float = 5.0) -> None:
         """Staged stop: stop accepting (unsubscribe; later deliveries are dropped and
         counted), let the worker drain the queues for up to ``drain_timeout_s`` [s], then
         end it. Whatever is still queued after the timeout is dropped and counted in
-        ``stats()["shed"]["at_stop"]``."""
-        self._accepting = False
-        for f in self._filters:
-            try:
-                self.client.unsubscribe(f)
-            except Exception:  # the client may already be closed
-                log.debug("unsubscribe %s failed", f, exc_info=True)
+        ``stats()["shed"]["at_stop"]``.
+
+        With a persistent session the subscriptions stay (the broker queues what comes
+        while the gateway is away) and deliveries are taken until the queues are drained;
+        only what arrives between then and the client's disconnect counts as
+        ``shed["after_stop"]``."""
+        if not self.config.persistent_session:
+            self._accepting = False
+            for f in list(self._filters):
+                self.remove_filter(f)
         self._filters.clear()
         deadline = time.monotonic() + drain_timeout_s
         with self._cond:
             while (self._frames or self._readings) and time.monotonic() < deadline and self.worker_alive:
                 self._cond.wait(0.05)
+            self._accepting = False
+        self._end_worker(drain_timeout_s)
+
+    def _end_worker(self, join_timeout_s: float) -> None:
+        """Drop and count what is still queued, end the worker and wait for it."""
+        with self._cond:
+            self._accepting = False
             left = len(self._frames) + len(self._readings)
             if left:
                 self._shed["at_stop"] += left
@@ -139,9 +221,9 @@ class IngestGateway:
             self._running = False
             self._cond.notify_all()
         if self._worker is not None:
-            self._worker.join(drain_timeout_s)
+            self._worker.join(join_timeout_s)
             if self._worker.is_alive():
-                log.warning("gateway worker still busy %.1f s after stop", drain_timeout_s)
+                log.warning("gateway worker still busy %.1f s after stop", join_timeout_s)
             self._worker = None
 
     def __enter__(self) -> "IngestGateway":
