@@ -19,6 +19,27 @@ A node is offline after ``offline_missed_readings`` missed SCD41 readings on the
 receiver's clock (at least ``min_offline_s``), or at once when it says so (status
 ``offline``, also its MQTT last will).
 
+Downtime (one worker, no ``shared_group``): the agent's client has a persistent session
+(``clean_session=False``, a stable client id; built so by :func:`firesight.agents.system.start_system`)
+and subscribes to SCD41 and status readings at QoS 1, so the broker keeps what devices
+publish while the agent is down (bounded: 1,000 messages / 16 MiB per session on the
+embedded broker and on the generated Mosquitto configuration, for at most an hour) and
+delivers it, in order, when the agent is back; frames are subscribed at QoS 0 and not kept
+(they would crowd the readings out of the bounded queue). A reading made before this agent
+started (``ts_ms`` before :meth:`MonitoringAgent.start`) is *late*: it is evaluated like any
+other (quality checks, windows, alerts), counted (``counts["late"]``), and the camera is
+not judged missing on it, nor until ``camera_timeout_s`` of live readings have passed (no
+frame of the downtime was kept); its arrival in a burst does not teach the presence check
+the reading interval. Late readings the existing rules refuse (duplicate or out-of-order
+``seq``) are rejected and counted as any other.
+
+Metrics (:mod:`firesight.ops.metrics`): ``MESSAGES_RECEIVED`` by kind (stream) for every
+message the gateway hands on, accepted or rejected; ``MESSAGES_REJECTED`` by kind and
+reason; ``LAST_READING_TIME`` (receiver wall clock); ``DEVICES`` by state (``online``,
+``degraded``: a sensor condition is active, ``offline``), summed over the agents of the
+process. Each reading is handled inside :func:`firesight.ops.logs.correlation` with its id
+``{thing}/{stream}/{seq}``, the id the analysis agent puts on the alert events it raises.
+
 Scale-out (``shared_group``): several workers share the devices through an MQTT 5 shared
 subscription on the device status topic (``$share/{group}/firesight/v1/{site}/+/status``,
 each status message goes to one worker of the group). The worker that gets a device's
@@ -44,15 +65,37 @@ from typing import Any
 from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
 from firesight.agents.quality import DeviceMonitor, QualitySettings, Window
 from firesight.errors import FiresightError
-from firesight.iot.codec import SCD41Message, StatusMessage, ThermalMessage, decode
+from firesight.iot.codec import FeaturesMessage, SCD41Message, StatusMessage, ThermalMessage, decode
 from firesight.iot.gateway import GatewayConfig, IngestGateway
-from firesight.iot.topics import alerts_topic, device_topic
+from firesight.iot.topics import DEVICE_STREAMS, alerts_topic, device_topic
+from firesight.ops import metrics
+from firesight.ops.logs import correlation
 
 log = logging.getLogger(__name__)
 
 INTERNAL_ROOT = "firesight/internal/v1"
 #: Metadata table of the agents' per-device state (conditions, alert level, sequences).
 STATE_TABLE = "agent-device-state"
+#: Device states of the ``firesight_devices`` gauge.
+DEVICE_STATES = ("online", "degraded", "offline")
+_STREAMS = {ThermalMessage: "thermal", SCD41Message: "scd41", StatusMessage: "status", FeaturesMessage: "features"}
+_STATES_LOCK = threading.Lock()
+_STATES_BY_AGENT: dict[int, Counter[str]] = {}
+
+
+def _report_device_states(agent: int, states: Counter[str] | None) -> None:
+    """Set the ``firesight_devices`` gauge to the sum over the process's monitoring agents
+    (``states`` None: the agent stopped)."""
+    with _STATES_LOCK:
+        if states is None:
+            _STATES_BY_AGENT.pop(agent, None)
+        else:
+            _STATES_BY_AGENT[agent] = states
+        total: Counter[str] = Counter()
+        for counted in _STATES_BY_AGENT.values():
+            total.update(counted)
+        for state in DEVICE_STATES:
+            metrics.DEVICES.labels(state=state).set(total[state])
 
 
 def window_topic(worker: str, site: str, thing: str) -> str:
@@ -126,9 +169,12 @@ class MonitoringAgent:
             scd41_interval_s=self.settings.scd41_interval_s,
             scd41_stuck_readings=self.settings.scd41_stuck_readings, clock_jump_s=self.settings.clock_jump_s)
         streams = () if shared_group else ("thermal", "scd41", "status")
-        self.gateway = _Gateway(client, self._on_message, on_reject=self._on_reject,
-                                config=GatewayConfig(streams=streams, site=site, qos=1,
-                                                     reading_queue_size=self.settings.queue_size))
+        persistent = not shared_group  # a shared group's devices move between workers: clean sessions
+        self.gateway = IngestGateway(client, self._on_message, on_reject=self._on_reject,
+                                     config=GatewayConfig(streams=streams, site=site, qos=1,
+                                                          frame_qos=0 if persistent else None,
+                                                          persistent_session=persistent,
+                                                          reading_queue_size=self.settings.queue_size))
         self.devices: dict[tuple[str, str], DeviceMonitor] = {}
         self.conditions: dict[tuple[str, str], dict] = {}
         self.counts: Counter[str] = Counter()
@@ -140,12 +186,15 @@ class MonitoringAgent:
         self._served: set[tuple[str, str]] = set()
         self._claims: queue_module.Queue = queue_module.Queue()
         self._claims_thread: threading.Thread | None = None
+        self._live_from_ms: dict[tuple[str, str], int] = {}
+        self._started_ms: int | None = None
         self.started_at: float | None = None
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "MonitoringAgent":
         self._stop.clear()
         self.started_at = time.time()
+        self._started_ms = int(self.started_at * 1000)  # readings made before this are late
         self.gateway.start()
         if self.shared_group:
             self._start_shared()
@@ -168,6 +217,7 @@ class MonitoringAgent:
             if thread is not None:
                 thread.join(timeout_s)
         self._sweeper = self._claims_thread = None
+        _report_device_states(id(self), None)
 
     def alive(self) -> bool:
         claims_ok = not self.shared_group or (self._claims_thread is not None and self._claims_thread.is_alive())
@@ -194,10 +244,15 @@ class MonitoringAgent:
             dev = DeviceMonitor(site, thing, step_s=self.step_s, window_s=self.window_s, settings=self.quality)
             self.devices[key] = dev
             self.conditions[key] = self._load_conditions(site, thing)
+            self._report_states()
         return dev
 
     def _on_reject(self, topic: str, payload: bytes, error: Exception) -> None:
         reason = getattr(error, "reason_code", type(error).__name__)
+        stream = topic.rsplit("/", 1)[-1]
+        kind = stream if stream in DEVICE_STREAMS else "other"
+        metrics.MESSAGES_RECEIVED.labels(kind=kind).inc()
+        metrics.MESSAGES_REJECTED.labels(kind=kind, reason=reason).inc()
         self.counts[f"rejected:{reason}"] += 1
         parts = topic.split("/")
         if len(parts) == 5:
@@ -207,9 +262,26 @@ class MonitoringAgent:
                     self.devices[key].counts[f"rejected:{reason}"] += 1
 
     def _on_message(self, msg: Any) -> None:
+        """One validated message (gateway worker): counted, then handled with its
+        correlation id bound."""
+        stream = _STREAMS.get(type(msg), "other")
+        metrics.MESSAGES_RECEIVED.labels(kind=stream).inc()
+        metrics.LAST_READING_TIME.set(time.time())
+        seq = "" if msg.seq is None else msg.seq
+        with correlation(f"{msg.thing_name}/{stream}/{seq}"):
+            self._handle(msg)
+
+    def _handle(self, msg: Any) -> None:
+        late = self._started_ms is not None and msg.ts_ms < self._started_ms
         with self._lock:
-            dev = self._device(msg.site, msg.thing_name)
+            key = (msg.site, msg.thing_name)
+            dev = self._device(*key)
             now = self.clock()
+            if late:
+                self.counts["late"] += 1
+                dev.counts["late"] += 1
+            elif key not in self._live_from_ms:
+                self._live_from_ms[key] = msg.ts_ms
             if isinstance(msg, StatusMessage):
                 dev.on_status(msg)
                 if msg.state == "offline":
@@ -223,14 +295,23 @@ class MonitoringAgent:
                 dev.seen(now)
                 windows = dev.on_thermal(msg)
             elif isinstance(msg, SCD41Message):
-                dev.seen(now, scd41=True)
+                dev.seen(now, scd41=not late)  # a burst of late readings says nothing of the interval
                 windows = dev.on_scd41(msg)
             else:
                 return
             self._set_condition(dev, "trouble", "offline", False, msg.ts_ms, {})
-            self._update_sensor_conditions(dev, msg.ts_ms)
+            self._update_sensor_conditions(dev, msg.ts_ms, hold_camera=self._camera_unsettled(dev, msg.ts_ms, late))
         for window in windows:
             self._publish_window(dev, window)
+
+    def _camera_unsettled(self, dev: DeviceMonitor, ts_ms: int, late: bool) -> bool:
+        """Whether a camera judged ``missing`` may only look so: the reading is late (the
+        downtime's frames were not kept), or live readings have not yet lasted the camera
+        timeout (as for a device just seen for the first time)."""
+        if dev.camera_reason != "missing":
+            return False
+        live_from = self._live_from_ms.get((dev.site, dev.thing))
+        return late or live_from is None or ts_ms - live_from <= self.quality.camera_timeout_s * 1000
 
     def _publish_window(self, dev: DeviceMonitor, window: Window) -> None:
         body = {"site": dev.site, "thing": dev.thing, "time_s": window.time_s, "ts_ms": window.ts_ms,
@@ -247,13 +328,16 @@ class MonitoringAgent:
             self.counts["windows_not_published"] += 1
 
     # ------------------------------------------------------------------ conditions
-    def _update_sensor_conditions(self, dev: DeviceMonitor, ts_ms: int) -> None:
+    def _update_sensor_conditions(self, dev: DeviceMonitor, ts_ms: int, *, hold_camera: bool = False) -> None:
+        """Raise or clear the sensor conditions (``hold_camera``: leave the camera's as they
+        are)."""
         camera, scd41 = dev.camera_reason, dev.scd41_reason
-        if dev.camera_judged():
+        camera_judged = dev.camera_judged() and not hold_camera
+        if camera_judged:
             self._set_condition(dev, "trouble", "camera_failed", bool(camera), ts_ms, {"reason": camera})
         if dev.scd41_judged():
             self._set_condition(dev, "trouble", "scd41_failed", bool(scd41), ts_ms, {"reason": scd41})
-        if dev.camera_judged() and dev.scd41_judged():
+        if camera_judged and dev.scd41_judged():
             self._set_condition(dev, "supervisory", "degraded:gas", bool(camera) and not scd41, ts_ms,
                                 {"mode": "SCD41 only", "reason": f"camera {camera}"})
             self._set_condition(dev, "supervisory", "degraded:thermal", bool(scd41) and not camera, ts_ms,
@@ -280,7 +364,18 @@ class MonitoringAgent:
             correlation_id=f"{dev.thing}/{name}/{state['seq']}", published_ns=int(ts_ms) * 1_000_000)
         send_event(self.queue, self.client, event)
         self.counts["events"] += 1
+        self._report_states()
         log.info("%s %s %s (%s)", dev.thing, signal, event.state, name)
+
+    def _report_states(self) -> None:
+        """Devices by state (``DEVICE_STATES``) into the ``firesight_devices`` gauge."""
+        states: Counter[str] = Counter()
+        for key in self.devices:
+            if self.shared_group and key not in self._served:
+                continue
+            active = self.conditions.get(key, {}).get("active", [])
+            states["offline" if "offline" in active else "degraded" if active else "online"] += 1
+        _report_device_states(id(self), states)
 
     def _load_conditions(self, site: str, thing: str) -> dict:
         if self.store is None:
@@ -333,12 +428,7 @@ class MonitoringAgent:
         # a client library routes messages by the topic they carry, which never starts with
         # $share/: the handler goes on the plain filter, the subscription on the shared one
         on_status = self._claims_enqueue("status")
-        add_handler = getattr(self.client, "add_handler", None)
-        if add_handler is not None:
-            add_handler(plain, on_status)
-        else:
-            paho = self.client._client  # noqa: SLF001 - paho's own per-filter routing
-            paho.message_callback_add(plain, lambda c, u, m: on_status(m.topic, m.payload))
+        self.client.add_handler(plain, on_status)
         self.client.subscribe(f"$share/{self.shared_group}/{plain}", on_status, qos=1)
 
     def _claims_enqueue(self, kind: str) -> Callable[[str, bytes], None]:
@@ -409,36 +499,17 @@ class MonitoringAgent:
     def _serve(self, key: tuple[str, str]) -> None:
         self._served.add(key)
         for stream in ("status", "scd41", "thermal"):
-            self.gateway.add_filter(device_topic(key[0], key[1], stream))
+            self.gateway.add_filter(device_topic(key[0], key[1], stream), qos=self.gateway.config.stream_qos(stream))
+        self._report_states()
 
     def _release(self, key: tuple[str, str]) -> None:
         self._served.discard(key)
         for stream in ("status", "scd41", "thermal"):
             self.gateway.remove_filter(device_topic(key[0], key[1], stream))
         self.counts["released"] += 1
+        self._report_states()
 
     def served(self) -> list[str]:
         with self._lock:
             return sorted(f"{s}/{t}" for s, t in self._served)
 
-
-class _Gateway(IngestGateway):
-    """The ingest gateway with per-device subscriptions added and removed at run time
-    (shared-subscription workers)."""
-
-    def add_filter(self, topic_filter: str) -> None:
-        if topic_filter not in self._filters:
-            self.client.subscribe(topic_filter, self._enqueue, qos=self.config.qos)
-            self._filters.append(topic_filter)
-
-    def remove_filter(self, topic_filter: str) -> None:
-        if topic_filter in self._filters:
-            self._filters.remove(topic_filter)
-            try:
-                self.client.unsubscribe(topic_filter)
-            except Exception:  # closed client: nothing to stop
-                log.debug("unsubscribe %s failed", topic_filter, exc_info=True)
-
-    def inject(self, topic: str, payload: bytes) -> None:
-        """Hand one message in as if it had come from a subscription."""
-        self._enqueue(topic, payload)

@@ -17,19 +17,24 @@ from firesight.agents.runtime_config import RunConfig
 log = logging.getLogger(__name__)
 
 
-def service_client(name: str, url: str, registry: Any, *, will: Any = None) -> Any:
+def service_client(name: str, url: str, registry: Any, *, will: Any = None, persistent: bool = False) -> Any:
     """A connected service client: with a service certificate on ``mqtts://``, plain on
-    ``mqtt://`` (the embedded broker's internal listener)."""
+    ``mqtt://`` (the embedded broker's internal listener). ``persistent``: a persistent
+    session (``clean_session=False``), returned *not yet connected* so that its user routes
+    its filters before the broker delivers what it queued (the ingest gateway connects it)."""
     from firesight.iot.client import ServiceClient
 
-    kwargs: dict[str, Any] = {"reconnect_min_s": 0.2, "reconnect_max_s": 5.0, "max_queued": 100_000}
+    kwargs: dict[str, Any] = {"reconnect_min_s": 0.2, "reconnect_max_s": 5.0, "max_queued": 100_000,
+                              "clean_session": not persistent}
     if will is not None:
         kwargs["will"] = will
     if url.startswith(("mqtts://", "ssl://")):
         creds = registry.register_service(name)
-        return ServiceClient(name, url, cert_path=creds.cert_path, key_path=creds.key_path,
-                             ca_path=creds.ca_path, client_id=name, **kwargs).connect()
-    return ServiceClient(name, url, client_id=name, **kwargs).connect()
+        client = ServiceClient(name, url, cert_path=creds.cert_path, key_path=creds.key_path,
+                               ca_path=creds.ca_path, client_id=name, **kwargs)
+    else:
+        client = ServiceClient(name, url, client_id=name, **kwargs)
+    return client if persistent else client.connect()
 
 
 def build_channels(config: RunConfig) -> dict[str, Any]:
@@ -159,7 +164,9 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
         will = None
         if config.workers.shared_group:
             will = (worker_topic(worker), b"offline", 1, True)
-        client = service_client(names[0], service_url, registry, will=will)
+        # one worker: a persistent session keeps the readings published while it is down
+        client = service_client(names[0], service_url, registry, will=will,
+                                persistent=not config.workers.shared_group)
         return MonitoringAgent(client, queue, state_store=metadata, step_s=step_s, window_s=window_s, site=site,
                                worker_id=worker, shared_group=config.workers.shared_group,
                                settings=config.monitoring)

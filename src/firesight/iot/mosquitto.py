@@ -19,8 +19,12 @@ there, so that another process (``firesight devices revoke``, Device Defender's
 quarantine) can do the same with :func:`reload_managed_mosquitto`.
 
 Sessions and queued QoS 1 messages persist (``persistence true`` under the workdir,
-saved on shutdown and every ``autosave_interval`` seconds). Started as root, Mosquitto
-drops to the ``mosquitto`` (or ``nobody``) user, which owns the workdir.
+saved on shutdown and every ``autosave_interval`` seconds). The queue of a disconnected
+persistent session holds at most :data:`MAX_QUEUED_MESSAGES` messages (Mosquitto's
+default, written out) and a session unused for :data:`PERSISTENT_CLIENT_EXPIRATION` is
+dropped, as on the embedded broker (``QueueLimits.offline_messages``,
+``session_expiry_s``). Started as root, Mosquitto drops to the ``mosquitto`` (or
+``nobody``) user, which owns the workdir.
 
 References
 ----------
@@ -28,7 +32,8 @@ References
    ``crlfile``, ``require_certificate``, ``use_identity_as_username``,
    ``use_username_as_clientid``, ``acl_file``, ``set_tcp_nodelay``, ``max_packet_size``,
    ``message_size_limit`` (deprecated in 2.0 but still enforced: drops larger payloads),
-   ``user``, ``persistence``, ``persistence_location``, ``autosave_interval``; ``mosquitto(8)``,
+   ``user``, ``persistence``, ``persistence_location``, ``autosave_interval``,
+   ``max_queued_messages``, ``persistent_client_expiration``; ``mosquitto(8)``,
    "Signals": SIGHUP reloads the configuration (the ACL file among it).
 """
 
@@ -58,6 +63,11 @@ PACKET_OVERHEAD_BYTES = 1024
 #: Seconds between saves of the persistence database (it is saved on shutdown too).
 AUTOSAVE_INTERVAL_S = 30
 PID_FILE = "mosquitto.pid.json"
+#: Bound of one client's queue (QoS 1 messages beyond those in flight, also held for a
+#: disconnected persistent session) [messages]: the embedded broker's ``QueueLimits.offline_messages``.
+MAX_QUEUED_MESSAGES = 1000
+#: A persistent session unused this long is dropped (AWS IoT Core's default: one hour).
+PERSISTENT_CLIENT_EXPIRATION = "1h"
 
 
 def _unprivileged_user() -> pwd.struct_passwd | None:
@@ -109,6 +119,8 @@ def mosquitto_conf(*, port: int, host: str, cafile: Path, certfile: Path, keyfil
         "allow_anonymous false",
         *(["persistence true", f"persistence_location {persistence_dir}/",
            f"autosave_interval {AUTOSAVE_INTERVAL_S}"] if persistence_dir is not None else ["persistence false"]),
+        f"max_queued_messages {MAX_QUEUED_MESSAGES}",
+        f"persistent_client_expiration {PERSISTENT_CLIENT_EXPIRATION}",
         "set_tcp_nodelay true",
         "log_dest stderr",
         "log_type error",
