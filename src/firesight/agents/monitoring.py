@@ -58,6 +58,7 @@ import math
 import queue as queue_module
 import threading
 import time
+import weakref
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -189,6 +190,7 @@ class MonitoringAgent:
         self._live_from_ms: dict[tuple[str, str], int] = {}
         self._started_ms: int | None = None
         self.started_at: float | None = None
+        weakref.finalize(self, _report_device_states, id(self), None)  # an agent dropped unstopped
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "MonitoringAgent":
