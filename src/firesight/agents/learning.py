@@ -7,9 +7,13 @@
   is stored once in the metadata table :data:`FEEDBACK_TABLE` by its ``feedback_id`` (given,
   else derived from alert, kind, time and author), so a redelivered message is counted once.
 - **Field windows**: :meth:`LearningAgent.record_field_windows` keeps the latest feature
-  windows per device in a bounded in-memory buffer (they are re-collected after a restart);
-  drift is the per-feature PSI of these windows against the training reference stored with
-  the model that runs (:mod:`firesight.agents.drift`).
+  windows per device in a bounded buffer (``max_windows_per_device``). With an object store
+  they persist (:mod:`firesight.agents.field_windows`: append-only Parquet parts per day
+  under ``learning/field-windows``, written every ``field_flush_s`` or ``field_flush_rows``
+  and at stop, compacted into one bounded base once ``field_max_parts`` parts pile up) and
+  are reloaded when the agent is built, so a restart keeps the evidence (at most the last
+  flush interval is lost to a crash). Drift is the per-feature PSI of these windows against
+  the training reference stored with the model that runs (:mod:`firesight.agents.drift`).
 - **Retraining** runs the ``retraining`` workflow when either enough error feedback has
   arrived since the last retraining (``false_alarm`` + ``missed_fire`` >=
   ``feedback_threshold``) or drift is judged (PSI over ``drift_threshold`` on enough
@@ -42,6 +46,7 @@ import pandas as pd
 from firesight.agents.alert_store import FEEDBACK_KINDS
 from firesight.agents.drift import MIN_FIELD_WINDOWS, PSI_SIGNIFICANT, TrainingReference, drift_report
 from firesight.agents.events import FEEDBACK_QUEUE
+from firesight.agents.field_windows import KEY_COLUMNS, FieldWindowStore
 from firesight.errors import ConflictError, DataError, FiresightError, require
 
 log = logging.getLogger(__name__)
@@ -115,6 +120,12 @@ class LearningSettings:
         Extra synthetic scenarios of a family per feedback item naming it [-].
     retry_after_s : float
         Wait after a failed retraining before trying again [s].
+    field_flush_s : float
+        Longest time recorded field windows wait before they are written [s].
+    field_flush_rows : int
+        Recorded windows that are written at once, whatever the time [-].
+    field_max_parts : int
+        Parts written beyond the last compaction that trigger the next one [-].
     base_request : dict
         Overrides of the training run (dataset sizes, model kind; see
         :data:`firesight.workflows.tasks.RUN_DEFAULTS`).
@@ -126,6 +137,9 @@ class LearningSettings:
     max_windows_per_device: int = 3600
     per_feedback: int = 2
     retry_after_s: float = 3600.0
+    field_flush_s: float = 60.0
+    field_flush_rows: int = 5000
+    field_max_parts: int = 64
     base_request: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -133,6 +147,9 @@ class LearningSettings:
         require(self.drift_threshold > 0, "drift_threshold", "> 0", self.drift_threshold)
         require(self.max_windows_per_device >= 1, "max_windows_per_device", ">= 1", self.max_windows_per_device)
         require(self.per_feedback >= 0, "per_feedback", ">= 0", self.per_feedback)
+        require(self.field_flush_s >= 0, "field_flush_s", ">= 0", self.field_flush_s)
+        require(self.field_flush_rows >= 1, "field_flush_rows", ">= 1", self.field_flush_rows)
+        require(self.field_max_parts >= 1, "field_max_parts", ">= 1", self.field_max_parts)
 
 
 class LearningAgent:
@@ -151,11 +168,16 @@ class LearningAgent:
     settings : LearningSettings
     clock : callable
         Wall clock [s].
+    objects : ObjectStore, optional
+        Where field windows persist (none: in memory only); those stored are loaded here.
+    field_prefix : str
+        Their key prefix.
     """
 
     def __init__(self, queue: Any, store: Any, run_workflow: Callable[[str, Any], Any], *,
                  reference: Callable[[], TrainingReference | None], settings: LearningSettings | None = None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, objects: Any = None,
+                 field_prefix: str = "learning/field-windows"):
         self.queue, self.store, self.run_workflow = queue, store, run_workflow
         self.reference = reference
         self.settings = settings or LearningSettings()
@@ -166,6 +188,12 @@ class LearningAgent:
         self._last_failure_s: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.field_store = None if objects is None else FieldWindowStore(objects, field_prefix)
+        self._pending: list[pd.DataFrame] = []
+        self._pending_rows = 0
+        self._last_flush_s = self.clock()
+        if self.field_store is not None:
+            self._load_field_windows()
 
     # -- inputs -------------------------------------------------------------------------
     def poll_feedback(self, max_messages: int = 10) -> int:
@@ -195,17 +223,88 @@ class LearningAgent:
         require(isinstance(thing, str) and bool(thing), "thing", "a non-empty device name", thing)
         if not isinstance(features_df, pd.DataFrame):
             raise DataError(f"field windows must be a pandas DataFrame, got {type(features_df).__name__}")
-        numeric = features_df.select_dtypes("number")
+        numeric = features_df.select_dtypes("number").drop(columns=list(KEY_COLUMNS), errors="ignore")
         with self._lock:
             buf = self._windows.setdefault(thing, deque(maxlen=self.settings.max_windows_per_device))
             buf.extend(numeric.to_dict("records"))
             self.counters["field_windows"] += len(numeric)
-            return len(buf)
+            held = len(buf)
+            if self.field_store is not None and len(numeric):
+                rows = numeric.tail(self.settings.max_windows_per_device).reset_index(drop=True)
+                rows.insert(0, "recorded_s", float(self.clock()))
+                rows.insert(0, "thing", thing)
+                self._pending.append(rows)
+                self._pending_rows += len(rows)
+        if self._pending_rows >= self.settings.field_flush_rows or \
+                self.clock() - self._last_flush_s >= self.settings.field_flush_s:
+            self.flush_field_windows()
+        return held
 
     def field_windows(self) -> pd.DataFrame:
         with self._lock:
             rows = [r for buf in self._windows.values() for r in buf]
         return pd.DataFrame(rows)
+
+    # -- field window persistence -------------------------------------------------------
+    def flush_field_windows(self) -> int:
+        """Write the windows recorded since the last write as one part (compacting once
+        ``field_max_parts`` parts are beyond the last base); return the rows written. A
+        failed write keeps them for the next try (counted ``field_write_errors``)."""
+        if self.field_store is None:
+            return 0
+        with self._lock:
+            pending, self._pending, self._pending_rows = self._pending, [], 0
+            self._last_flush_s = self.clock()
+            if not pending:
+                return 0
+            rows = pd.concat(pending, ignore_index=True)
+            try:
+                self.field_store.append(rows)
+            except (FiresightError, OSError) as exc:
+                self._pending, self._pending_rows = [rows, *self._pending], len(rows) + self._pending_rows
+                self.counters["field_write_errors"] += 1
+                log.warning("field windows not written (kept for the next try): %s", exc)
+                while self._pending_rows > 10 * self.settings.field_flush_rows and len(self._pending) > 1:
+                    dropped = self._pending.pop(0)  # bounded while the store fails: the oldest go
+                    self._pending_rows -= len(dropped)
+                    self.counters["field_windows_unwritten"] += len(dropped)
+                return 0
+            self.counters["field_windows_written"] += len(rows)
+            try:  # the rows are stored: a failed compaction only leaves more parts to read
+                if self.field_store.parts_after_base() > self.settings.field_max_parts:
+                    self.field_store.compact(self._held_rows())
+                    self.counters["field_compactions"] += 1
+            except (FiresightError, OSError) as exc:
+                self.counters["field_compaction_errors"] += 1
+                log.warning("field windows not compacted: %s", exc)
+        return len(rows)
+
+    def _held_rows(self) -> pd.DataFrame:
+        """The windows held now, as stored rows (``thing``, ``recorded_s``, features)."""
+        frames = []
+        for thing, buf in self._windows.items():
+            if buf:
+                frame = pd.DataFrame(list(buf))
+                frame.insert(0, "recorded_s", float("nan"))
+                frame.insert(0, "thing", thing)
+                frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(KEY_COLUMNS))
+
+    def _load_field_windows(self) -> None:
+        """Reload the stored windows into the bounded per-device buffers."""
+        try:
+            rows = self.field_store.load()
+        except (FiresightError, OSError) as exc:  # a store that cannot be read: start empty, say so
+            self.counters["field_load_errors"] += 1
+            log.warning("stored field windows not loaded: %s", exc)
+            return
+        self.counters["field_parts_unreadable"] += self.field_store.unreadable
+        features = [c for c in rows.columns if c not in KEY_COLUMNS]
+        with self._lock:
+            for thing, group in rows.groupby("thing", sort=False):
+                buf = self._windows.setdefault(str(thing), deque(maxlen=self.settings.max_windows_per_device))
+                buf.extend(group[features].to_dict("records"))
+            self.counters["field_windows_loaded"] += sum(len(b) for b in self._windows.values())
 
     # -- decisions ----------------------------------------------------------------------
     def drift(self) -> dict:
@@ -270,6 +369,9 @@ class LearningAgent:
                 self.store.put(FEEDBACK_TABLE, {**item, "used_by": run_id}, key="feedback_id")
         with self._lock:  # a new model is judged on windows seen after it
             self._windows.clear()
+            self._pending, self._pending_rows = [], 0
+            if self.field_store is not None:
+                self.field_store.clear()
         return {"retrained": True, "run_id": run_id, **execution.output}
 
     # -- service ------------------------------------------------------------------------
@@ -284,16 +386,20 @@ class LearningAgent:
         while not self._stop.is_set():
             try:
                 self.step()
+                if self.clock() - self._last_flush_s >= self.settings.field_flush_s:
+                    self.flush_field_windows()
             except (FiresightError, OSError) as exc:  # supervised: log, count, go on
                 self.counters["step_errors"] += 1
                 log.exception("learning agent step failed: %s", exc)
             self._stop.wait(interval_s)
 
     def stop(self, timeout_s: float = 10.0) -> None:
-        """Stop polling; a retraining in progress finishes (its state machine is not cut)."""
+        """Stop polling; a retraining in progress finishes (its state machine is not cut);
+        the field windows recorded since the last write are written."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+        self.flush_field_windows()
 
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
@@ -350,11 +456,13 @@ def running_model_reference(config: Any = None) -> TrainingReference | None:
 
 def build_learning_agent(config: Any = None, settings: LearningSettings | None = None) -> LearningAgent:
     """A learning agent on the configured adapters: the durable queue, the metadata store,
-    the local workflow runner and the running model's training reference."""
+    the object store (field windows), the local workflow runner and the running model's
+    training reference."""
     from firesight import bootstrap
     from firesight.config import load_config
     from firesight.workflows import workflow_runner
 
     cfg = (config or load_config()).resolved()
     return LearningAgent(bootstrap.message_queue(cfg), bootstrap.metadata_store(cfg), workflow_runner(cfg),
-                         reference=lambda: running_model_reference(cfg), settings=settings)
+                         reference=lambda: running_model_reference(cfg), settings=settings,
+                         objects=bootstrap.object_store(config=cfg))
