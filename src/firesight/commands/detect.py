@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from firesight._atomic import write_text_atomic
 from firesight.errors import DataError, InvalidParameterError
 from firesight.ops.audit import record as audit_record
 
@@ -20,27 +20,9 @@ console = Console(width=160)
 
 
 def write_json_atomic(path: str | os.PathLike, payload: dict) -> Path:
-    """Write ``payload`` as JSON to ``path`` atomically (temp file + rename)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``payload`` as JSON to ``path`` atomically (:func:`firesight._atomic.write_text_atomic`)."""
     text = json.dumps(payload, indent=2, sort_keys=False, default=_json_default, allow_nan=False)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text + "\n")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return target
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, target)
+    return write_text_atomic(path, text + "\n")
 
 
 def _json_default(value):
@@ -286,7 +268,7 @@ def evaluate(
                                            title=f"Time to alarm per fire family ({len(per)} scenarios)")
     write_json_atomic(report, payload)
     if table_md is not None:
-        _write_text_atomic(table_md, results_markdown(results))
+        write_text_atomic(table_md, results_markdown(results))
     print_results(results)
     console.print(f"report written to {report}")
 
@@ -357,7 +339,7 @@ def realcheck(
     write_json_atomic(report, result)
     text = realcheck_markdown(result)
     if table_md is not None:
-        _write_text_atomic(table_md, text)
+        write_text_atomic(table_md, text)
     console.print(text)
     failed = [c["name"] for c in result["checks"] if not c["passed"]]
     console.print(f"{len(result['checks'])} recordings, {len(failed)} failed"

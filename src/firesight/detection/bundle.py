@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from firesight._atomic import atomic_folder
 from firesight.detection._base import DetectorMixin
 from firesight.detection.alerts import AlertPolicy
 from firesight.detection.boosting import XGBoostDetector
@@ -90,12 +89,10 @@ class DetectorBundle:
 
     # -- persistence ---------------------------------------------------------------------
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the bundle to folder ``path`` atomically (a finished folder or nothing)."""
+        """Write the bundle to folder ``path`` atomically: readers see the old bundle or the new
+        one, never a mix (:func:`firesight._atomic.atomic_folder`)."""
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-        tmp.chmod(0o755)  # mkdtemp makes 0700; a model folder is readable like any file
-        try:
+        with atomic_folder(target) as tmp:
             meta = {"format": FORMAT, "info": self.info, "variants": {}}
             for name, det in self.variants.items():
                 _save_detector(det, tmp / name)
@@ -103,16 +100,6 @@ class DetectorBundle:
                                           "policy": self.policies[name].to_dict(),
                                           "detector": type(det).__name__}
             (tmp / "bundle.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
-            if target.exists():
-                old = target.with_name(f".{target.name}.old-{os.getpid()}")
-                target.rename(old)
-                tmp.rename(target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                tmp.rename(target)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
         return target
 
     @classmethod

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from firesight._atomic import atomic_path
+
 
 def _pyplot():
     import matplotlib
@@ -23,9 +25,8 @@ def _pyplot():
 
 
 def _save(fig, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:  # keeps the .png suffix that savefig reads the format from
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
 
 
 def plot_evaluation(results: dict, scores: dict, table, out_dir: str | os.PathLike,

@@ -17,13 +17,13 @@ import os
 import posixpath
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from firesight._atomic import atomic_path
 from firesight.errors import DataError, InvalidParameterError, require
 from firesight.features.windows import FEATURE_NAMES, compute_scenario_features, truth_state_at
 
@@ -91,15 +91,11 @@ def write_features(table: pd.DataFrame, out: str) -> str:
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
             raise InvalidParameterError("out", "a writable path", out) from exc
-        tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex}")
         try:
-            table.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp:
+                table.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
         except OSError as exc:
             raise InvalidParameterError("out", "a writable path", out) from exc
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
         return path
     with tempfile.TemporaryDirectory() as scratch:
         tmp = os.path.join(scratch, FEATURES_FILE)

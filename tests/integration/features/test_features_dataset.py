@@ -90,7 +90,30 @@ def test_corrupt_scenario_fails_clearly_and_keeps_the_old_file(tiny_dataset, tmp
     with pytest.raises(DataError, match="not a readable parquet file"):
         compute_dataset_features(broken, out)
     assert _sha(out) == before
-    assert [n for n in os.listdir(tmp_path) if ".tmp-" in n] == []
+    assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []  # no temporary file left
+
+
+def test_a_write_failing_half_way_keeps_the_old_file(tiny_dataset, tmp_path, monkeypatch):
+    """The disk fills while the parquet bytes are written: the old file stays whole."""
+    out = str(tmp_path / "features.parquet")
+    compute_dataset_features(tiny_dataset, out)
+    before = _sha(out)
+    real = pd.DataFrame.to_parquet
+
+    def half_then_full_disk(self, target, *args, **kwargs):
+        real(self, target, *args, **kwargs)  # the whole file, then cut it short
+        if hasattr(target, "write"):
+            target.truncate(100)
+        else:
+            os.truncate(target, 100)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_then_full_disk)
+    with pytest.raises(InvalidParameterError, match="out"):
+        compute_dataset_features(tiny_dataset, out)
+    assert _sha(out) == before
+    assert read_features(out)["scenario_id"].nunique() == 3
+    assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
 
 
 def test_bad_arguments(tiny_dataset, tmp_path):
