@@ -34,6 +34,9 @@ class XGBoostDetector(DetectorMixin):
         Minimum hessian sum per leaf [-].
     scale_pos_weight : float or None
         Weight of fire windows; None: ratio of non-fire to fire windows in training.
+    monotone : mapping or str, optional
+        Monotone constraints, feature -> +1/-1, or ``"physical"``
+        (:data:`firesight.detection.constraints.PHYSICAL_MONOTONE`).
     random_state : int
         Seed of the booster's generator.
     n_jobs : int
@@ -43,7 +46,8 @@ class XGBoostDetector(DetectorMixin):
     def __init__(self, *, features: Sequence[str] | None = None, n_estimators: int = 300,
                  max_depth: int = 5, learning_rate: float = 0.08, subsample: float = 0.8,
                  colsample_bytree: float = 0.8, min_child_weight: float = 5.0,
-                 scale_pos_weight: float | None = None, random_state: int = 0, n_jobs: int = 2):
+                 scale_pos_weight: float | None = None, monotone=None, random_state: int = 0,
+                 n_jobs: int = 2):
         self.features = features
         self.n_estimators = n_estimators
         self.max_depth = max_depth
@@ -52,11 +56,14 @@ class XGBoostDetector(DetectorMixin):
         self.colsample_bytree = colsample_bytree
         self.min_child_weight = min_child_weight
         self.scale_pos_weight = scale_pos_weight
+        self.monotone = monotone
         self.random_state = random_state
         self.n_jobs = n_jobs
 
     def _fit(self, values: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> None:
         from xgboost import XGBClassifier
+
+        from firesight.detection.constraints import monotone_vector
 
         spw = self.scale_pos_weight
         if spw is None:
@@ -67,6 +74,9 @@ class XGBoostDetector(DetectorMixin):
             colsample_bytree=self.colsample_bytree, min_child_weight=self.min_child_weight,
             scale_pos_weight=spw, random_state=self.random_state, n_jobs=self.n_jobs,
             tree_method="hist", eval_metric="logloss")
+        constraints = monotone_vector(self.monotone, self.feature_names_)
+        if constraints is not None:
+            self.booster_.set_params(monotone_constraints=tuple(constraints))
         self.booster_.fit(values, labels)
 
     def _predict(self, values: np.ndarray, groups: np.ndarray) -> np.ndarray:

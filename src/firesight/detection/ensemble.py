@@ -16,6 +16,7 @@ from sklearn.base import clone
 
 from firesight.detection._base import DetectorMixin, check_frame, feature_matrix, groups_vector, \
     labels_vector
+from firesight.detection.guard import apply_guard, check_guard, guard_columns
 from firesight.errors import InvalidParameterError
 
 METHODS = ("mean", "stacking")
@@ -35,14 +36,19 @@ class EnsembleDetector(DetectorMixin):
         Folds for stacking [count].
     features : sequence of str, optional
         Union of columns passed to the members (None: all numeric non-meta columns).
+    guard : mapping, optional
+        Co-rise guard applied to the combined probability
+        (:func:`firesight.detection.guard.make_guard`; None: none).
     """
 
     def __init__(self, *, estimators: Sequence[tuple[str, DetectorMixin]] = (),
-                 method: str = "mean", cv: int = 3, features: Sequence[str] | None = None):
+                 method: str = "mean", cv: int = 3, features: Sequence[str] | None = None,
+                 guard: dict | None = None):
         self.estimators = estimators
         self.method = method
         self.cv = cv
         self.features = features
+        self.guard = guard
 
     def history_windows(self) -> int:
         members = getattr(self, "estimators_", None) or [e for _, e in self.estimators]
@@ -56,6 +62,9 @@ class EnsembleDetector(DetectorMixin):
         check_frame(X)
         names = self._select_features(X)
         feature_matrix(X, names)
+        if self.guard is not None:
+            check_guard(self.guard)
+            guard_columns(self.guard, names)
         labels = labels_vector(y, len(X))
         g = groups_vector(X, groups)
         members = [clone(e) for _, e in self.estimators]
@@ -99,15 +108,17 @@ class EnsembleDetector(DetectorMixin):
             p = self.stacker_.predict_proba(_logit(probs))[:, 1]
         else:
             p = probs.mean(axis=1)
+        p = apply_guard(self.guard, X, p)
         return np.column_stack([1.0 - p, p])
-
 
     def predict_last(self, X: pd.DataFrame) -> float:
         self._check_fitted()
         probs = np.array([[m.predict_last(X) for m in self.estimators_]])
         if self.method == "stacking":
-            return float(self.stacker_.predict_proba(_logit(probs))[0, 1])
-        return float(probs.mean())
+            p = float(self.stacker_.predict_proba(_logit(probs))[0, 1])
+        else:
+            p = float(probs.mean())
+        return float(apply_guard(self.guard, X.iloc[len(X) - 1:], np.array([p]))[0])
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

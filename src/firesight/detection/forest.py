@@ -35,6 +35,9 @@ class RandomForestDetector(DetectorMixin):
         Fraction [0-1] of the windows drawn for each tree (None: all).
     class_weight : str or None
         ``"balanced_subsample"`` weights fire windows up where they are rare.
+    monotone : mapping or str, optional
+        Monotone constraints, feature -> +1/-1, or ``"physical"``
+        (:data:`firesight.detection.constraints.PHYSICAL_MONOTONE`).
     random_state : int
         Seed of the forest's generator.
     n_jobs : int
@@ -44,8 +47,8 @@ class RandomForestDetector(DetectorMixin):
     def __init__(self, *, features: Sequence[str] | None = None, n_estimators: int = 60,
                  max_depth: int | None = 10, min_samples_leaf: int = 30,
                  max_features: str | float = "sqrt", max_samples: float | None = 0.5,
-                 class_weight: str | None = "balanced_subsample", random_state: int = 0,
-                 n_jobs: int = 2):
+                 class_weight: str | None = "balanced_subsample", monotone=None,
+                 random_state: int = 0, n_jobs: int = 2):
         self.features = features
         self.n_estimators = n_estimators
         self.max_depth = max_depth
@@ -53,14 +56,19 @@ class RandomForestDetector(DetectorMixin):
         self.max_features = max_features
         self.max_samples = max_samples
         self.class_weight = class_weight
+        self.monotone = monotone
         self.random_state = random_state
         self.n_jobs = n_jobs
 
     def _fit(self, values: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> None:
+        from firesight.detection.constraints import monotone_vector
+
         self.forest_ = RandomForestClassifier(
             n_estimators=self.n_estimators, max_depth=self.max_depth,
             min_samples_leaf=self.min_samples_leaf, max_features=self.max_features,
-            max_samples=self.max_samples, class_weight=self.class_weight, random_state=self.random_state, n_jobs=self.n_jobs)
+            max_samples=self.max_samples, class_weight=self.class_weight,
+            monotonic_cst=monotone_vector(self.monotone, self.feature_names_),
+            random_state=self.random_state, n_jobs=self.n_jobs)
         self.forest_.fit(values, labels)
         self.feature_importances_ = self.forest_.feature_importances_
 

@@ -23,6 +23,8 @@ import pandas as pd
 
 from firesight.detection.alerts import AlertPolicy
 from firesight.detection.bundle import DetectorBundle
+from firesight.detection.guard import CO2_RATE_COLUMN, CONFIRM_GRID, TEMPERATURE_RATE_COLUMN, apply_guard, \
+    make_guard
 from firesight.detection.scoring import evaluate_probabilities, prepare_table
 
 #: Policies tried: probability at or above which a window counts towards the alarm, and
@@ -72,4 +74,42 @@ def choose_policies(bundle: DetectorBundle, table: pd.DataFrame,
     for variant, det in bundle.variants.items():
         rows = sweep_policies(table, det.fire_probability(table), candidates)
         out[variant] = {"chosen": choose(rows), "sweep": rows}
+    return out
+
+
+def choose_guard(table: pd.DataFrame, probability: np.ndarray, policy: AlertPolicy,
+                 grid=CONFIRM_GRID) -> dict:
+    """The co-rise guard of one variant (:mod:`firesight.detection.guard`) by the stated rule:
+    the lowest confirmation level of ``grid``, not below ``policy.watch_on``, whose guarded
+    probabilities give no more false-alarm scenarios on the validation ``table`` than the
+    unguarded ones under ``policy``. Returns ``{"guard": ..., "sweep": [...]}`` (``guard``
+    None when no level qualifies)."""
+    table = prepare_table(table)
+    plain = evaluate_probabilities(table, probability, policy)
+    sweep, chosen = [], None
+    for level in sorted(c for c in grid if c >= policy.watch_on):
+        guard = make_guard(level)
+        m = evaluate_probabilities(table, apply_guard(guard, table, probability), policy)
+        row = {"confirm_probability": level, "detection_rate": m["detection_rate"],
+               "false_alarm_scenarios": int(m["false_alarm_scenarios"]),
+               "median_tta_s": m["time_to_alarm_s"]["median"]}
+        sweep.append(row)
+        if chosen is None and row["false_alarm_scenarios"] <= int(plain["false_alarm_scenarios"]):
+            chosen = guard
+    return {"guard": chosen, "unguarded_false_alarm_scenarios": int(plain["false_alarm_scenarios"]),
+            "sweep": sweep}
+
+
+def choose_guards(bundle: DetectorBundle, table: pd.DataFrame, policies: dict) -> dict:
+    """:func:`choose_guard` for every variant that sees both SCD41 rates (``policies``:
+    variant -> chosen AlertPolicy)."""
+    table = prepare_table(table)
+    out = {}
+    for variant, det in bundle.variants.items():
+        names = set(det.feature_names_)
+        if CO2_RATE_COLUMN in names and TEMPERATURE_RATE_COLUMN in names:
+            plain = det.fire_probability(table)
+            if getattr(det, "guard", None) is not None:
+                raise ValueError(f"variant {variant!r} already carries a guard; choose on an unguarded model")
+            out[variant] = choose_guard(table, plain, policies[variant])
     return out

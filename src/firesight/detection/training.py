@@ -116,7 +116,11 @@ def train_bundle(table: pd.DataFrame, *, kind: str = "ensemble", params: Mapping
     kind : str
         One of :data:`MODEL_KINDS`.
     params : mapping, optional
-        Per-kind detector parameters and an optional ``"policy"`` entry (AlertPolicy fields).
+        Per-kind detector parameters (``{"rf": {...}, "xgb": {...}}``), an optional
+        ``"policy"`` entry (AlertPolicy fields), ``"variant_params"`` (per variant, per-kind
+        parameters that override the shared ones, e.g. ``{"full": {"xgb": {"monotone":
+        "physical"}}}``) and ``"exclude_features"`` (per variant, columns left out) and ``"guards"`` (per variant, a
+        co-rise guard, :mod:`firesight.detection.guard`, as ``firesight policy`` chooses it).
     seed : int
         Seed of every detector's generator.
     variants : sequence of str
@@ -142,7 +146,8 @@ def train_bundle(table: pd.DataFrame, *, kind: str = "ensemble", params: Mapping
             raise InvalidParameterError("variants", f"names among {sorted(sets)}", variant)
         if progress:
             progress(variant)
-        cols = list(sets[variant])
+        excluded = set((params.get("exclude_features") or {}).get(variant, ()))
+        cols = [c for c in sets[variant] if c not in excluded]
         missing = [c for c in cols if c not in table.columns]
         if missing:
             raise DataError(f"the feature table lacks {len(missing)} feature column(s) of variant "
@@ -156,7 +161,12 @@ def train_bundle(table: pd.DataFrame, *, kind: str = "ensemble", params: Mapping
             # are neither fire nor no-fire for this variant (firesight.detection.labels)
             ok &= ~((y == 1) & (table[GAS_LABEL].to_numpy() == 0))
         rows = table.loc[ok].reset_index(drop=True)
-        det = make_detector(kind, features=cols, params=params, seed=seed)
+        det = make_detector(kind, features=cols, params=variant_params(params, variant), seed=seed)
+        guard = (params.get("guards") or {}).get(variant)
+        if guard is not None:
+            if not isinstance(det, EnsembleDetector):
+                raise InvalidParameterError("params['guards']", "guards on ensemble models only", kind)
+            det.set_params(guard=dict(guard))
         det.fit(rows, y[ok], groups=rows["scenario_id"].to_numpy())
         dropped[variant] = int((~ok).sum())
         trained[variant] = det
@@ -169,6 +179,19 @@ def train_bundle(table: pd.DataFrame, *, kind: str = "ensemble", params: Mapping
             "code_version": code_version()}
     meta.update(dict(info or {}))
     return DetectorBundle(variants=trained, policies=pol, info=meta)
+
+
+def variant_params(params: Mapping, variant: str) -> dict:
+    """The per-kind parameters of one variant: the shared ones, overridden kind by kind by
+    ``params["variant_params"][variant]``."""
+    out = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in params.items()
+           if k not in ("variant_params", "exclude_features")}
+    for kind, override in ((params.get("variant_params") or {}).get(variant) or {}).items():
+        if kind not in MODEL_KINDS or not isinstance(override, Mapping):
+            raise InvalidParameterError(f"params['variant_params'][{variant!r}]",
+                                        f"per-kind parameters among {sorted(MODEL_KINDS)}", kind)
+        out[kind] = {**dict(out.get(kind) or {}), **dict(override)}
+    return out
 
 
 def _jsonable(value):

@@ -40,6 +40,7 @@ from firesight.detection._base import DetectorMixin
 from firesight.detection.boosting import XGBoostDetector
 from firesight.detection.ensemble import EnsembleDetector
 from firesight.detection.forest import RandomForestDetector
+from firesight.detection.guard import apply_guard, guard_columns
 from firesight.detection.sequence import LSTMDetector, sequence_index
 from firesight.errors import DataError, InvalidParameterError
 
@@ -329,6 +330,8 @@ class CompiledDetector:
         detector._check_fitted()
         self.feature_names: list[str] = list(detector.feature_names_)
         self._parts, self._stacker = [], None
+        self._guard = getattr(detector, "guard", None)
+        self._guard_columns = guard_columns(self._guard, self.feature_names)
         members = detector.estimators_ if isinstance(detector, EnsembleDetector) else [detector]
         for member in members:
             self._parts.append(self._compile(member))
@@ -384,5 +387,6 @@ class CompiledDetector:
             p = probs[0]
         else:
             p = np.mean(np.column_stack(probs), axis=1)
-        out[ok] = np.clip(p, 0.0, 1.0)
+        p = apply_guard(self._guard, rows, np.clip(p, 0.0, 1.0), self._guard_columns)
+        out[ok] = p
         return out
