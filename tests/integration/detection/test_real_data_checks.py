@@ -42,7 +42,7 @@ def _checks(report, prefix):
 def test_no_office_day_alarms(report):
     """Each of the office log's 9 calendar days (2-10 Feb 2015: people arriving, leaving,
     heating, nights, a weekend, glitches), replayed at the SCD41's 5 s period: no alarm.
-    (The stricter "no watch over a minute" fails on 4 Feb with the shipped model — a 147 s
+    (The stricter "no watch over a minute" fails on 4 Feb with the shipped model — a 130 s
     watch — and is reported by `firesight realcheck`, not asserted here.)"""
     days = _checks(report, "office")
     assert len(days) == 9
@@ -55,10 +55,12 @@ def test_no_office_day_alarms(report):
 def test_real_fires_are_replayed_and_judged(report):
     """The NIST FAA cargo-bay fires and DelCo trainer fires, measured CO2 and gas
     temperature fed through the SCD41 device model, are all replayed (15 min of history,
-    then the fire) and judged: a fire passes only if the model alarms. The shipped
-    SCD41-only variant alarms on none of them (issue 8 target missed, docs/evaluation.md);
-    what is asserted here is that the check measures it: the fires do reach the CO2-rate-
-    plus-temperature rule, so the data and the SCD41 model carry a fire signal."""
+    then the fire) and judged: a fire passes only if the model alarms. The fires do reach
+    the CO2-rate-plus-temperature rule, so the data and the SCD41 model carry a fire signal;
+    and the shipped SCD41-only variant (humidity left out, co-rise guard confirmed at its
+    watch level, both chosen on synthetic data only) alarms on at least 12 of the 13 —
+    a regression guard of the shipped model on real data, never a fitting target (FAA test
+    4, the smallest fire, reaches no rule either)."""
     fires = _checks(report, "faa") + _checks(report, "delco")
     assert len(fires) == len(FAA_TESTS) + len(DELCO_TESTS)
     for c in fires:
@@ -66,6 +68,8 @@ def test_real_fires_are_replayed_and_judged(report):
         assert c["duration_s"] > 900.0  # history plus fire
     rule = [c["baselines"]["baseline_rate_temperature"]["first_alarm_s"] for c in fires]
     assert sum(t is not None and t >= 0.0 for t in rule) >= len(fires) - 2
+    alarmed = [c["name"] for c in fires if c["first_alarm_s"] is not None and c["first_alarm_s"] >= 0.0]
+    assert len(alarmed) >= len(fires) - 1, alarmed
 
 
 def test_the_report_sets_the_detector_beside_the_rules(report):
