@@ -28,10 +28,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     ) -> None:
         """Compute fused window features (thermal + SCD41) for every scenario of a dataset and
         write them, with scenario ids, families and truth labels, to one parquet file."""
+        from firesight.commands._progress import scenario_progress
         from firesight.features.dataset import compute_dataset_features
 
-        summary = compute_dataset_features(data, out, engine=engine, workers=workers, step_s=step_s,
-                                           window_s=window_s, spark_master=spark_master, progress=True)
+        with scenario_progress(f"features ({engine})") as progress:
+            summary = compute_dataset_features(data, out, engine=engine, workers=workers, step_s=step_s,
+                                               window_s=window_s, spark_master=spark_master, progress=progress)
         Console().print(f"wrote {summary['windows']} windows of {summary['scenarios']} scenarios to "
                         f"{summary['path']} in {summary['seconds']:.1f} s ({summary['engine']} engine)",
                         highlight=False)

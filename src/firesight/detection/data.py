@@ -1,6 +1,6 @@
 """Feature tables for training and evaluation, from a dataset or a features file.
 
-``data`` is either a firesight dataset (folder or fsspec URL with ``manifest.parquet``),
+``data`` is either a firesight dataset (folder or URL with ``manifest.parquet``),
 whose windows are computed here with :mod:`firesight.features`, or a ``.parquet`` file
 written by ``firesight features`` (``scenario_id, family, is_fire, ignition_time_s,
 time_s, <features>, burning``).
@@ -9,22 +9,24 @@ time_s, <features>, burning``).
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+
 import pandas as pd
 
-from firesight.errors import DataError
+from firesight.errors import DataError, NotFoundError
 
 #: Columns a feature table must hold besides the features.
 TABLE_META: tuple[str, ...] = ("scenario_id", "family", "ignition_time_s", "time_s", "burning")
 
 
 def read_feature_table(path: str) -> pd.DataFrame:
-    """Read a features ``.parquet`` file (local path or fsspec URL) and check its columns."""
-    import fsspec
+    """Read a features ``.parquet`` file (local path or URL, through the object store of its
+    folder: :func:`firesight.datasets.objects.read_object`) and check its columns."""
+    from firesight.datasets.objects import read_object
 
     try:
-        with fsspec.open(path, "rb") as fh:
-            raw = fh.read()
-    except FileNotFoundError as exc:
+        raw = read_object(path)
+    except NotFoundError as exc:
         raise DataError(f"{path}: no such features file") from exc
     except OSError as exc:
         raise DataError(f"{path}: unreadable ({exc})") from exc
@@ -51,11 +53,12 @@ def check_feature_table(table: pd.DataFrame, where: str) -> pd.DataFrame:
     return table
 
 
-def dataset_feature_table(url: str, *, step_s: float = 1.0, window_s: float = 60.0,
-                          workers: int = 1, progress: bool = False) -> tuple[pd.DataFrame, dict]:
+def dataset_feature_table(url: str, *, step_s: float = 1.0, window_s: float = 60.0, workers: int = 1,
+                          progress: Callable[[int, int, str], None] | None = None) -> tuple[pd.DataFrame, dict]:
     """Window features of every scenario of the dataset at ``url`` (manifest order), computed
     by :func:`firesight.features.dataset.compute_dataset_features` into a scratch file; plus
-    the dataset's generation settings and manifest."""
+    the dataset's generation settings and manifest. ``progress`` is called as
+    ``progress(done, total, scenario_id)`` (see ``compute_dataset_features``)."""
     import tempfile
 
     from firesight.datasets import open_dataset
@@ -91,13 +94,14 @@ def check_features_stamp(model_info: dict, desc: dict, where: str) -> None:
 
 def load_feature_table(data: str, *, features: str | None = None, step_s: float = 1.0,
                        window_s: float = 60.0, workers: int = 1,
-                       progress: bool = False) -> tuple[pd.DataFrame, dict]:
+                       progress: Callable[[int, int, str], None] | None = None) -> tuple[pd.DataFrame, dict]:
     """A feature table for ``data`` plus a description (URL, size, seed, families).
 
     ``data`` is a dataset URL or a features ``.parquet``. With a dataset, ``features`` may
     name its precomputed features file (``firesight features``); it must cover exactly the
-    dataset's scenarios. Otherwise the features are computed here. A dataset also gives each
-    scenario's ``source_view`` (fire in view of the camera or not).
+    dataset's scenarios. Otherwise the features are computed here, reporting to ``progress``
+    as ``progress(done, total, scenario_id)``. A dataset also gives each scenario's
+    ``source_view`` (fire in view of the camera or not).
     """
     from firesight.features.dataset import STAMP_KEY
     from firesight.features.windows import features_stamp

@@ -3,8 +3,10 @@
 Each scenario is one job (:func:`scenario_feature_table`) that opens the dataset, loads
 the scenario and returns its window table with identity and truth columns; the engines
 only schedule these jobs. Results are assembled in manifest order and written as one
-parquet file, atomically (a temporary name, then a rename or a single PUT), so a failed
-run leaves any earlier file untouched and both engines write identical files.
+parquet file through the object store of its folder (:mod:`firesight.datasets.objects`:
+a local file is replaced atomically, an S3 object by a single PUT), so a failed run leaves
+any earlier file untouched and both engines write identical files. Progress is reported
+to a callback; drawing a bar is the CLI's business.
 
 Output columns: :data:`ID_COLUMNS`, ``time_s``, :data:`FEATURE_NAMES`, :data:`TRUTH_COLUMNS`.
 """
@@ -12,19 +14,16 @@ Output columns: :data:`ID_COLUMNS`, ``time_s``, :data:`FEATURE_NAMES`, :data:`TR
 from __future__ import annotations
 
 import functools
+import io
 import math
-import os
 import posixpath
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from firesight._atomic import atomic_path
-from firesight.errors import DataError, InvalidParameterError, require
+from firesight.errors import DataError, InvalidParameterError, NotFoundError, require
 from firesight.features.windows import FEATURE_NAMES, compute_scenario_features, truth_state_at
 
 #: Identity columns of every window row.
@@ -68,49 +67,43 @@ def label_scenario_features(scenario, features: pd.DataFrame) -> pd.DataFrame:
 
 def resolve_output(out: str) -> str:
     """``out`` itself, or ``out/features.parquet`` when ``out`` ends with ``/`` or is a folder."""
-    import fsspec
+    from firesight.datasets.objects import is_folder
 
     if out.endswith("/"):
         return out + FEATURES_FILE
-    fs, path = fsspec.core.url_to_fs(out)
-    if fs.exists(path) and fs.isdir(path):
+    if is_folder(out):
         return posixpath.join(out, FEATURES_FILE)
     return out
 
 
 def write_features(table: pd.DataFrame, out: str) -> str:
-    """Write ``table`` as parquet at ``out`` (path or fsspec URL) atomically; return the path."""
-    import fsspec
+    """Write ``table`` as parquet at ``out`` (path or URL) atomically, through the object
+    store of its folder (:func:`firesight.datasets.objects.write_object`); return its local
+    path or URL."""
+    from firesight.datasets.objects import write_object
 
     target = resolve_output(out)
-    fs, path = fsspec.core.url_to_fs(target)
-    local = "file" in (fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,))
-    if local:
-        folder = os.path.dirname(os.path.abspath(path))
-        try:
-            os.makedirs(folder, exist_ok=True)
-        except OSError as exc:
-            raise InvalidParameterError("out", "a writable path", out) from exc
-        try:
-            with atomic_path(path) as tmp:
-                table.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
-        except OSError as exc:
-            raise InvalidParameterError("out", "a writable path", out) from exc
-        return path
-    with tempfile.TemporaryDirectory() as scratch:
-        tmp = os.path.join(scratch, FEATURES_FILE)
-        table.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
-        fs.put_file(tmp, path)
-    return target
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
+    try:
+        return write_object(target, buffer.getvalue())
+    except OSError as exc:
+        raise InvalidParameterError("out", "a writable path", out) from exc
 
 
 def read_features(path: str) -> pd.DataFrame:
-    """Read a features file written by :func:`compute_dataset_features`; :class:`DataError`
-    if it is unreadable or lacks the documented columns."""
+    """Read a features file written by :func:`compute_dataset_features` (path or URL);
+    :class:`DataError` if it is unreadable or lacks the documented columns."""
+    from firesight.datasets.objects import read_object
+
     try:
-        table = pd.read_parquet(path)
-    except FileNotFoundError as exc:
+        raw = read_object(path)
+    except NotFoundError as exc:
         raise DataError(f"{path}: no features file") from exc
+    except OSError as exc:
+        raise DataError(f"{path}: unreadable ({exc})") from exc
+    try:
+        table = pd.read_parquet(io.BytesIO(raw))
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise DataError(f"{path}: not a readable parquet file ({type(exc).__name__}: {exc})") from exc
     missing = [c for c in OUTPUT_COLUMNS if c not in table.columns]
@@ -137,15 +130,15 @@ def _iter_spark(job: Callable[[str], pd.DataFrame], ids: list[str], master: str)
 
 def compute_dataset_features(url: str, out: str, *, engine: str = "local", workers: int = 1,
                              step_s: float = 1.0, window_s: float = 60.0, spark_master: str = "local[*]",
-                             scenario_ids: Iterable[str] | None = None, progress: bool = False,
-                             on_done: Callable[[str], Any] | None = None) -> dict:
+                             scenario_ids: Iterable[str] | None = None,
+                             progress: Callable[[int, int, str], None] | None = None) -> dict:
     """Compute window features for every scenario of the dataset at ``url`` and write them to
     ``out`` (one parquet file, rows in manifest order, then by time).
 
     Parameters
     ----------
     url : str
-        Dataset folder or fsspec URL.
+        Dataset folder or URL (``s3://``, any fsspec URL).
     out : str
         Output parquet path or URL (``.../features.parquet`` inside it if a folder).
     engine : {"local", "spark"}
@@ -156,10 +149,9 @@ def compute_dataset_features(url: str, out: str, *, engine: str = "local", worke
         Emission period and thermal window [s].
     scenario_ids : iterable of str, optional
         A subset of the manifest (default: all).
-    progress : bool
-        Show a Rich progress bar.
-    on_done : callable, optional
-        Called with each finished scenario id.
+    progress : callable, optional
+        Called as ``progress(done, total, scenario_id)`` once before the first scenario
+        (``done`` 0, id empty) and after each finished one (the CLI draws its bar from it).
 
     Returns
     -------
@@ -180,15 +172,12 @@ def compute_dataset_features(url: str, out: str, *, engine: str = "local", worke
     started = time.perf_counter()
     stream = _iter_spark(job, ids, spark_master) if engine == "spark" else _iter_local(job, ids, workers)
     results: dict[str, pd.DataFrame] = {}
-    bar = _progress_bar(progress, len(ids), f"features ({engine})")
-    with bar as tracker:
-        task = tracker.add_task("scenarios", total=len(ids)) if tracker is not None else None
-        for scenario_id, table in stream:
-            results[scenario_id] = table
-            if tracker is not None:
-                tracker.advance(task)
-            if on_done is not None:
-                on_done(scenario_id)
+    if progress is not None:
+        progress(0, len(ids), "")
+    for scenario_id, table in stream:
+        results[scenario_id] = table
+        if progress is not None:
+            progress(len(results), len(ids), scenario_id)
     table = pd.concat([results[i] for i in ids], ignore_index=True)
     from firesight.features.windows import features_stamp
 
@@ -199,18 +188,3 @@ def compute_dataset_features(url: str, out: str, *, engine: str = "local", worke
     return {"path": path, "engine": engine, "scenarios": len(ids), "windows": len(table), "frames": frames,
             "seconds": time.perf_counter() - started}
 
-
-class _NoProgress:
-    def __enter__(self):
-        return None
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _progress_bar(show: bool, total: int, description: str):
-    if not show:
-        return _NoProgress()
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn(description), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=False)

@@ -94,23 +94,22 @@ def test_corrupt_scenario_fails_clearly_and_keeps_the_old_file(tiny_dataset, tmp
 
 
 def test_a_write_failing_half_way_keeps_the_old_file(tiny_dataset, tmp_path, monkeypatch):
-    """The disk fills while the parquet bytes are written: the old file stays whole."""
+    """The disk fills while the new parquet bytes go down: the old file stays whole."""
     out = str(tmp_path / "features.parquet")
     compute_dataset_features(tiny_dataset, out)
     before = _sha(out)
-    real = pd.DataFrame.to_parquet
+    failed = []
 
-    def half_then_full_disk(self, target, *args, **kwargs):
-        real(self, target, *args, **kwargs)  # the whole file, then cut it short
-        if hasattr(target, "write"):
-            target.truncate(100)
-        else:
-            os.truncate(target, 100)
+    def full_disk(fd):
+        os.ftruncate(fd, 100)  # half of the file made it to disk
+        failed.append(fd)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", half_then_full_disk)
+    monkeypatch.setattr(os, "fsync", full_disk)
     with pytest.raises(InvalidParameterError, match="out"):
         compute_dataset_features(tiny_dataset, out)
+    monkeypatch.undo()
+    assert failed  # the failure did happen during the write
     assert _sha(out) == before
     assert read_features(out)["scenario_id"].nunique() == 3
     assert [n for n in os.listdir(tmp_path) if n.startswith(".")] == []
@@ -123,3 +122,28 @@ def test_bad_arguments(tiny_dataset, tmp_path):
         compute_dataset_features(tiny_dataset, str(tmp_path / "x.parquet"), scenario_ids=["nope"])
     with pytest.raises(DataError, match="not a firesight dataset"):
         compute_dataset_features(str(tmp_path / "empty"), str(tmp_path / "x.parquet"))
+
+
+def test_features_to_a_url_through_the_object_store(tiny_dataset, tmp_path):
+    """An fsspec URL goes through the object-store port like a folder does; the bytes and
+    the features stamp are those of the local file."""
+    import uuid
+
+    from firesight.datasets.objects import read_object
+    from firesight.detection.data import read_feature_table
+    from firesight.features.dataset import STAMP_KEY
+
+    local = compute_dataset_features(tiny_dataset, str(tmp_path / "features.parquet"))["path"]
+    folder = f"memory://features-{uuid.uuid4().hex}/run/"
+    seen = []
+    remote = compute_dataset_features(tiny_dataset, folder, progress=lambda *a: seen.append(a))["path"]
+    assert remote == folder + "features.parquet"
+    assert read_object(remote) == open(local, "rb").read()
+    for table in (read_features(remote), read_feature_table(remote)):
+        pd.testing.assert_frame_equal(table, read_features(local))
+        assert table.attrs[STAMP_KEY] == read_features(local).attrs[STAMP_KEY]
+    ids = open_dataset(tiny_dataset).ids
+    assert seen[0] == (0, 3, "") and [s[0] for s in seen] == [0, 1, 2, 3]
+    assert sorted(s[2] for s in seen[1:]) == sorted(ids) and all(s[1] == 3 for s in seen)
+    with pytest.raises(DataError, match="no features file"):
+        read_features(folder + "missing.parquet")
