@@ -35,8 +35,8 @@ from firesight.scenarios.fires import fire_objects, simulate_fire_spec
 from firesight.scenarios.profiles import first_order
 from firesight.scenarios.scene import CameraPose, SmokeLayer, ThermalObject, ThermalScene
 from firesight.scenarios.sources import Contribution, SourceContext, model_source
+from firesight.units import ZERO_CELSIUS_K as K0
 
-K0 = 273.15
 #: LWIR (10 um) to visible (633 nm) soot extinction ratio (Dalzell & Sarofim [1]).
 SOOT_LWIR_TO_VISIBLE_EXTINCTION = 0.633 / 10.0
 #: Lag of the walls' surface temperature behind the lower-layer air [s] (a thin gypsum
