@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test setup system-deps unit integration e2e bench clean deploy-check
+.PHONY: demo test setup system-deps unit integration e2e bench clean deploy-check results
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,20 @@ deploy-check: $(STAMP) $(CHECKOV_VENV)/.installed
 	$(CHECKOV_VENV)/bin/checkov -f deploy/aws/template.yaml -f deploy/aws/Dockerfile --framework cloudformation dockerfile \
 	  --compact --quiet --skip-download
 	$(BIN)/python deploy/aws/check_state_machines.py
+
+# Every results table of README / docs / model card, regenerated from the shipped model: the
+# held-out test set (seed 404, made fresh), its features, the evaluation and its plots, the
+# real-data checks, then `firesight results` writes the tables between their markers.
+RESULTS_DIR ?= data/results
+results: $(STAMP)
+	rm -rf $(RESULTS_DIR)/test-s404
+	$(BIN)/firesight generate --out $(RESULTS_DIR)/test-s404 --count 135 --seed 404 --duration-s 300 \
+	  --frame-rate-hz 8.7 --workers 2
+	$(BIN)/firesight features --data $(RESULTS_DIR)/test-s404 --out $(RESULTS_DIR)/test-s404-features.parquet --workers 2
+	$(BIN)/firesight evaluate --data $(RESULTS_DIR)/test-s404 --features $(RESULTS_DIR)/test-s404-features.parquet \
+	  --model default --report $(RESULTS_DIR)/eval.json --plots docs/img --table $(RESULTS_DIR)/eval.md
+	$(BIN)/firesight realcheck --model default --report $(RESULTS_DIR)/realcheck.json --table $(RESULTS_DIR)/realcheck.md
+	$(BIN)/firesight results --eval $(RESULTS_DIR)/eval.json --realcheck $(RESULTS_DIR)/realcheck.json
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
