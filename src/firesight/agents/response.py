@@ -25,6 +25,14 @@ found in ``sending`` on restart and, by ``policy.uncertain``, either recorded
 ``uncertain`` and escalated as a ``trouble`` alert (``report``, default: never a
 duplicate, never silent) or sent again with the same idempotency key (``resend``: never
 lost).
+
+Observability: each event is handled with its correlation id bound
+(:func:`firesight.ops.logs.correlation`; the event's ``correlation_id``, else its
+``event_id``), each delivery with its alert's, so the log lines of the response path carry
+the id of the reading that raised the alert. Deliveries are counted in
+``firesight_notifications_sent_total`` / ``firesight_notification_failures_total`` by
+channel (a failure once its retries are spent), the ``trouble`` events the agent raises
+itself in ``firesight_alerts_total``.
 """
 
 from __future__ import annotations
@@ -44,6 +52,8 @@ from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
 from firesight.agents.response_outbox import FAILED, UNCERTAIN, DeliveryOutbox, check_event, event_times
 from firesight.agents.response_policy import ResponsePolicy
 from firesight.errors import DataError, InvalidParameterError, NotFoundError, require
+from firesight.ops import metrics
+from firesight.ops.logs import correlation
 from firesight.ports import Item, MessageQueue, MetadataStore, Notifier
 
 log = logging.getLogger("firesight.agents.response")
@@ -132,19 +142,23 @@ class ResponseAgent(DeliveryOutbox):
         :class:`DataError` for an event of the wrong types (the caller's queue keeps it)."""
         if not self._recovered:
             self.recover()
-        keys = self.apply_event(check_event(event))
-        self._dispatch(keys)
+        event = check_event(event)
+        with correlation(event.correlation_id or event.event_id):
+            keys = self.apply_event(event)
+            self._dispatch(keys)
         return len(keys)
 
     def _handle_message(self, message: Item) -> None:
         try:
             event = check_event(AlertEvent.from_json(message["body"]))
         except DataError as exc:
-            self._dead_letter(message, str(exc))
+            with correlation(f"malformed:{message.get('message_id')}"):
+                self._dead_letter(message, str(exc))
             return
-        keys = self.apply_event(event)
-        self._delete(message)  # the effects are stored: the event is done even if a send fails below
-        self._dispatch(keys)
+        with correlation(event.correlation_id or event.event_id):
+            keys = self.apply_event(event)
+            self._delete(message)  # the effects are stored: the event is done even if a send fails below
+            self._dispatch(keys)
 
     def _dead_letter(self, message: Item, reason: str) -> None:
         """A malformed event never becomes valid: park it on the dead-letter queue with the
@@ -170,6 +184,8 @@ class ResponseAgent(DeliveryOutbox):
             explanation={"reason": f"an alert event could not be read: {reason}"[:500],
                          "signal": text("signal"), "dead_letter_queue": self.queue_name + "-dlq",
                          "message_id": message_id})
+        if not self.store.event_applied(trouble.event_id):
+            metrics.ALERTS.labels(signal="trouble", level="malformed_event").inc()
         keys = self.apply_event(trouble)
         self._delete(message)
         self._dispatch(keys)
@@ -349,11 +365,13 @@ class ResponseAgent(DeliveryOutbox):
         event = AlertEvent(
             event_id=f"{alert['thing']}:trouble:{condition}:{record['delivery_key']}", site=alert["site"],
             thing=alert["thing"], signal="trouble", state="active", level=condition, previous="",
-            ts_ms=int(self.clock() * 1000),
+            ts_ms=int(self.clock() * 1000), correlation_id=str(alert.get("correlation_id") or ""),
             explanation={"reason": f"{record['channel']} {condition.replace('_', ' ')} for alert "
                                    f"{alert['alert_id']} ({alert['signal']})",
                          "detail": error[:300], "alert_id": alert["alert_id"], "channel": record["channel"],
                          "delivery_key": record["delivery_key"]})
+        if not self.store.event_applied(event.event_id):
+            metrics.ALERTS.labels(signal="trouble", level=condition).inc()
         return self.apply_event(event)
 
     def recover(self) -> int:

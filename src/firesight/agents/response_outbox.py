@@ -22,6 +22,8 @@ from firesight.agents.events import AlertEvent
 from firesight.errors import DataError, NotFoundError
 from firesight.notify.message import render
 from firesight.notify.retry import DeliveryTaken, deliver
+from firesight.ops import metrics
+from firesight.ops.logs import correlation
 from firesight.ports import Item
 
 log = logging.getLogger("firesight.agents.response")
@@ -85,6 +87,11 @@ class DeliveryOutbox:
         if record is None or record["state"] != "pending":
             return  # done, or another worker has it
         alert = self.store.get(record["alert_id"])
+        with correlation(str(alert.get("correlation_id") or alert["alert_id"])):
+            self._deliver(key, record, alert)
+
+    def _deliver(self, key: str, record: Item, alert: Item) -> None:
+        """Send one ``pending`` delivery of ``alert`` (correlation id bound) and record the outcome."""
         route = self.policy.route(alert["signal"], alert["level"])
         tier = alert.get("tier", 0)
         next_channels = route.tiers[tier + 1] if route and tier + 1 < len(route.tiers) else ()
@@ -117,6 +124,8 @@ class DeliveryOutbox:
             self.store.transition_delivery(key, state, "sent", sent_s=done_s, attempts=attempts,
                                            latency_s=latency_s, elapsed_s=result.elapsed_s)
             self._count("sent")
+            metrics.NOTIFICATIONS_SENT.labels(channel=record["channel"]).inc()
+            log.info("delivery %s sent (%d attempts)", key, attempts)
             return
         if self._stopped.is_set() and not result.permanent:
             # stopping between retries: hand it back, the next start sends it
@@ -127,6 +136,7 @@ class DeliveryOutbox:
         self.store.transition_delivery(key, state, "failed", failed_s=done_s, attempts=attempts,
                                        error=result.error, permanent=result.permanent)
         self._count("failed")
+        metrics.NOTIFICATION_FAILURES.labels(channel=record["channel"]).inc()
         self._dispatch(escalation, inline=True)
 
     def _settle_stale(self, now: float, *, include_own: bool) -> tuple[int, list[str]]:

@@ -481,3 +481,52 @@ def test_handle_event_records_and_sends(env):
     assert [len(ch[c].sent) for c in ("console", "email", "webhook")] == [1, 1, 1]
     assert agent.handle_event(_event()) == 0  # the same event again: nothing new
     assert {d["state"] for d in store.deliveries()} == {"sent"}
+
+
+def test_deliveries_are_counted_by_channel_and_logged_with_the_event_correlation_id(env):
+    import io
+    import logging
+
+    from firesight.ops import metrics
+    from firesight.ops.logs import JsonFormatter
+
+    clock, queue, store, channels, agent = env
+    channels["webhook"].fail = "permanent"
+
+    def value(name, **labels):
+        return metrics.sample_value(name, labels)
+
+    before = {(n, ch): value(n, channel=ch) for n in ("firesight_notifications_sent_total",
+                                                      "firesight_notification_failures_total")
+              for ch in ("console", "email", "webhook", "maintenance")}
+    troubles = value("firesight_alerts_total", signal="trouble", level="notification_failed")
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("firesight.agents.response")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        _send(queue, _event(correlation_id="kitchen/thermal/42"))
+        agent.process_available()
+        agent.process_available()  # a redelivery changes nothing
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+    def moved(name, channel):
+        return value(name, channel=channel) - before[(name, channel)]
+
+    assert [moved("firesight_notifications_sent_total", c) for c in ("console", "email", "webhook")] == [1, 1, 0]
+    assert moved("firesight_notification_failures_total", "webhook") == 1
+    assert moved("firesight_notification_failures_total", "console") == 0
+    # the failure is escalated as a trouble alert (to maintenance), counted once
+    assert moved("firesight_notifications_sent_total", "maintenance") == 1
+    assert value("firesight_alerts_total", signal="trouble", level="notification_failed") - troubles == 1
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines and {line["correlation_id"] for line in lines} == {"kitchen/thermal/42"}, lines
+    assert any("opened" in line["message"] for line in lines)
+    assert any("failed after" in line["message"] and line["level"] == "ERROR" for line in lines)
+    [trouble] = store.list(signal="trouble")
+    assert trouble["correlation_id"] == "kitchen/thermal/42"
