@@ -10,12 +10,26 @@ each device's windows are decided in order. Per device it
   does (the same history of windows, ``predict_last``, a window with every input missing is
   no evidence);
 - applies the variant's alert policy with hysteresis (:class:`AlertState`);
+- publishes a compact probability record (``{"thing", "ts_ms", "probability", "level",
+  "variant", "model_version"}``) on ``firesight/v1/{site}/probability`` (QoS 0, at most one
+  per device every ``probability_interval_s`` of the receiver's clock, and at every level
+  change): the dashboard's fire-probability chart;
 - on every level change emits an :class:`AlertEvent` (id ``{thing}:{signal}:{seq}``, seq
   counting the device's level changes) onto the durable queue and
   ``firesight/v1/{site}/alerts``, with an explanation: the sensor that drove it (the
   camera-only and SCD41-only variants scored on the same windows), the features furthest
   from the device's own recent normal weighted by the model's importances, and the thermal
   snapshot (hot region bounding box and maximum temperature; a PNG in the object store).
+
+Observability: each window is decided with its correlation id bound
+(:func:`firesight.ops.logs.correlation`), ``{thing}/{stream}/{seq}`` of the reading that
+closed it: the id the monitoring agent bound while handling that reading and the id the
+alert event carries on, so every log line of the chain names it. Every scored window is
+timed and counted in ``firesight_inference_latency_seconds`` /
+``firesight_inference_rows_total`` (``path="agent"``, the variant); every event into a
+level (state ``active``) in ``firesight_alerts_total`` (signal, level); the inbox depth in
+``firesight_queue_depth_messages{queue="analysis-{worker}"}``, windows shed from it in
+``firesight_messages_shed_total``.
 
 The level and the sequence of each device are kept in the metadata store, so after a
 restart an alarm in progress is neither repeated nor lost. :meth:`switch_model` swaps the
@@ -40,7 +54,10 @@ from firesight.agents.events import AlertEvent
 from firesight.agents.monitoring import STATE_TABLE, send_event, window_filter
 from firesight.detection.alerts import LEVEL_CODE, AlertState
 from firesight.detection.bundle import DetectorBundle
-from firesight.errors import DataError
+from firesight.errors import DataError, FiresightError
+from firesight.iot.topics import probability_topic
+from firesight.ops import metrics
+from firesight.ops.logs import correlation
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +70,7 @@ class _Device:
         self.state = state
         self.seq = seq
         self.variant = ""
+        self.probability_sent = -math.inf  # receiver clock [s] of the last probability record
         self.mean: dict[str, float] = {}
         self.var: dict[str, float] = {}
         self.windows = 0
@@ -95,6 +113,9 @@ class AnalysisAgent:
         self.latencies_ms: deque[float] = deque(maxlen=2000)
         self._importance: dict[str, dict[str, float]] = {}
         self._compiled: dict[str, Any] = {}
+        self._inference: dict[str, tuple[Any, Any]] = {}
+        self._depth = metrics.QUEUE_DEPTH.labels(queue=f"analysis-{worker_id}")
+        self._shed = metrics.MESSAGES_SHED.labels(queue=f"analysis-{worker_id}")
         self._lock = threading.RLock()
         self._inbox: deque[bytes] = deque()
         self._cond = threading.Condition()
@@ -121,6 +142,7 @@ class AnalysisAgent:
                 self._cond.wait(0.05)
             self.counts["dropped_at_stop"] += len(self._inbox)
             self._inbox.clear()
+            self._depth.set(0)
             self._running = False
             self._cond.notify_all()
         if self._thread is not None:
@@ -165,7 +187,9 @@ class AnalysisAgent:
             if len(self._inbox) >= self.settings.queue_size:
                 self._inbox.popleft()
                 self.counts["shed"] += 1
+                self._shed.inc()
             self._inbox.append(payload)
+            self._depth.set(len(self._inbox))
             self._cond.notify()
 
     def _loop(self) -> None:
@@ -176,6 +200,7 @@ class AnalysisAgent:
                 if not self._inbox:
                     return
                 payload = self._inbox.popleft()
+                self._depth.set(len(self._inbox))
                 self._cond.notify_all()
             try:
                 self.process(json.loads(payload))
@@ -200,8 +225,12 @@ class AnalysisAgent:
         return dev
 
     def process(self, window: dict) -> AlertEvent | None:
-        """Decide one window (a dict as the monitoring agent publishes it); return the event
-        if the level changed."""
+        """Decide one window (a dict as the monitoring agent publishes it), its correlation
+        id bound; return the event if the level changed."""
+        with correlation(_correlation_id(window)):
+            return self._decide(window)
+
+    def _decide(self, window: dict) -> AlertEvent | None:
         site, thing = str(window["site"]), str(window["thing"])
         raw = window["features"]
         if not isinstance(raw, dict):
@@ -229,6 +258,7 @@ class AnalysisAgent:
             changed = len(dev.state.changes) > before
             del dev.state.changes[:-4]
             event = self._event(dev, site, thing, variant, window, probability) if changed else None
+            self._publish_probability(dev, site, thing, int(window.get("ts_ms", 0)), probability, level, changed)
         handled = window.get("handled_ns")
         if isinstance(handled, int):
             self.latencies_ms.append((time.time_ns() - handled) / 1e6)
@@ -240,7 +270,39 @@ class AnalysisAgent:
         if all(math.isnan(v) for v in row.values()):
             return math.nan  # no evidence; not scored, not in the history (as OnlineDetector)
         dev.history.append({**features})
-        return self._predict(variant, dev.history)
+        t0 = time.perf_counter()
+        probability = self._predict(variant, dev.history)
+        latency, rows = self._inference_metrics(variant)
+        latency.observe(time.perf_counter() - t0)
+        rows.inc()
+        return probability
+
+    def _inference_metrics(self, variant: str) -> tuple[Any, Any]:
+        """The latency histogram and row counter of ``variant`` (label children cached)."""
+        children = self._inference.get(variant)
+        if children is None:
+            children = self._inference[variant] = (metrics.INFERENCE_LATENCY.labels(path="agent", variant=variant),
+                                                    metrics.INFERENCE_ROWS.labels(path="agent", variant=variant))
+        return children
+
+    def _publish_probability(self, dev: _Device, site: str, thing: str, ts_ms: int, probability: float,
+                             level: str, changed: bool) -> None:
+        """The window's probability record for dashboards: QoS 0, at most one per device every
+        ``probability_interval_s`` [s] (a level change always goes out); none for a window
+        that was not scored."""
+        if not (self.settings.publish_probability and self.client is not None and math.isfinite(probability)):
+            return
+        now = time.monotonic()
+        if not changed and now - dev.probability_sent < self.settings.probability_interval_s:
+            return
+        dev.probability_sent = now
+        body = json.dumps({"thing": thing, "ts_ms": ts_ms, "probability": round(probability, 4), "level": level,
+                           "variant": dev.variant, "model_version": self.model_version}, separators=(",", ":"))
+        try:
+            self.client.publish(probability_topic(site), body, qos=0)
+            self.counts["probabilities"] += 1
+        except FiresightError:  # a chart point is a convenience; the decision stands
+            self.counts["probabilities_not_published"] += 1
 
     def _predict(self, variant: str, history: deque) -> float:
         """Probability of the newest window from the device's recent windows, by the compiled
@@ -287,7 +349,7 @@ class AnalysisAgent:
             event_id=event_id, site=site, thing=thing, signal=signal, state=state, level=level,
             previous=previous, ts_ms=int(window.get("ts_ms", 0)), scenario_time_s=window.get("scenario_time_s"),
             probability=p, variant=variant, model_version=self.model_version, explanation=explanation,
-            correlation_id=f"{thing}/{trigger.get('stream', '')}/{trigger.get('seq', '')}",
+            correlation_id=_correlation_id(window),
             published_ns=int(trigger.get("ts_ms") or 0) * 1_000_000)
         send_event(self.queue, self.client, event, publish=self.settings.publish_alerts)
         if self.store is not None:
@@ -295,6 +357,8 @@ class AnalysisAgent:
                                          "seq": dev.seq, "variant": variant, "model_version": self.model_version,
                                          "ts_ms": event.ts_ms}, key="device", sort_key="agent")
         self.counts["events"] += 1
+        if state == "active":
+            metrics.ALERTS.labels(signal=signal, level=level).inc()
         log.info("%s %s %s -> %s (p=%.2f, %s)", thing, signal, previous, level, p or 0.0, variant)
         return event
 
@@ -362,6 +426,13 @@ class AnalysisAgent:
             self.counts["snapshot_errors"] += 1
             log.exception("snapshot PNG failed")
             return ""
+
+
+def _correlation_id(window: dict) -> str:
+    """``{thing}/{stream}/{seq}`` of the reading that closed ``window`` (the id the monitoring
+    agent bound while handling it)."""
+    trigger = window.get("trigger") or {}
+    return f"{window.get('thing', '')}/{trigger.get('stream', '')}/{trigger.get('seq', '')}"
 
 
 def _plain_snapshot(snapshot: dict) -> dict:

@@ -92,17 +92,24 @@ class MonitoringSettings:
 
 @dataclass(frozen=True)
 class AnalysisSettings:
-    """The analysis agent."""
+    """The analysis agent. ``publish_probability``: publish each device's fire probability on
+    ``firesight/v1/{site}/probability`` (QoS 0) for the dashboard's chart, at most once per
+    ``probability_interval_s`` [s, receiver clock] per device (0: every window) and at every
+    level change."""
 
     __pydantic_config__ = _STRICT
     publish_alerts: bool = True
     snapshot_png: bool = True
     top_features: int = 5
     queue_size: int = 4096
+    publish_probability: bool = True
+    probability_interval_s: float = 1.0
 
     def __post_init__(self) -> None:
         require(1 <= self.top_features <= 40, "analysis.top_features", "within 1..40", self.top_features)
         require(self.queue_size >= 1, "analysis.queue_size", ">= 1", self.queue_size)
+        require(self.probability_interval_s >= 0, "analysis.probability_interval_s", ">= 0 (0: every window)",
+                self.probability_interval_s)
 
 
 @dataclass(frozen=True)

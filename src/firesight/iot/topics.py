@@ -8,6 +8,7 @@ Device topics carry the thing name so that AWS IoT policies can use
     firesight/v1/{site}/{thing}/status      device status (online, offline, firmware)
     firesight/v1/{site}/{thing}/features    edge-mode feature vectors
     firesight/v1/{site}/alerts              alerts for a site
+    firesight/v1/{site}/probability         per-device fire probability records (dashboards)
     $aws/things/{thing}/shadow/...          AWS device shadows (classic and named)
 
 References
@@ -64,6 +65,14 @@ def device_topic(site: str, thing_name: str, stream: str) -> str:
 def alerts_topic(site: str) -> str:
     """``firesight/v1/{site}/alerts``."""
     return f"{TOPIC_ROOT}/{validate_name(site, 'site')}/alerts"
+
+
+def probability_topic(site: str) -> str:
+    """``firesight/v1/{site}/probability``: the analysis agent's compact per-device fire
+    probability records (QoS 0, throttled), read by dashboards. Four levels, like the alert
+    topic, so no device filter (``firesight/v1/+/+/+``) matches it and no device policy
+    lets a device publish on it."""
+    return f"{TOPIC_ROOT}/{validate_name(site, 'site')}/probability"
 
 
 def device_filter(stream: str = "+", site: str = "+") -> str:

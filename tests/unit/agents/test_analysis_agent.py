@@ -3,6 +3,7 @@ idempotent alert events on level changes, survives restarts and model switches (
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -129,3 +130,100 @@ def test_snapshot_png_marks_the_hot_region(windows):
     k = 4 / 4  # scale 4 over a 4x-reduced thumbnail: one thumbnail px per frame px
     assert tuple(img[int(r0 * k), int((c0 + c1) / 2 * k)][:3]) == (0, 255, 255)  # the box's top edge
     assert tuple(img[0, 0][:3]) != (0, 255, 255)
+
+
+class RecordingClient:
+    """Stands in for the MQTT client: keeps what the agent publishes."""
+
+    def __init__(self):
+        self.published = []
+
+    def publish(self, topic, payload, qos=0, retain=False):
+        self.published.append((topic, json.loads(payload), qos))
+
+
+def test_probability_records_are_throttled_per_device_but_level_changes_always_go_out(bundle, windows):
+    from firesight.agents.runtime_config import AnalysisSettings
+
+    _, wins = windows
+    hair = AlertPolicy(watch_on=0.0, alarm_on=0.0, alarm_off=0.0, min_consecutive=3, clear_consecutive=5)
+    always = DetectorBundle(variants=bundle.variants, policies={v: hair for v in bundle.variants})
+    client = RecordingClient()
+    agent = AnalysisAgent(client, SQLiteMessageQueue(":memory:"), always, model_version="7",
+                          settings=AnalysisSettings(publish_alerts=False, probability_interval_s=3600.0))
+    for w in wins[:12]:
+        agent.process(as_body(w))
+        agent.process(as_body(w, thing="n2"))
+    records = [(t, body) for t, body, qos in client.published if t.endswith("/probability")]
+    assert {t for t, _ in records} == {"firesight/v1/s/probability"}
+    assert all(qos == 0 for t, _, qos in client.published if t.endswith("/probability"))
+    for thing in ("n1", "n2"):
+        mine = [body for _, body in records if body["thing"] == thing]
+        # of 12 windows in the hour: the first (a change to watch) and the change to alarm
+        assert [r["level"] for r in mine] == ["watch", "alarm"], mine
+        assert [r["ts_ms"] for r in mine] == [wins[0].ts_ms, wins[2].ts_ms]
+        assert all(0.0 <= r["probability"] <= 1.0 and r["variant"] == "full" and r["model_version"] == "7"
+                   for r in mine)
+    # interval 0: every scored window
+    every = RecordingClient()
+    agent = AnalysisAgent(every, SQLiteMessageQueue(":memory:"), bundle,
+                          settings=AnalysisSettings(publish_alerts=False, probability_interval_s=0.0))
+    for w in wins[:12]:
+        agent.process(as_body(w))
+    assert [b["ts_ms"] for _, b, _ in every.published] == [w.ts_ms for w in wins[:12]]
+    off = RecordingClient()
+    agent = AnalysisAgent(off, SQLiteMessageQueue(":memory:"), bundle,
+                          settings=AnalysisSettings(publish_alerts=False, publish_probability=False))
+    agent.process(as_body(wins[0]))
+    assert off.published == []
+
+
+def test_scored_windows_and_raised_alerts_are_counted_and_logged_with_the_correlation_id(bundle, windows):
+    import io
+    import logging
+
+    from firesight.ops import metrics
+    from firesight.ops.logs import JsonFormatter
+
+    _, wins = windows
+    hair = AlertPolicy(watch_on=0.0, alarm_on=0.0, alarm_off=0.0, min_consecutive=3, clear_consecutive=5)
+    always = DetectorBundle(variants=bundle.variants, policies={v: hair for v in bundle.variants})
+
+    def value(name, **labels):
+        return metrics.sample_value(name, labels)
+
+    rows = value("firesight_inference_rows_total", path="agent", variant="full")
+    timed = value("firesight_inference_latency_seconds_count", path="agent", variant="full")
+    alarms = value("firesight_alerts_total", signal="alarm", level="alarm")
+    watches = value("firesight_alerts_total", signal="watch", level="watch")
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("firesight.agents.analysis")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)  # setLevel, not assignment: it clears the logger's cache
+    queue = SQLiteMessageQueue(":memory:")
+    try:
+        agent = AnalysisAgent(None, queue, always)
+        blank = as_body(wins[0])
+        blank["features"] = {k: None for k in blank["features"]}  # no evidence: not scored
+        agent.process(blank)
+        for w in wins[:6]:
+            agent.process(as_body(w))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert value("firesight_inference_rows_total", path="agent", variant="full") - rows == 6
+    assert value("firesight_inference_latency_seconds_count", path="agent", variant="full") - timed == 6
+    assert value("firesight_alerts_total", signal="watch", level="watch") - watches == 1
+    assert value("firesight_alerts_total", signal="alarm", level="alarm") - alarms == 1
+    events = events_of(queue)
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    by_ts = {w.ts_ms: w.trigger for w in wins[:6]}
+    assert [e.signal for e in events] == ["watch", "alarm"]
+    for e in events:  # the id of the reading that closed the deciding window
+        assert e.correlation_id == f"n1/{by_ts[e.ts_ms]['stream']}/{by_ts[e.ts_ms]['seq']}"
+    logged = {line["message"].split(" -> ")[1].split(" ")[0]: line["correlation_id"] for line in lines
+              if " -> " in line["message"]}
+    assert logged == {"watch": events[0].correlation_id, "alarm": events[1].correlation_id}
