@@ -1,13 +1,14 @@
 """First-order lag ``tau dy/dt = u - y``: how a lumped thermal mass, a gas transport
 delay or a sensor follows its input.
 
-Two discretisations, both exact for an input held constant over each step (zero-order
-hold): :func:`first_order_step`, one step with its own ``dt`` and ``tau`` (compiled, for
-loops whose time constant changes, as the ceiling jet's transport lag in the room
-kernel), and :func:`first_order_lag`, a whole signal on a uniform grid with one ``tau``
-(a recursive filter, for scene and source profiles). The SCD41 model's response
-(:func:`firesight.sensors.scd41.first_order_response`) is exact for an input that is
-linear between samples instead.
+Three discretisations. Two are exact for an input held constant over each step
+(zero-order hold): :func:`first_order_step`, one step with its own ``dt`` and ``tau``
+(compiled, for loops whose time constant changes, as the ceiling jet's transport lag in
+the room kernel), and :func:`first_order_lag`, a whole signal on a uniform grid with one
+``tau`` (a recursive filter, for scene and source profiles). The third,
+:func:`first_order_response` (compiled core :func:`linear_input_lag`), is exact for an
+input that is linear between samples on any increasing grid (first-order hold): the
+SCD41 model's response to the true fields.
 
 numba caches a compiled caller against its own file: after editing
 :func:`first_order_step`, clear ``src/firesight/physics/__pycache__/_room_kernel*.nb*``
@@ -16,7 +17,7 @@ numba caches a compiled caller against its own file: after editing
 References
 ----------
 1. K. Ogata, *Modern Control Engineering*, 5th ed. (2010), Section 5-2: first-order
-   systems; step response ``1 - exp(-t/T)``.
+   systems; step response ``1 - exp(-t/T)``; ramp response ``r (t - T + T exp(-t/T))``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ import numpy as np
 from numba import njit
 from scipy.signal import lfilter
 
-__all__ = ["first_order_lag", "first_order_step"]
+from firesight.errors import require
+
+__all__ = ["first_order_lag", "first_order_response", "first_order_step", "linear_input_lag"]
 
 
 @njit(cache=True, inline="always")
@@ -82,3 +85,51 @@ def first_order_lag(time_s: np.ndarray, target: np.ndarray, tau_s: float, *,
     y0 = float(x[0] if initial is None else initial)
     y, _ = lfilter([1.0 - a], [1.0, -a], x, zi=[a * y0])
     return y
+
+
+@njit(cache=True)
+def linear_input_lag(time_s, signal, tau_s):
+    """``tau dy/dt = u - y`` over a whole signal, exact for an input linear between the
+    samples of the increasing grid ``time_s`` [s] [1]; starts in equilibrium,
+    ``y(t0) = u(t0)``. Compiled, unchecked: see :func:`first_order_response`.
+
+    Notes
+    -----
+    Over a step of length ``dt`` with ``a = exp(-dt/tau)`` and the input going linearly
+    from ``u0`` to ``u1``::
+
+        y1 = u1 + (y0 - u0) a - (u1 - u0) (tau / dt) (1 - a)
+    """
+    n = signal.size
+    out = np.empty(n)
+    out[0] = signal[0]
+    for i in range(1, n):
+        dt = time_s[i] - time_s[i - 1]
+        a = np.exp(-dt / tau_s)
+        slope_term = (signal[i] - signal[i - 1]) * tau_s / dt * (1.0 - a)
+        out[i] = signal[i] + (out[i - 1] - signal[i - 1]) * a - slope_term
+    return out
+
+
+def first_order_response(time_s, signal, tau_s):
+    """First-order response ``tau dy/dt = u - y`` [1], exact for an input that is linear
+    between samples; ``y(t0) = u(t0)``.
+
+    Parameters
+    ----------
+    time_s : array (n,)
+        Strictly increasing time grid [s].
+    signal : array (n,)
+        True input [any unit].
+    tau_s : float
+        Time constant tau63 [s], > 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        The response, shape (n,) [same unit].
+    """
+    t = np.asarray(time_s, dtype=np.float64)
+    u = np.asarray(signal, dtype=np.float64)
+    require(tau_s > 0, "tau_s", "> 0 [s]", tau_s)
+    return linear_input_lag(t, u, float(tau_s))

@@ -31,9 +31,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 from firesight.errors import require
+from firesight.physics.lag import linear_input_lag
 from firesight.physics.room import magnus_saturation_vapour_pressure_pa
 
 #: Datasheet constants [1].
@@ -125,36 +125,6 @@ class SCD41Readings:
             "time_s": self.time_s, "co2_ppm": self.co2_ppm, "temperature_c": self.temperature_c,
             "humidity_rh": self.humidity_rh, "status": self.status,
         })
-
-
-@njit(cache=True)
-def _first_order_response(time_s, signal, tau_s):
-    """Exact first-order lag of a piecewise-linear input, starting in equilibrium."""
-    n = signal.size
-    out = np.empty(n)
-    out[0] = signal[0]
-    for i in range(1, n):
-        dt = time_s[i] - time_s[i - 1]
-        a = np.exp(-dt / tau_s)
-        slope_term = (signal[i] - signal[i - 1]) * tau_s / dt * (1.0 - a)
-        out[i] = signal[i] + (out[i - 1] - signal[i - 1]) * a - slope_term
-    return out
-
-
-def first_order_response(time_s, signal, tau_s):
-    """First-order sensor response ``tau dy/dt = u - y`` [1], exact for an input that
-    is linear between samples; ``y(t0) = u(t0)``.
-
-    Parameters
-    ----------
-    time_s : array (n,) strictly increasing [s]
-    signal : array (n,) true input [any unit]
-    tau_s : float time constant tau63 [s]
-    """
-    t = np.asarray(time_s, dtype=np.float64)
-    u = np.asarray(signal, dtype=np.float64)
-    require(tau_s > 0, "tau_s", "> 0 [s]", tau_s)
-    return _first_order_response(t, u, float(tau_s))
 
 
 def _clipped_normal(rng: np.random.Generator, bound: float) -> float:
@@ -258,9 +228,9 @@ class SCD41Sensor:
             require(a.shape == t.shape, name, f"shape {t.shape} like time_s", a.shape)
             require(bool(np.all(np.isfinite(a))), name, "finite values", "NaN or inf")
         c, m, f = self.constants, self.model, self.faults
-        co2_lag = _first_order_response(t, arrays[0], float(c["co2_tau63_s"]))
-        temp_lag = _first_order_response(t, arrays[1], float(c["temperature_tau63_s"]))
-        rh_lag = _first_order_response(t, arrays[2], float(c["humidity_tau63_s"]))
+        co2_lag = linear_input_lag(t, arrays[0], float(c["co2_tau63_s"]))
+        temp_lag = linear_input_lag(t, arrays[1], float(c["temperature_tau63_s"]))
+        rh_lag = linear_input_lag(t, arrays[2], float(c["humidity_tau63_s"]))
         tr = self.reading_times(t)
         n = tr.size
         co2 = np.interp(tr, t, co2_lag)

@@ -1,11 +1,13 @@
 """First-order lag (K. Ogata, Modern Control Engineering, 5th ed., Section 5-2: the unit
-step response of 1/(Ts + 1) is 1 - exp(-t/T), 63.2 % at t = T)."""
+step response of 1/(Ts + 1) is 1 - exp(-t/T), 63.2 % at t = T; the ramp response to
+u = r t from rest is r (t - T + T exp(-t/T)))."""
 
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from firesight.physics.lag import first_order_lag, first_order_step
+from firesight.errors import InvalidParameterError
+from firesight.physics.lag import first_order_lag, first_order_response, first_order_step
 
 
 @pytest.mark.parametrize("tau_s", [5.0, 60.0])
@@ -33,3 +35,25 @@ def test_steps_with_changing_time_constant_agree_with_the_filter():
 def test_zero_time_constant_follows_the_input():
     assert first_order_step(3.0, 7.0, 1.0, 0.0) == 7.0
     assert first_order_step(3.0, 7.0, 1.0, 1e9) == pytest.approx(3.0, abs=1e-8)
+
+
+def test_first_order_response_tracks_a_ramp_with_lag_tau():
+    """For a ramp u = r t the first-order output settles to u - r tau."""
+    t = np.arange(0.0, 2000.0, 2.5)
+    y = first_order_response(t, 3.0 * t, 60.0)
+    assert_allclose(y[-1], 3.0 * t[-1] - 3.0 * 60.0, rtol=1e-9)
+
+
+def test_first_order_response_is_exact_for_a_piecewise_linear_input_on_any_grid():
+    """Rest, then a ramp from t = 10 s, sampled on an uneven grid that has a sample at the
+    ramp's start: the output equals Ogata's ramp response at every sample."""
+    rng = np.random.default_rng(4)
+    t = np.unique(np.concatenate([[0.0, 10.0], rng.uniform(0.0, 400.0, 300)]))
+    ramp_s = np.clip(t - 10.0, 0.0, None)
+    y = first_order_response(t, 2.0 * ramp_s, 45.0)
+    assert_allclose(y, 2.0 * (ramp_s - 45.0 + 45.0 * np.exp(-ramp_s / 45.0)), rtol=1e-9, atol=1e-9)
+
+
+def test_first_order_response_refuses_a_non_positive_time_constant():
+    with pytest.raises(InvalidParameterError, match="tau_s"):
+        first_order_response([0.0, 1.0], [0.0, 1.0], 0.0)

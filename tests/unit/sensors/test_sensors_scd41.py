@@ -6,12 +6,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from firesight.errors import InvalidParameterError
-from firesight.sensors.scd41 import (
-    SCD41,
-    SCD41Faults,
-    SCD41Sensor,
-    first_order_response,
-)
+from firesight.sensors.scd41 import SCD41, SCD41Faults, SCD41Sensor
 from firesight.physics.room import magnus_saturation_vapour_pressure_pa
 
 
@@ -51,13 +46,6 @@ def test_step_response_reaches_63_percent_at_tau(channel, tau_s):
     before, after = y[r.time_s == 100.0][0], y[-1]
     at_tau = y[r.time_s == 100.0 + tau_s][0]
     assert_allclose((at_tau - before) / (after - before), 1 - np.exp(-1), atol=0.01)
-
-
-def test_first_order_response_tracks_a_ramp_with_lag_tau():
-    """For a ramp u = r t the first-order output settles to u - r tau."""
-    t = np.arange(0.0, 2000.0, 2.5)
-    y = first_order_response(t, 3.0 * t, 60.0)
-    assert_allclose(y[-1], 3.0 * t[-1] - 3.0 * 60.0, rtol=1e-9)
 
 
 def test_co2_accuracy_within_datasheet_bound_over_many_devices():
