@@ -2,8 +2,10 @@
 the page loads without console errors, a simulated fire pushed into the live feed shows up
 (devices, heat map, charts) and raises an alert through the real response path (durable
 queue -> response agent -> alert store), the alert is acknowledged with a click and the
-acknowledgement persists in the store and the audit trail. Screenshots are kept under
-``test-artifacts/dashboard/``."""
+acknowledgement persists in the store and the audit trail. Served by ``firesight run``
+(start_system with the dashboard on), the fire-probability chart fills with the analysis
+agent's probability records of a device publishing over the broker. Screenshots are kept
+under ``test-artifacts/dashboard/``."""
 
 from __future__ import annotations
 
@@ -120,6 +122,7 @@ def test_simulated_fire_raises_an_alert_that_is_acknowledged(system):
                 const px = (x, y) => Array.from(d.slice(4 * (y * canvas.width + x), 4 * (y * canvas.width + x) + 3));
                 return [px(60 * 3, 85 * 3), px(150 * 3, 10 * 3)]; }""")
             assert sum(hot) > 600 and sum(room) < 150, (hot, room)
+            assert page.get_attribute("[data-testid=chart-probability]", "data-points") == "40"
             assert "degraded" in page.inner_text("[data-testid=device-kitchen-2]")
             assert "defender:message-rate" in page.inner_text("[data-testid=device-kitchen-2]")
             page.screenshot(path=str(ARTIFACTS / "01-fire-alarm.png"), full_page=True)
@@ -137,4 +140,72 @@ def test_simulated_fire_raises_an_alert_that_is_acknowledged(system):
     assert len(acks) == 1 and acks[0]["requestParameters"]["alert_id"] == alert_id
     assert acks[0]["userIdentity"]["userName"] == "duty-operator"
     assert system["audit"].verify()["ok"]
+    assert problems == []
+
+
+def test_the_running_system_fills_the_probability_chart(tmp_path):
+    """Device readings over the embedded broker -> monitoring -> analysis -> probability
+    records on firesight/v1/lab/probability -> the dashboard's broker bridge -> the page."""
+    import time
+
+    from playwright.sync_api import sync_playwright
+
+    from firesight import bootstrap
+    from firesight.agents.runtime_config import parse_run_config
+    from firesight.agents.system import start_system
+    from firesight.config import Config
+    from firesight.iot import open_registry
+    from firesight.iot.client import DeviceClient
+    from firesight.iot.codec import encode_scd41, encode_thermal
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    home = tmp_path / "home"
+    creds = open_registry(Config(home=home)).register_device("room-1", site="lab")
+    # every window's record (the default sends at most one a second per device; these
+    # readings arrive all at once)
+    cfg = parse_run_config({"home": str(home), "site": "lab", "response": {"enabled": False},
+                            "model": {"poll_s": 0}, "coordinator": {"health_interval_s": 0},
+                            "analysis": {"probability_interval_s": 0},
+                            "dashboard": {"enabled": True, "port": 0}}, environ={})
+    executable = _chromium()
+    system = start_system(cfg)
+    device = None
+    problems: list[str] = []
+    try:
+        url = system.health()["dashboard"]["url"]
+        token, _ = TokenStore(bootstrap.metadata_store(cfg.base_config())).create("op", "viewer")
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+            try:
+                page = browser.new_page(viewport={"width": 1500, "height": 1000})
+                page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+                        if m.type in ("error", "warning") else None)
+                page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+                page.goto(url + "/?access_token=" + token)
+                page.wait_for_selector("[data-testid=conn].conn-on", timeout=15000)
+                page.wait_for_function("document.getElementById('chart-p').dataset.points === '0'")
+                device = DeviceClient("room-1", system.device_url, cert_path=creds.cert_path,
+                                      key_path=creds.key_path, ca_path=creds.ca_path, site="lab").connect()
+                now_ms = int(time.time() * 1000)
+                rng = np.random.default_rng(3)
+                for k in range(70):  # 8 s of frames at 8.7 Hz, SCD41 readings every 5 s
+                    ts = now_ms + k * 115
+                    counts = _frame(22.0, 0) + rng.integers(0, 4, (120, 160), dtype=np.uint16)
+                    device.publish(device.topic("thermal"), encode_thermal(counts, ts_ms=ts, seq=k + 1), qos=1)
+                    if k % 43 == 0:
+                        device.publish(device.topic("scd41"), encode_scd41(
+                            co2_ppm=480.0 + k, temperature_c=22.0, humidity_rh=45.0, ts_ms=ts + 1, seq=k // 43 + 1),
+                            qos=1)
+                page.locator("[data-testid=device-room-1]").click()
+                page.wait_for_function(
+                    "Number(document.getElementById('chart-p').dataset.points) >= 5", timeout=30000)
+                page.screenshot(path=str(ARTIFACTS / "03-running-system-probability.png"), full_page=True)
+            finally:
+                browser.close()
+        analysis = system.coordinator.agent("analysis").health()
+        assert analysis["counts"]["probabilities"] >= 5, analysis
+    finally:
+        if device is not None:
+            device.close()
+        system.stop()
     assert problems == []

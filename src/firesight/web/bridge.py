@@ -1,25 +1,59 @@
 """Feed the dashboard from the broker: device streams and alerts, for a dashboard that runs
 apart from ``firesight run``.
 
-Subscribes to ``firesight/v1/+/+/+`` (thermal, scd41, status) and ``firesight/v1/+/alerts``;
-device payloads go through the same codec checks as the gateway (a payload that fails them
-is counted in ``firesight_messages_rejected_total{kind="dashboard"}`` and skipped), alerts
-are parsed as :class:`~firesight.agents.events.AlertEvent`.
+Subscribes to ``firesight/v1/+/+/+`` (thermal, scd41, status), ``firesight/v1/+/alerts``
+and ``firesight/v1/+/probability`` (the analysis agent's per-window fire probability
+records, QoS 0, for the probability chart); device payloads go through the same codec
+checks as the gateway, alerts are parsed as :class:`~firesight.agents.events.AlertEvent`,
+probability records by :func:`parse_probability`. A payload that fails its checks is
+counted in ``firesight_messages_rejected_total{kind="dashboard"}`` and skipped.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import time
 
 from firesight.agents.events import AlertEvent
-from firesight.errors import FiresightError
+from firesight.detection.alerts import LEVELS
+from firesight.errors import DataError, FiresightError
 from firesight.iot.codec import decode
-from firesight.iot.topics import TOPIC_ROOT
+from firesight.iot.topics import TOPIC_ROOT, validate_name
 from firesight.ops import metrics
 from firesight.web.feed import DashboardFeed
 
 log = logging.getLogger(__name__)
+_MAX_PROBABILITY_BYTES = 1024
+
+
+def parse_probability(topic: str, payload: bytes) -> dict:
+    """A probability record of ``firesight/v1/{site}/probability`` as the keyword arguments
+    of :meth:`DashboardFeed.push_probability` (plus ``site``), or :class:`DataError` naming
+    what is wrong."""
+    parts = topic.split("/")
+    if len(parts) != 4 or parts[3] != "probability" or len(payload) > _MAX_PROBABILITY_BYTES:
+        raise DataError(f"not a probability record: {topic} ({len(payload)} bytes)")
+    try:
+        site = validate_name(parts[2], "site")
+        record = json.loads(payload)
+        thing = validate_name(record["thing"], "thing")
+    except (ValueError, TypeError, KeyError, FiresightError) as exc:
+        raise DataError(f"probability record unreadable: {exc}") from None
+    ts_ms, p, level = record.get("ts_ms"), record.get("probability"), record.get("level")
+    if not isinstance(ts_ms, int) or isinstance(ts_ms, bool) or ts_ms <= 0:
+        raise DataError(f"probability record ts_ms must be a positive integer, got {ts_ms!r}")
+    if p is not None and (not isinstance(p, (int, float)) or isinstance(p, bool) or not math.isfinite(p)
+                          or not 0.0 <= p <= 1.0):
+        raise DataError(f"probability record probability must be in [0, 1] or null, got {p!r}")
+    if level not in LEVELS:
+        raise DataError(f"probability record level must be one of {LEVELS}, got {level!r}")
+    variant, version = record.get("variant", ""), record.get("model_version", "")
+    if not isinstance(variant, str) or not isinstance(version, str) or len(variant) > 32 or len(version) > 64:
+        raise DataError("probability record variant and model_version must be short strings")
+    return {"site": site, "thing": thing, "ts_ms": ts_ms, "probability": None if p is None else float(p),
+            "level": level, "variant": variant, "model_version": version}
 
 
 class BrokerBridge:
@@ -43,6 +77,7 @@ class BrokerBridge:
     def start(self) -> "BrokerBridge":
         self.client.subscribe(f"{TOPIC_ROOT}/+/+/+", self._on_device, qos=0)
         self.client.subscribe(f"{TOPIC_ROOT}/+/alerts", self._on_alert, qos=1)
+        self.client.subscribe(f"{TOPIC_ROOT}/+/probability", self._on_probability, qos=0)
         return self
 
     def _on_device(self, topic: str, payload: bytes) -> None:
@@ -67,6 +102,18 @@ class BrokerBridge:
             return
         self.received += 1
         self.feed.push_alert(event)
+
+    def _on_probability(self, topic: str, payload: bytes) -> None:
+        try:
+            record = parse_probability(topic, payload)
+        except DataError as exc:
+            self.rejected += 1
+            metrics.MESSAGES_REJECTED.labels(kind="dashboard", reason="probability_malformed").inc()
+            log.warning("probability record on %s refused: %s", topic, exc)
+            return
+        self.received += 1
+        site, thing = record.pop("site"), record.pop("thing")
+        self.feed.push_probability(site, thing, **record)
 
     def stop(self) -> None:
         self.client.close(flush_timeout_s=2.0)

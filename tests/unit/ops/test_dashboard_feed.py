@@ -73,3 +73,57 @@ def test_thermal_frames_are_throttled_per_device_for_browsers():
     asyncio.run(scenario())
     assert [(m["thing"], m["frame"]["ts_ms"]) for m in got] == [("a", 0), ("b", 0)]
     assert feed.snapshot()["devices"][0]["frame"]["ts_ms"] == 4  # the newest frame is kept
+
+
+class _Subscriptions:
+    """Stands in for the bridge's MQTT client: keeps the subscriptions."""
+
+    def __init__(self):
+        self.callbacks = {}
+
+    def subscribe(self, topic_filter, callback, qos=0):
+        self.callbacks[topic_filter] = (callback, qos)
+
+
+def test_bridge_feeds_probability_records_to_the_chart_and_refuses_bad_ones():
+    import json
+
+    import pytest
+
+    from firesight.errors import DataError
+    from firesight.web.bridge import BrokerBridge, parse_probability
+
+    feed = DashboardFeed()
+    client = _Subscriptions()
+    bridge = BrokerBridge(feed, client).start()
+    on_probability, qos = client.callbacks["firesight/v1/+/probability"]
+    assert qos == 0
+    good = {"thing": "kitchen-2", "ts_ms": 1_800_000_000_000, "probability": 0.42, "level": "watch",
+            "variant": "full", "model_version": "7"}
+    on_probability("firesight/v1/hq/probability", json.dumps(good).encode())
+    on_probability("firesight/v1/hq/probability", json.dumps({**good, "ts_ms": good["ts_ms"] + 1000,
+                                                               "probability": None, "level": "normal"}).encode())
+    [device] = feed.snapshot()["devices"]
+    assert (device["site"], device["thing"], device["level"]) == ("hq", "kitchen-2", "normal")
+    assert [p["probability"] for p in device["probability"]] == [0.42, None]
+    assert device["probability"][0] == {"ts_ms": good["ts_ms"], "probability": 0.42, "level": "watch",
+                                        "variant": "full"}
+    rejected = metrics.sample_value("firesight_messages_rejected_total",
+                                    {"kind": "dashboard", "reason": "probability_malformed"})
+    bad = [("firesight/v1/hq/probability", b"not json"),
+           ("firesight/v1/hq/probability", json.dumps({**good, "probability": 1.5}).encode()),
+           ("firesight/v1/hq/probability", json.dumps({**good, "probability": True}).encode()),
+           ("firesight/v1/hq/probability", json.dumps({**good, "level": "panic"}).encode()),
+           ("firesight/v1/hq/probability", json.dumps({**good, "ts_ms": "soon"}).encode()),
+           ("firesight/v1/hq/probability", json.dumps({**good, "thing": "a/b"}).encode()),
+           ("firesight/v1/hq/probability", json.dumps([good]).encode()),
+           ("firesight/v1/hq/probability", json.dumps({**good, "variant": "x" * 100}).encode()),
+           ("firesight/v1/hq/probability", b" " * 2000)]
+    for topic, payload in bad:
+        with pytest.raises(DataError):
+            parse_probability(topic, payload)
+        on_probability(topic, payload)
+    assert len(feed.snapshot()["devices"][0]["probability"]) == 2
+    assert bridge.rejected == len(bad) and bridge.received == 2
+    assert metrics.sample_value("firesight_messages_rejected_total",
+                                {"kind": "dashboard", "reason": "probability_malformed"}) - rejected == len(bad)

@@ -97,6 +97,7 @@ function drawChart(canvas, points, field, opts) {
   ctx.fillStyle = "#cfd8e3";
   ctx.font = "12px system-ui, sans-serif";
   const vals = points.filter((p) => p[field] !== null && p[field] !== undefined);
+  canvas.dataset.points = String(vals.length);
   const last = vals.length ? vals[vals.length - 1][field] : null;
   ctx.fillText(`${opts.label} [${opts.unit}]` + (last === null ? "" : `  ${last.toFixed(opts.digits)}`), L, 12);
   if (vals.length === 0) { ctx.fillStyle = "#78909c"; ctx.fillText("no data yet", L, H / 2); return; }
