@@ -47,7 +47,7 @@ import numba
 import numpy as np
 
 from firesight.errors import DataError
-from firesight.features.estimators import _theil_sen_kernel
+from firesight.features.timeseries import _theil_sen_kernel
 
 #: First-order response time constants of the SCD41 as mounted [s] (CO2 from the datasheet
 #: [1]; temperature and humidity: board-level values used by the sensor model, see
