@@ -87,7 +87,9 @@ class DeliveryOutbox:
         if record is None or record["state"] != "pending":
             return  # done, or another worker has it
         alert = self.store.get(record["alert_id"])
-        with correlation(str(alert.get("correlation_id") or alert["alert_id"])):
+        # the reading's id, else the opening event's (the id the event was handled under)
+        opened_by = (alert.get("event_ids") or [alert["alert_id"]])[0]
+        with correlation(str(alert.get("correlation_id") or opened_by)):
             self._deliver(key, record, alert)
 
     def _deliver(self, key: str, record: Item, alert: Item) -> None:
