@@ -192,6 +192,74 @@ class DashboardSettings:
         require(0 <= self.port <= 65535, "dashboard.port", "a TCP port 0-65535", self.port)
 
 
+#: Fields of :class:`firesight.ops.alarms.AlarmRule` a configuration may change.
+ALARM_RULE_FIELDS = ("statistic", "period_s", "evaluation_periods", "datapoints_to_alarm", "threshold",
+                     "comparison", "treat_missing_data", "description")
+
+
+@dataclass(frozen=True)
+class AlarmSettings:
+    """Alarm rules with CloudWatch's semantics on this process's metrics
+    (:mod:`firesight.ops.alarms`, docs/operations.md), run beside the agents: every
+    ``interval_s`` [s] the metrics are sampled and the rules evaluated; ``period_s`` [s] is
+    the period of the default rules (``ingest_stopped``, ``queue_backing_up``,
+    ``notification_failures``, ``model_latency``); ``rules`` changes a default rule by name
+    (``{notification_failures: {threshold: 2}}``; the fields of ``AlarmRule``) or turns it
+    off (``{ingest_stopped: {enabled: false}}``). A change into ALARM puts a ``trouble``
+    alert event on the durable queue."""
+
+    __pydantic_config__ = _STRICT
+    enabled: bool = True
+    interval_s: float = 10.0
+    period_s: float = 60.0
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require(self.interval_s > 0, "alarms.interval_s", "> 0", self.interval_s)
+        require(self.period_s > 0, "alarms.period_s", "> 0", self.period_s)
+        self.build_rules()  # names, fields and values checked now, not at start
+
+    def build_rules(self) -> list:
+        """The :class:`~firesight.ops.alarms.AlarmRule` list this configuration runs."""
+        from firesight.ops.alarms import default_rules
+
+        rules = {r.name: r for r in default_rules(self.period_s)}
+        for name, change in self.rules.items():
+            require(name in rules, "alarms.rules", f"names of the default rules {sorted(rules)}", name)
+            require(isinstance(change, dict), f"alarms.rules.{name}", "a mapping of AlarmRule fields", change)
+            change = dict(change)
+            enabled = change.pop("enabled", True)
+            require(isinstance(enabled, bool), f"alarms.rules.{name}.enabled", "true or false", enabled)
+            unknown = sorted(set(change) - set(ALARM_RULE_FIELDS))
+            require(not unknown, f"alarms.rules.{name}", f"fields among {ALARM_RULE_FIELDS} or enabled", unknown)
+            if not enabled:
+                del rules[name]
+                continue
+            try:
+                rules[name] = dataclasses.replace(rules[name], **change)
+            except InvalidParameterError as exc:
+                raise InvalidParameterError(f"alarms.rules.{name}.{exc.name}", exc.expected, exc.got) from None
+            except TypeError as exc:
+                raise InvalidParameterError(f"alarms.rules.{name}", "valid AlarmRule values", str(exc)) from None
+        return list(rules.values())
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """``GET /metrics`` (Prometheus text format, a viewer API token as for every firesight
+    HTTP surface) and an open ``GET /ping``, served by ``firesight run`` on ``host``:``port``
+    when ``enabled`` (loopback by default; 0: any free port, the URL is in the started and
+    health lines). The dashboard, when enabled, serves the same ``/metrics``."""
+
+    __pydantic_config__ = _STRICT
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = 9464
+
+    def __post_init__(self) -> None:
+        require(0 <= self.port <= 65535, "metrics.port", "a TCP port 0-65535", self.port)
+
+
 @dataclass(frozen=True)
 class RunConfig:
     """Everything ``firesight run`` starts, in one object (see docs/running.md)."""
@@ -208,6 +276,8 @@ class RunConfig:
     response: ResponseSettings = field(default_factory=ResponseSettings)
     coordinator: CoordinatorSettings = field(default_factory=CoordinatorSettings)
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
+    alarms: AlarmSettings = field(default_factory=AlarmSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     def __post_init__(self) -> None:
         if self.site != "+":
@@ -295,8 +365,7 @@ def _apply_environment(data: dict[str, Any], environ: Mapping[str, str]) -> None
     import yaml
 
     sections = {f.name for f in dataclasses.fields(RunConfig)
-                if dataclasses.is_dataclass(f.type) or f.name in ("broker", "model", "monitoring", "analysis",
-                                                                  "workers", "response", "coordinator")}
+                if f.default_factory is not dataclasses.MISSING and dataclasses.is_dataclass(f.default_factory())}
     top = {"home", "site"}
     for key, raw in environ.items():
         if not key.startswith(ENV_PREFIX):

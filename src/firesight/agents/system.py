@@ -1,5 +1,6 @@
 """Assembling the running system from a :class:`RunConfig`: broker, stores, model, the
-monitoring, analysis and response agents and the model watcher under one coordinator.
+monitoring, analysis and response agents, the alarm rules (:mod:`firesight.ops.alarms`) and
+the model watcher under one coordinator; the dashboard and ``/metrics`` when configured.
 
 Used by ``firesight run``, the live demo, the end-to-end test and the online benchmark,
 so all of them run the same wiring. Adapters come from :mod:`firesight.bootstrap`.
@@ -46,6 +47,23 @@ def build_channels(config: RunConfig) -> dict[str, Any]:
                                         for c in config.channels})
 
 
+def alarm_service(config: RunConfig, queue: Any) -> Any:
+    """The alarm rules of ``config`` over this process's metrics; their trouble events go to
+    ``queue``. The depth of the durable alert queue is refreshed before each evaluation
+    (``firesight_queue_depth_messages{queue="alert-events"}``) when the queue can count."""
+    from firesight.agents.events import ALERT_EVENTS_QUEUE
+    from firesight.ops import metrics
+    from firesight.ops.alarms import AlarmEvaluator, AlarmService
+
+    evaluator = AlarmEvaluator(config.alarms.build_rules(), queue=queue,
+                               site=config.site if config.site != "+" else "system")
+    probes = []
+    if callable(getattr(queue, "counts", None)):
+        depth = metrics.QUEUE_DEPTH.labels(queue=ALERT_EVENTS_QUEUE)
+        probes.append(lambda: depth.set(sum(queue.counts(ALERT_EVENTS_QUEUE).values())))
+    return AlarmService(evaluator, interval_s=config.alarms.interval_s, probes=probes)
+
+
 def build_policy(config: RunConfig, channel_names: list[str]) -> Any:
     """The response policy: the configured one, or the recommended one over the channels
     (with the configured fields other than ``routes`` applied)."""
@@ -78,21 +96,27 @@ class RunningSystem:
     extra_clients: list = field(default_factory=list)
     dashboard: Any = None
     dashboard_bridge: Any = None
+    metrics_server: Any = None
 
     def health(self) -> dict:
         report = self.coordinator.health()
         report["broker"] = {"device_url": self.device_url, "service_url": self.service_url,
                             "embedded": self.owns_broker}
         report["model"] = self.model
-        if self.dashboard is not None:
+        if self.dashboard is not None and self.dashboard_bridge is not None:
             report["dashboard"] = {"url": self.dashboard.url, "received": self.dashboard_bridge.received,
                                    "rejected": self.dashboard_bridge.rejected}
+        if self.metrics_server is not None:
+            report["metrics"] = {"url": self.metrics_server.url + "/metrics"}
         return report
 
     def stop(self) -> dict:
-        if self.dashboard is not None:  # stop showing first, then stop the agents
+        if self.dashboard_bridge is not None:  # stop showing first, then stop the agents
             self.dashboard_bridge.stop()
+        if self.dashboard is not None:
             self.dashboard.stop()
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
         report = self.coordinator.stop()
         for client in self.extra_clients:
             try:
@@ -192,6 +216,9 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
             return ResponseAgent(queue, AlertStore(metadata), chans, policy, worker_id=f"response-{worker}")
 
         specs.append(AgentSpec("response", response_agent, stop_order=2))
+    if config.alarms.enabled:
+        # stopped first: the shutdown itself (ingest ending) must not raise an alarm
+        specs.append(AgentSpec("alarms", lambda: alarm_service(config, queue), stop_order=-1))
     holder: dict[str, Coordinator] = {}
     if not config.model.ref and config.model.poll_s > 0:
         from firesight.registry.resolve import registry_for
@@ -231,13 +258,30 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
                            ca_path=ca_path, registry=registry, queue=queue, metadata=metadata, objects=objects,
                            model={k: v for k, v in model.items() if k != "bundle"}, broker=broker,
                            owns_broker=owns_broker, extra_clients=extra)
+    try:
+        _start_http(system, base, registry)
+    except BaseException:  # a port in use: take down what started, then say why
+        system.stop()
+        raise
+    return system
+
+
+def _start_http(system: RunningSystem, base: Any, registry: Any) -> None:
+    """The dashboard (with its broker bridge) and ``/metrics``, as configured."""
+    from firesight.web.server import DashboardConfig
+
+    config = system.config
     if config.dashboard.enabled:
         from firesight.web.bridge import BrokerBridge
-        from firesight.web.server import DashboardConfig, DashboardServer
+        from firesight.web.server import DashboardServer
 
         settings = config.dashboard
         system.dashboard = DashboardServer.from_config(DashboardConfig(host=settings.host, port=settings.port),
                                                        app_config=base).start()
         system.dashboard_bridge = BrokerBridge(system.dashboard.feed,
-                                               service_client("dashboard", service_url, registry)).start()
-    return system
+                                               service_client("dashboard", system.service_url, registry)).start()
+    if config.metrics.enabled:
+        from firesight.web.metrics_server import MetricsServer
+
+        system.metrics_server = MetricsServer.from_config(
+            DashboardConfig(host=config.metrics.host, port=config.metrics.port), app_config=base).start()

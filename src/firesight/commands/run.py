@@ -1,6 +1,6 @@
 """``firesight run --config FILE``: the running system (broker, gateway, monitoring,
-analysis and response agents, model watcher) under the coordinator, until SIGTERM/SIGINT;
-and ``firesight bench online``."""
+analysis and response agents, alarm rules, model watcher) under the coordinator, until
+SIGTERM/SIGINT; and ``firesight bench online``."""
 
 from __future__ import annotations
 
@@ -32,6 +32,8 @@ def run(
     health_file: Optional[Path] = typer.Option(None, "--health-file", help="Also write the health report "
                                                "as JSON to this file at every health interval."),
     log_level: str = typer.Option("WARNING", "--log-level", help="Python log level (default WARNING)."),
+    log_format: str = typer.Option("json", "--log-format", help="json: one JSON object per line on stderr with "
+                                   "the correlation id (docs/operations.md); text: plain lines (default json)."),
 ) -> None:
     """Start the agents against the configured broker, stores and channels; print their
     health as JSON lines (at start, every coordinator.health_interval_s, at stop). SIGTERM
@@ -39,9 +41,7 @@ def run(
     from firesight.agents.runtime_config import load_run_config
     from firesight.agents.system import start_system
 
-    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.WARNING),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("amqtt").setLevel(logging.ERROR)
+    _configure_logging(log_level, log_format)
     cfg = load_run_config(config)
     stop = threading.Event()
 
@@ -51,8 +51,10 @@ def run(
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)
     system = start_system(cfg)
+    first = system.health()
     _print({"event": "started", "device_url": system.device_url, "ca_path": system.ca_path,
-            "model": system.model, "worker": cfg.workers.id, "shared_group": cfg.workers.shared_group})
+            "model": system.model, "worker": cfg.workers.id, "shared_group": cfg.workers.shared_group,
+            **{f"{k}_url": first[k]["url"] for k in ("dashboard", "metrics") if k in first}})
 
     def report(kind: str, health: dict) -> None:
         _print({"event": kind, **health})
@@ -73,6 +75,25 @@ def run(
             stop.wait(0.2)
     finally:
         report("stopped", system.stop())
+
+
+def _configure_logging(log_level: str, log_format: str) -> None:
+    """JSON lines (:func:`firesight.ops.logs.configure_logging`, for firesight's loggers and
+    the libraries' warnings alike) or plain text, on stderr."""
+    if log_format not in ("json", "text"):
+        raise typer.BadParameter(f"--log-format must be json or text, got {log_format!r}")
+    level = getattr(logging, log_level.upper(), logging.WARNING)
+    if log_format == "text":
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    else:
+        from firesight.ops.logs import configure_logging
+
+        handler = configure_logging(level)
+        logging.getLogger("firesight").propagate = False
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(max(level, logging.WARNING))
+    logging.getLogger("amqtt").setLevel(logging.ERROR)
 
 
 def bench_online(

@@ -165,17 +165,24 @@ class AlarmEvaluator:
         Where alert events go (:data:`ALERT_EVENTS_QUEUE`); None: only returned.
     site : str
         Site the events carry (system alarms belong to the installation).
+    since_s : float, optional
+        When the metrics began to be watched [s]: an evaluation range that reaches before it
+        is not evaluated (the alarm keeps its state, ``INSUFFICIENT_DATA`` at first), since
+        periods nobody watched are unknown, not missing: a system just started has not had
+        ``ingest_stopped``'s N periods to receive anything. None: every range is evaluated.
+        :meth:`AlarmService.start` sets it.
     """
 
     THING = "firesight-ops"
 
     def __init__(self, rules: list[AlarmRule], *, queue: MessageQueue | None = None,
-                 site: str = "system"):
+                 site: str = "system", since_s: float | None = None):
         names = [r.name for r in rules]
         require(len(set(names)) == len(names), "rules", "unique names", names)
         self.alarms = {r.name: _AlarmState(r) for r in rules}
         self.queue = queue
         self.site = site
+        self.since_s = since_s
 
     def put(self, name: str, time_s: float, value: float) -> None:
         """Add one sample of alarm ``name``'s metric at ``time_s`` [s] (like PutMetricData)."""
@@ -194,6 +201,8 @@ class AlarmEvaluator:
             rule = alarm.rule
             last = int(math.floor(now_s / rule.period_s)) - 1  # the newest complete period
             periods = range(last - rule.evaluation_periods + 1, last + 1)
+            if self.since_s is not None and periods.start * rule.period_s < self.since_s:
+                continue  # the range reaches back before anyone watched
             points = [(_statistic(rule.statistic, alarm.samples[p]) if p in alarm.samples else None)
                       for p in periods]
             for p in [p for p in alarm.samples if p < periods.start]:
@@ -209,12 +218,16 @@ class AlarmEvaluator:
         old = alarm.state
         alarm.state = new
         alarm.history.append({"time_s": now_s, "from": old, "to": new, "datapoints": points})
+        del alarm.history[:-100]  # the recent changes; the counter below keeps the total
         metrics.ALARM_TRANSITIONS.labels(alarm=alarm.rule.name, state=new).inc()
         if ALARM not in (old, new):
             return None
         ts_ms = int(now_s * 1000)
+        event_id = f"{self.THING}:trouble:{alarm.rule.name}:{ts_ms}"
+        (log.warning if new == ALARM else log.info)("alarm %s: %s -> %s (datapoints %s)", alarm.rule.name, old,
+                                                     new, points, extra={"correlation_id": event_id})
         event = AlertEvent(
-            event_id=f"{self.THING}:trouble:{alarm.rule.name}:{ts_ms}", site=self.site,
+            event_id=event_id, site=self.site, correlation_id=event_id,
             thing=self.THING, signal="trouble", state="active" if new == ALARM else "cleared",
             level=alarm.rule.name, previous=old, ts_ms=ts_ms,
             explanation={"alarm": alarm.rule.name, "description": alarm.rule.description,
@@ -291,29 +304,43 @@ class RegistrySampler:
 
 class AlarmService:
     """Samples the registry and evaluates the alarms every ``interval_s`` in a background
-    thread (what ``firesight run`` starts beside the agents).
+    thread (``firesight run`` runs it under the coordinator beside the agents).
 
-    A failing evaluation is logged and counted in ``errors``; the loop goes on. ``stop``
-    ends the loop and waits for it (staged: no new sample after the call).
+    ``probes`` are called before each sample to refresh gauges that nobody else sets (the
+    depth of the durable alert queue). A failing evaluation is logged and counted in
+    ``errors``; the loop goes on. ``stop`` ends the loop and waits for it (staged: no new
+    sample after the call).
     """
 
-    def __init__(self, evaluator: AlarmEvaluator, *, interval_s: float = 10.0, clock=None):
+    def __init__(self, evaluator: AlarmEvaluator, *, interval_s: float = 10.0, clock=None,
+                 probes: list[Callable[[], None]] | tuple = ()):
         require(interval_s > 0, "interval_s", "> 0", interval_s)
         self.evaluator = evaluator
         self.sampler = RegistrySampler(evaluator)
         self.interval_s = float(interval_s)
         self.clock = clock or time.time
+        self.probes = list(probes)
         self.errors = 0
+        self.last_error = ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def tick(self) -> list[AlertEvent]:
         """One sample and evaluation now; returns the alert events it raised."""
+        for probe in self.probes:
+            try:
+                probe()
+            except Exception as exc:  # a gauge left stale is reported, the alarms still run
+                self.errors += 1
+                self.last_error = f"probe: {type(exc).__name__}: {exc}"
+                log.warning("alarm probe failed: %s", exc)
         now = self.clock()
         self.sampler.sample(now)
         return self.evaluator.evaluate(now)
 
     def start(self) -> "AlarmService":
+        if self.evaluator.since_s is None:
+            self.evaluator.since_s = self.clock()
         self._thread = threading.Thread(target=self._run, name="alarms", daemon=True)
         self._thread.start()
         return self
@@ -322,8 +349,9 @@ class AlarmService:
         while not self._stop.wait(self.interval_s):
             try:
                 self.tick()
-            except Exception:  # a supervised loop: log, count, go on
+            except Exception as exc:  # a supervised loop: log, count, go on
                 self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("alarm evaluation failed")
 
     def stop(self, timeout_s: float = 10.0) -> bool:
@@ -332,3 +360,16 @@ class AlarmService:
             self._thread.join(timeout_s)
             return not self._thread.is_alive()
         return True
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def health(self) -> dict:
+        """Each alarm's state and its last transition, and the loop's errors."""
+        alarms = {}
+        for name, alarm in self.evaluator.alarms.items():
+            last = alarm.history[-1] if alarm.history else None
+            alarms[name] = {"state": alarm.state, "last_change_s": None if last is None else last["time_s"],
+                            "last_change": None if last is None else f"{last['from']} -> {last['to']}"}
+        return {"alarms": alarms, "errors": self.errors, "last_error": self.last_error,
+                "interval_s": self.interval_s}

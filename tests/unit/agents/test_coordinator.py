@@ -130,3 +130,25 @@ def test_run_config_file_environment_and_errors(tmp_path):
         parse_run_config({"brokr": {}}, environ={})
     with pytest.raises(InvalidParameterError, match="channels"):
         parse_run_config({"channels": [{"kind": "console"}, {"kind": "console"}]}, environ={})
+
+
+def test_run_config_alarm_rules_metrics_and_every_section_from_the_environment():
+    cfg = parse_run_config({"alarms": {"period_s": 30, "rules": {"ingest_stopped": {"enabled": False},
+                                                                 "notification_failures": {"threshold": 2}}}},
+                           environ={"FIRESIGHT_ALARMS_INTERVAL_S": "2.5", "FIRESIGHT_METRICS_ENABLED": "true",
+                                    "FIRESIGHT_METRICS_PORT": "0", "FIRESIGHT_DASHBOARD_ENABLED": "true"})
+    rules = {r.name: r for r in cfg.alarms.build_rules()}
+    assert sorted(rules) == ["model_latency", "notification_failures", "queue_backing_up"]
+    assert rules["notification_failures"].threshold == 2 and rules["model_latency"].period_s == 30
+    assert cfg.alarms.interval_s == 2.5 and cfg.alarms.enabled
+    assert cfg.metrics.enabled and cfg.metrics.port == 0 and cfg.dashboard.enabled
+    assert parse_run_config({}, environ={}).metrics.enabled is False
+    for values, field in [({"alarms": {"rules": {"disk_full": {}}}}, "alarms.rules"),
+                          ({"alarms": {"rules": {"model_latency": {"datapoints_to_alarm": 9}}}},
+                           "alarms.rules.model_latency.datapoints_to_alarm"),
+                          ({"alarms": {"rules": {"model_latency": {"treshold": 1}}}}, "alarms.rules.model_latency"),
+                          ({"alarms": {"interval_s": 0}}, "alarms.interval_s"),
+                          ({"metrics": {"port": 70000}}, "metrics.port"),
+                          ({"analysis": {"probability_interval_s": -1}}, "analysis.probability_interval_s")]:
+        with pytest.raises(InvalidParameterError, match=field.replace(".", r"\.")):
+            parse_run_config(values, environ={})

@@ -125,3 +125,52 @@ def test_alarm_service_loop_raises_and_stops(tmp_path):
     events = [AlertEvent.from_json(m["body"]) for m in queue.receive(ALERT_EVENTS_QUEUE, max_messages=10)]
     assert events and events[0].level == "notification_failures" and events[0].signal == "trouble"
     assert service.errors == 0
+
+
+def test_alarm_service_probes_refresh_gauges_and_health_reports_each_alarm(tmp_path):
+    queue = SQLiteMessageQueue(str(tmp_path / "q.db"))
+    rules = [AlarmRule("queue_backing_up", "Maximum", 1.0, 1, 1, 1000.0, "GreaterThanThreshold")]
+    now = [100.0]
+    depth = metrics.QUEUE_DEPTH.labels(queue="probe-test")
+    calls = []
+
+    def probe():
+        calls.append(now[0])
+        depth.set(5000 if now[0] >= 101.0 else 0)
+
+    def broken():
+        raise OSError("queue unreachable")
+
+    service = AlarmService(AlarmEvaluator(rules, queue=queue), interval_s=1.0, clock=lambda: now[0],
+                           probes=[probe, broken])
+    assert not service.alive()
+    for t in (100.0, 101.0, 102.0):
+        now[0] = t
+        service.tick()
+    depth.set(0)
+    assert calls == [100.0, 101.0, 102.0]
+    health = service.health()
+    assert health["alarms"]["queue_backing_up"]["state"] == ALARM
+    assert health["alarms"]["queue_backing_up"]["last_change"] == f"{OK} -> {ALARM}"  # 0 at t=100, 5000 at t=101
+    assert health["errors"] == 3 and "queue unreachable" in health["last_error"]
+
+
+def test_periods_before_the_watch_began_are_unknown_not_missing():
+    """A system just started has not had ingest_stopped's 3 periods to receive anything:
+    with treat_missing_data=breaching it would alarm at once; it waits for 3 watched periods."""
+    [ingest] = [r for r in default_rules(period_s=10.0) if r.name == "ingest_stopped"]
+    eager, watched = AlarmEvaluator([ingest]), AlarmEvaluator([ingest], since_s=1000.0)
+    for ev in (eager, watched):
+        ev.evaluate(1010.0)
+    assert eager.state("ingest_stopped") == ALARM  # CloudWatch's rule over unwatched periods
+    assert watched.state("ingest_stopped") == INSUFFICIENT_DATA
+    watched.evaluate(1029.0)
+    assert watched.state("ingest_stopped") == INSUFFICIENT_DATA  # periods 1000-1030 not complete
+    events = watched.evaluate(1030.0)
+    assert watched.state("ingest_stopped") == ALARM and events[0].correlation_id == events[0].event_id
+    service = AlarmService(AlarmEvaluator([ingest]), clock=lambda: 500.0)
+    try:
+        service.start()
+        assert service.evaluator.since_s == 500.0 and service.alive()
+    finally:
+        assert service.stop()
