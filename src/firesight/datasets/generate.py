@@ -128,7 +128,7 @@ def open_writable_store(out: str | ObjectStore) -> ObjectStore:
 
 def _run_job(job: _Job) -> dict:
     """Simulate one scenario and stage its files (runs in a worker process)."""
-    from firesight.scenarios.build import simulate_scenario
+    from firesight.scenarios.simulate import simulate_scenario
 
     simulated = simulate_scenario(job.family, seed=job.settings.seed, index=job.index,
                                   duration_s=job.settings.duration_s,

@@ -91,7 +91,7 @@ def write_thermal_zarr(path: str, frame_chunks, n_frames: int) -> dict[str, int]
 
 def write_scenario_folder(folder: str, simulated, *, chunk_frames: int = 256) -> dict[str, int]:
     """Write the four scenario files of ``simulated`` (a
-    :class:`firesight.scenarios.build.SimulatedScenario`) into ``folder``.
+    :class:`firesight.scenarios.simulate.SimulatedScenario`) into ``folder``.
 
     Returns the frames' raw and stored sizes [bytes].
     """

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from firesight.errors import InvalidParameterError, require
+from firesight.scenarios.build import BuiltScenario, build_scenario
 from firesight.scenarios.fires import FIRE_SAMPLERS
 from firesight.scenarios.sampler import aim_camera, choose, r, sample_camera, sample_room, sample_sensor
 from firesight.scenarios.sources import SOURCE_KINDS, SourceContext, sample_people
@@ -56,11 +57,9 @@ class Family:
         require(np.isfinite(duration_s) and duration_s > 0, "duration_s", "> 0 [s]", duration_s)
         return self.sampler(rng, self, float(duration_s))
 
-    def build(self, params: dict, rng: np.random.Generator):
+    def build(self, params: dict, rng: np.random.Generator) -> BuiltScenario:
         """Physics, scene and true sensor fields of ``params`` (see
         :func:`firesight.scenarios.build.build_scenario`)."""
-        from firesight.scenarios.build import build_scenario
-
         return build_scenario(params, rng)
 
 

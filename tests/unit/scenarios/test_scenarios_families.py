@@ -11,7 +11,8 @@ import pytest
 
 from firesight.errors import InvalidParameterError
 from firesight.scenarios import FAMILIES, LABELS, get_family
-from firesight.scenarios.build import build_scenario, simulate_scenario
+from firesight.scenarios.build import build_scenario
+from firesight.scenarios.simulate import simulate_scenario
 from firesight.scenarios.sampler import IGNITION_FRACTION, ROOM_RANGES
 
 FIRE_FAMILIES = [f for f in FAMILIES.values() if f.label == "fire"]
