@@ -1,9 +1,19 @@
-"""The online decision path: readings -> window features -> model -> alert level.
+"""The decision path over recorded readings: readings -> window features -> model -> alert
+level, one window at a time.
 
-:class:`OnlineDetector` is what replay, the analysis agent and the edge run: it feeds
-readings to :class:`firesight.features.OnlineFeatureExtractor`, keeps the last windows a
-sequence model needs, scores the newest window with the bundle's variant and updates the
-:class:`AlertState`. :func:`replay_recording` drives it over recorded files.
+:class:`OnlineDetector` feeds readings to :class:`firesight.features.OnlineFeatureExtractor`,
+keeps the last windows a sequence model needs, scores the newest window with the bundle's
+variant (``predict_last``) and updates the :class:`AlertState`. :func:`replay_recording`
+drives it over recorded files (``firesight replay``, ``firesight realcheck``).
+
+The live services split these steps and do not run this class: the edge node runs no
+model (it publishes frames, or thermal window features, and SCD41 readings:
+:mod:`firesight.edge.node`); the monitoring agent computes the windows with the same
+extractor (:mod:`firesight.agents.quality`); the analysis agent
+(:mod:`firesight.agents.analysis`) keeps the same history of windows per device, scores the
+newest with the compiled scorer of :mod:`firesight.serving.fast` (equal to
+``predict_last`` within 1e-6) and applies the same :class:`AlertState`. Its tests check it
+against :class:`OnlineDetector`.
 """
 
 from __future__ import annotations
