@@ -285,7 +285,9 @@ def policy(
 ) -> None:
     """Choose each variant's alert policy on the model's validation split (docs/detection.md)."""
     from firesight.detection.data import check_features_stamp
-    from firesight.detection.policy import POLICY_GRID, choose_policies
+    from firesight.detection.alerts import AlertPolicy
+    from firesight.detection.guard import CONFIRM_GRID
+    from firesight.detection.policy import POLICY_GRID, choose_guards, choose_policies
     from firesight.registry import load_model
 
     bundle, ref = load_model(model)
@@ -299,7 +301,13 @@ def policy(
     if len(table) == 0:
         raise DataError(f"{data}: holds none of the model's validation scenarios")
     result = choose_policies(bundle, table)
+    guards = choose_guards(bundle, table, {v: AlertPolicy.from_dict(r["chosen"]["policy"])
+                                           for v, r in result.items()})
     payload = {"policies": {v: r["chosen"]["policy"] for v, r in result.items()},
+               "guards": {v: g["guard"] for v, g in guards.items() if g["guard"] is not None},
+               "guard_selection": {"rule": "lowest confirmation level, not below the variant's watch "
+                                           "level, adding no false-alarm scenario to the unguarded policy",
+                                   "grid": list(CONFIRM_GRID), "sweep": guards},
                "policy_selection": {"rule": "fewest false-alarm scenarios, then highest detection, then "
                                             "shortest median time to alarm, then the more conservative policy",
                                     "grid": POLICY_GRID, "validation_scenarios": len(set(ids)),
@@ -311,6 +319,10 @@ def policy(
         c = r["chosen"]
         console.print(f"{v}: {c['policy']} -> detection {c['detection_rate']:.3f}, "
                       f"{c['false_alarm_scenarios']} false-alarm scenario(s), median {c['median_tta_s']} s")
+        if v in guards:
+            g = guards[v]["guard"]
+            console.print(f"{v}: co-rise guard " + (f"confirmed at p >= {g['confirm_probability']}" if g
+                                                    else "not used (every level adds a false alarm)"))
     console.print(f"written to {out}")
 
 
