@@ -3,6 +3,7 @@
 ``eval_time_to_alarm.png``: median (bar) and p90 (whisker) time to alarm per fire family,
 per detector, with missed fires marked. ``eval_false_alarms.png``: fraction of scenarios
 with a false alarm per non-fire family, per detector. ``eval_roc.png``: per-window ROC.
+``eval_reliability.png``: reliability diagram of the model and its degraded modes.
 """
 
 from __future__ import annotations
@@ -127,4 +128,27 @@ def plot_evaluation(results: dict, scores: dict, table, out_dir: str | os.PathLi
             _save(fig, path)
             plt.close(fig)
             paths.append(str(path))
+            paths.append(_reliability_plot(plt, results, scores, y, out, colors))
     return paths
+
+
+def _reliability_plot(plt, results: dict, scores: dict, y: np.ndarray, out: Path, colors: dict) -> str:
+    from firesight.detection.calibration import reliability
+
+    fig, ax = plt.subplots(figsize=(6, 6))
+    for name in [n for n in results if results[n].get("kind") in ("model", "degraded")]:
+        r = reliability(y, scores[name])
+        pts = [(b["mean_probability"], b["burning_fraction"]) for b in r["bins"] if b["n"]]
+        if pts:
+            xs, ys = zip(*pts)
+            ax.plot(xs, ys, marker="o", ms=3, color=colors[name],
+                    label=f"{name} (ECE {r['ece']:.3f}, Brier {r['brier']:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.5, ls="--")
+    ax.set_xlabel("mean predicted fire probability in the bin [-]")
+    ax.set_ylabel("fraction of the bin's windows burning [-]")
+    ax.set_title("Reliability per window (10 equal-width bins)")
+    ax.legend(fontsize=7, loc="upper left")
+    path = out / "eval_reliability.png"
+    _save(fig, path)
+    plt.close(fig)
+    return str(path)

@@ -16,6 +16,7 @@ import pandas as pd
 from firesight.detection.alerts import LEVEL_CODE, AlertPolicy, alert_levels
 from firesight.detection.baselines import BASELINE_POLICY, default_baselines
 from firesight.detection.bundle import DetectorBundle
+from firesight.detection.calibration import reliability
 from firesight.detection.ensemble import EnsembleDetector
 from firesight.detection.evaluation import ScenarioTimeline, evaluate_timelines
 from firesight.errors import DataError
@@ -135,10 +136,13 @@ def evaluate_suite(table: pd.DataFrame, bundle: DetectorBundle, *,
         entries[name] = ("baseline", "full", p, BASELINE_POLICY)
     labels = ({str(f): str(lab) for f, lab in table.groupby("family")["label"].first().items()}
               if "label" in table.columns else {})
+    burning = table["burning"].to_numpy() if "burning" in table.columns else None
     for name, (kind, variant, p, policy) in entries.items():
         metrics = evaluate_probabilities(table, p, policy)
         metrics.update({"kind": kind, "variant": variant, "policy": policy.to_dict(),
                         "targets": target_checks(metrics, labels)})
+        if burning is not None and kind != "baseline":  # a rule's score is not a probability
+            metrics["calibration"] = reliability(burning, p)
         results[name] = metrics
         scores[name] = p
     return {"results": results, "scores": scores, "table": table}

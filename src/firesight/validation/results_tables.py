@@ -121,6 +121,13 @@ def targets_table(evaluation: Mapping, realcheck: Mapping | None) -> str:
         if m is not None:
             rows.append([label, f"{pct(m):.1f} %, {m['false_alarm_scenarios']} FA scenario(s)",
                          yes(pct(m) >= goal and m["false_alarm_scenarios"] == 0)])
+    cal = full.get("calibration") or {}
+    if cal.get("ece") is not None:
+        from firesight.detection.calibration import ECE_TARGET
+
+        rows.append([f"probabilities calibrated (per window: ECE <= {ECE_TARGET}; reliability plot "
+                     "docs/img/eval_reliability.png)", f"ECE {cal['ece']:.3f}, Brier {cal['brier']:.3f}",
+                     yes(cal["ece"] <= ECE_TARGET)])
     if realcheck is not None:
         ordinary = [c for c in realcheck["checks"] if c["kind"] == "ordinary"]
         quiet = all(c["passed"] for c in ordinary)

@@ -58,7 +58,7 @@ def test_evaluate_uses_default_model_and_writes_every_key(report):
     for name, m in r["detectors"].items():
         for key in REPORT_KEYS:
             assert key in m, (name, key)
-    assert sorted(p.name for p in plots.iterdir()) == ["eval_false_alarms.png", "eval_roc.png",
+    assert sorted(p.name for p in plots.iterdir()) == ["eval_false_alarms.png", "eval_reliability.png", "eval_roc.png",
                                                         "eval_time_to_alarm.png"]
 
 

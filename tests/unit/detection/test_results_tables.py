@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from firesight.errors import DataError
@@ -64,3 +65,20 @@ def test_splice_replaces_only_marked_blocks():
 def test_unbalanced_marker_is_refused():
     with pytest.raises(DataError):
         splice("<!-- results:targets -->\nno end\n", render_all(EVAL, None))
+
+
+def test_calibration_row_follows_the_report():
+    from firesight.detection.calibration import reliability
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 20_000)
+    calibrated = reliability(rng.uniform(0, 1, p.size) < p, p)
+    overconfident = reliability(rng.uniform(0, 1, p.size) < 0.5, p)
+    assert calibrated["ece"] < 0.02 < 0.2 < overconfident["ece"]
+    assert sum(b["n"] for b in calibrated["bins"]) == p.size
+    ev = {"detectors": {**EVAL["detectors"], "ensemble": {**EVAL["detectors"]["ensemble"],
+                                                         "calibration": overconfident}}}
+    row = [ln for ln in targets_table(ev, None).splitlines() if "calibrated" in ln][0]
+    assert row.endswith("| **no** |") and f"ECE {overconfident['ece']:.3f}" in row
+    with_nan = reliability([1, 0, 1], [0.9, float("nan"), 0.8])
+    assert with_nan["n"] == 2 and with_nan["brier"] == pytest.approx((0.01 + 0.04) / 2)
