@@ -64,13 +64,23 @@ class BuiltScenario:
     physics_step_s: float
 
 
-def time_steps_s(params: dict) -> tuple[float, float]:
-    """(scene step, physics step) [s]: 0.25 s scene samples resolve the 1.5-3 Hz flame
-    puffing of small fires; 1 s physics steps; both coarser for multi-hour scenarios."""
+#: Scene step of flame scenarios when the camera's frame rate is not given [s]: twice the
+#: 4.7 Hz puffing of a 0.1 m flame (Cetegen & Ahmed, :mod:`firesight.scenarios.profiles`).
+FLAME_SCENE_STEP_S = 0.1
+
+
+def time_steps_s(params: dict, frame_rate_hz: float | None = None) -> tuple[float, float]:
+    """(scene step, physics step) [s]. Scenes with flames are sampled at the camera's frame
+    period (``1 / frame_rate_hz``; :data:`FLAME_SCENE_STEP_S` when not given), so the flame
+    geometry is computed for every frame and its puffing (2.7-4.7 Hz for 0.1-0.3 m flames)
+    reaches the frames as the camera would see it, aliased by its frame rate, instead of
+    being interpolated between coarse samples; 1 s otherwise. 1 s physics steps; both
+    coarser for multi-hour scenarios."""
     duration = params["duration_s"]
     flames = params.get("fire") is not None or any(s["kind"] in FLAME_KINDS for s in params["sources"])
     if duration <= 3600.0:
-        return (0.25 if flames else 1.0), 1.0
+        flame_step = 1.0 / float(frame_rate_hz) if frame_rate_hz else FLAME_SCENE_STEP_S
+        return (flame_step if flames else 1.0), 1.0
     if duration <= 6 * 3600.0:
         return 1.0, 1.0
     return 5.0, 5.0
@@ -106,7 +116,7 @@ def _sum_contributions(parts: list[Contribution], ts: np.ndarray, tp: np.ndarray
     return total
 
 
-def build_scenario(params: dict, rng: np.random.Generator) -> BuiltScenario:
+def build_scenario(params: dict, rng: np.random.Generator, *, frame_rate_hz: float | None = None) -> BuiltScenario:
     """Run the physics of ``params`` and assemble the thermal scene and ground truth.
 
     Parameters
@@ -115,13 +125,15 @@ def build_scenario(params: dict, rng: np.random.Generator) -> BuiltScenario:
         Parameters drawn by a family's ``sample`` (JSON round-trip safe).
     rng : numpy.random.Generator
         Draws flame flicker and other fine-grained randomness of the build.
+    frame_rate_hz : float, optional
+        The camera's frame rate: flame scenes are sampled at its frame times.
 
     Returns
     -------
     BuiltScenario
     """
     duration = float(params["duration_s"])
-    scene_step, physics_step = time_steps_s(params)
+    scene_step, physics_step = time_steps_s(params, frame_rate_hz)
     ts, tp = _grid(duration, scene_step), _grid(duration, physics_step)
     rd = params["room"]
     ambient_c = rd["ambient_temperature_c"]

@@ -57,10 +57,10 @@ class Family:
         require(np.isfinite(duration_s) and duration_s > 0, "duration_s", "> 0 [s]", duration_s)
         return self.sampler(rng, self, float(duration_s))
 
-    def build(self, params: dict, rng: np.random.Generator) -> BuiltScenario:
+    def build(self, params: dict, rng: np.random.Generator, *, frame_rate_hz: float | None = None) -> BuiltScenario:
         """Physics, scene and true sensor fields of ``params`` (see
         :func:`firesight.scenarios.build.build_scenario`)."""
-        return build_scenario(params, rng)
+        return build_scenario(params, rng, frame_rate_hz=frame_rate_hz)
 
 
 def _base(rng: np.random.Generator, family: Family, duration_s: float) -> tuple[dict, SourceContext]:

@@ -234,7 +234,7 @@ def fire_objects(spec: dict, history: FireHistory, ambient_c: float, rng: np.ran
     height = heskestad_flame_height(history.hrr_kw, d_burn) * flaming
     # small flames still stand about one burning diameter tall where the correlation clips to 0
     height = np.where(flaming > 0, np.maximum(height, 0.6 * d_burn), 0.0)
-    flicker = flame_flicker(t, spec["diameter_m"], rng)
+    flicker = flame_flicker(t, d_burn, rng)  # puffs at the burning, not the fuel's, diameter
     shown = np.maximum(height * flicker, 1e-3)
     eps = (1.0 - np.exp(-spec["flame_absorption_per_m"] * d_burn)) * flaming
     objects: list[ThermalObject] = []

@@ -44,16 +44,28 @@ def puffing_frequency_hz(diameter_m: float) -> float:
     return PUFFING_COEFFICIENT_HZ_M05 / np.sqrt(max(float(diameter_m), 1e-3))
 
 
-def flame_flicker(time_s: np.ndarray, diameter_m: float, rng: np.random.Generator,
+def flame_flicker(time_s: np.ndarray, diameter_m, rng: np.random.Generator,
                   *, amplitude: float = FLAME_TIP_AMPLITUDE) -> np.ndarray:
     """Multiplicative flame-height modulation (mean 1) at the puffing frequency, with
-    random phase drift so the flicker is quasi-periodic as in real flames [-]."""
+    random phase drift so the flicker is quasi-periodic as in real flames [-].
+
+    ``diameter_m`` is the burning diameter [m], a number or one value per sample: a
+    growing fire puffs at the instantaneous ``1.5 / sqrt(D(t))`` Hz [1] (the phase is the
+    integral of the frequency), so a small flame that spreads over its fuel slows from
+    several hertz towards the full pool's frequency. The grid must resolve the frequency
+    (sample at the camera's frame times, :func:`firesight.scenarios.build.time_steps_s`);
+    a camera slower than twice the puffing frequency then sees it aliased, as a real one
+    does.
+    """
     t = np.asarray(time_s, dtype=float)
-    f = puffing_frequency_hz(diameter_m)
-    dt = float(t[1] - t[0]) if t.size > 1 else 1.0
-    phase_noise = np.cumsum(rng.normal(0.0, 0.6 * np.sqrt(dt), t.size))
-    wobble = np.sin(2 * np.pi * f * t + rng.uniform(0, 2 * np.pi) + phase_noise)
-    second = 0.35 * np.sin(2 * np.pi * 1.9 * f * t + rng.uniform(0, 2 * np.pi) + 0.7 * phase_noise)
+    d = np.broadcast_to(np.maximum(np.asarray(diameter_m, dtype=float), 1e-3), t.shape)
+    f = PUFFING_COEFFICIENT_HZ_M05 / np.sqrt(d)
+    dt = np.diff(t, prepend=t[0]) if t.size > 1 else np.ones(t.size)
+    phase = 2 * np.pi * np.cumsum(f * dt)
+    step = float(np.median(dt[1:])) if t.size > 1 else 1.0
+    phase_noise = np.cumsum(rng.normal(0.0, 0.6 * np.sqrt(step), t.size))
+    wobble = np.sin(phase + rng.uniform(0, 2 * np.pi) + phase_noise)
+    second = 0.35 * np.sin(1.9 * phase + rng.uniform(0, 2 * np.pi) + 0.7 * phase_noise)
     return np.clip(1.0 + amplitude * (wobble + second) / 1.35, 0.2, None)
 
 

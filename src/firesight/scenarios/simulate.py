@@ -138,7 +138,7 @@ def simulate_scenario(family: str, *, seed: int, index: int, duration_s: float, 
     s_params, s_build, s_lepton, s_scd41 = seed_sequences(seed, index)
     params = fam.sample(np.random.default_rng(s_params), duration_s)
     params = json.loads(json.dumps(params))  # exactly what scenario.json will hold
-    built = fam.build(params, np.random.default_rng(s_build))
+    built = fam.build(params, np.random.default_rng(s_build), frame_rate_hz=frame_rate_hz)
     faults = params["faults"]
     camera = LeptonCamera(pose=built.camera_pose, rng=np.random.default_rng(s_lepton), frame_rate_hz=frame_rate_hz,
                           faults=LeptonFaults(**faults["lepton"]) if faults["lepton"] else None)
