@@ -422,6 +422,44 @@ def models_reject(version: str = typer.Argument(..., help="Model version number.
     console.print(f"version {entry['version']}: {entry['status']}")
 
 
+def variants(
+    data: str = typer.Option(..., "--data", help="Training dataset folder/URL (or features .parquet)."),
+    features: Optional[str] = typer.Option(None, "--features", help=FEATURES_HELP),
+    params: Optional[Path] = typer.Option(None, "--params", help="Base parameters JSON (class weights, ...)."),
+    out: Path = typer.Option(..., "--out", help="Parameters JSON to write (base + the chosen configurations)."),
+    test_fraction: float = typer.Option(0.3, "--test-fraction", help="Validation fraction of each family."),
+    split_seed: int = typer.Option(0, "--split-seed", help="Seed of the scenario split."),
+    workers: int = typer.Option(1, "--workers", help="Processes computing features (default 1)."),
+) -> None:
+    """Choose each variant's constraints (monotone, without humidity) on a validation split by
+    the stated rule of detection/variants.py."""
+    from firesight.detection.splits import split_scenarios
+    from firesight.detection.variants import CONFIGS, MAX_DETECTION_LOSS, choose_variant_configs, params_for
+
+    table, desc = _load_table(data, features, workers, 1.0, 60.0)
+    if desc.get("kind") == "dataset":
+        from firesight.detection.labels import add_gas_detectable
+
+        table = add_gas_detectable(table, str(data))
+    split = split_scenarios(table, test_fraction=test_fraction, seed=split_seed)
+    ids = table["scenario_id"].astype(str)
+    base = _read_params(params)
+    result = choose_variant_configs(table[ids.isin(split.train_ids)], table[ids.isin(split.test_ids)], base,
+                                    progress=lambda m: console.print(f"training {m}"))
+    payload = {**params_for(base, result),
+               "variant_selection": {"rule": f"first of {list(CONFIGS)} with no more false-alarm scenarios "
+                                             f"than 'unchanged' and detection at most {MAX_DETECTION_LOSS} below",
+                                     "test_fraction": test_fraction, "split_seed": split_seed,
+                                     "results": result}}
+    write_json_atomic(out, payload)
+    for variant, r in result.items():
+        for config, row in r["results"].items():
+            console.print(f"{variant} {config}: detection {row['detection_rate']:.3f}, "
+                          f"{row['false_alarm_scenarios']} FA scenario(s), median {row['median_tta_s']} s"
+                          + ("  <- chosen" if config == r["chosen"] else ""))
+    console.print(f"written to {out}")
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     """Add the detection commands to the CLI."""
     app.command("train")(train)
@@ -429,6 +467,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
     app.command("evaluate")(evaluate)
     app.command("replay")(replay)
     app.command("policy")(policy)
+    app.command("variants")(variants)
     app.command("realcheck")(realcheck)
     models = typer.Typer(help="Model registry: versions and approval.", no_args_is_help=True)
     models.command("list")(models_list)
