@@ -166,6 +166,7 @@ class MonitoringAgent:
         self.clock = clock
         self.quality = QualitySettings(
             camera_timeout_s=self.settings.camera_timeout_s, frozen_after_s=self.settings.frozen_after_s,
+            camera_start_grace_s=self.settings.camera_start_grace_s,
             scd41_missing_readings=self.settings.scd41_missing_readings,
             scd41_interval_s=self.settings.scd41_interval_s,
             scd41_stuck_readings=self.settings.scd41_stuck_readings, clock_jump_s=self.settings.clock_jump_s)

@@ -8,6 +8,13 @@ one node (one Lepton 3.5 + one SCD41).
   missing or stuck SCD41 readings (identical readings; a real SCD41 reading always moves
   in its last digits), SCD41 output at its clamp, device clock jumps;
 - tracks which sensors work and so the degraded mode (camera only / SCD41 only);
+- gives a camera that has not delivered its first frame yet a start-up grace: it counts as
+  missing for the windows (they are scored SCD41-only), but it is *judged* missing (a
+  ``camera_failed`` trouble, a ``degraded:gas`` supervisory) only ``camera_start_grace_s``
+  after the node started (its status ``uptime_s``, else its first reading). A node may run
+  its SCD41 before its camera: the simulated fleet plays 15 min of SCD41 history before the
+  scenario's first frame. Once a frame has arrived, a camera that stops is judged after
+  ``camera_timeout_s`` as always;
 - feeds :class:`firesight.features.OnlineFeatureExtractor` (the training feature code) and
   emits a window every ``step_s`` of device time exactly as offline replay does: every
   reading up to the window end is pushed before the window is emitted;
@@ -51,6 +58,7 @@ class QualitySettings:
     """Thresholds in device time [s] unless said otherwise (see docs/running.md)."""
 
     camera_timeout_s: float = 5.0
+    camera_start_grace_s: float = 1200.0
     frozen_after_s: float = 3.0
     scd41_missing_readings: int = 3
     scd41_interval_s: float = 5.0
@@ -154,6 +162,7 @@ class DeviceMonitor:
         self.last_stream_ms: dict[str, int] = {}
         self.last_frame: tuple[np.ndarray, float] | None = None
         self.last_good_frame_ms: int | None = None
+        self.first_frame_ms: int | None = None
         self.last_hash: int | None = None
         self.same_since_ms: int | None = None
         self.in_ffc = False
@@ -196,14 +205,28 @@ class DeviceMonitor:
 
     def camera_judged(self) -> bool:
         """Whether the camera's state is known: a frame arrived, or none did for longer than
-        the timeout (a monitor that just started does not clear a remembered fault)."""
+        the timeout (a monitor that just started does not clear a remembered fault); a
+        camera that never sent a frame is not judged within its start-up grace."""
+        if self.first_frame_ms is None:
+            return self.camera_reason != "" and not self.camera_starting()
         return self.last_good_frame_ms is not None or self.camera_reason != ""
+
+    def camera_starting(self) -> bool:
+        """Whether the node started (status ``uptime_s``, else its first reading here) less
+        than ``camera_start_grace_s`` ago, in device time, and no frame has arrived yet."""
+        if self.first_frame_ms is not None:
+            return False
+        start = self.anchor_ms if self.anchor_ms is not None else self.first_ms
+        if start is None or self.latest_ms is None:
+            return True
+        return self.latest_ms - start <= self.settings.camera_start_grace_s * 1000
 
     def scd41_judged(self) -> bool:
         return self.last_scd41_ms is not None or self.scd41_reason != ""
 
     def health(self) -> dict:
-        return {"camera": self.camera_reason or "ok", "scd41": self.scd41_reason or "ok",
+        camera = "starting" if self.camera_reason == "missing" and self.camera_starting() else self.camera_reason
+        return {"camera": camera or "ok", "scd41": self.scd41_reason or "ok",
                 "counts": dict(self.counts), "scd41_interval_s": round(self.scd41_interval_s, 3)}
 
     def _check_sensors(self) -> None:
@@ -252,6 +275,8 @@ class DeviceMonitor:
         self._set_base(msg.ts_ms)
         self._track_seq("thermal", msg.seq, msg.ts_ms)
         self.counts["frames"] += 1
+        if self.first_frame_ms is None:
+            self.first_frame_ms = msg.ts_ms
         code = FFC_CODES[msg.ffc_state]
         if code == 2:
             self.counts["ffc_frames"] += 1

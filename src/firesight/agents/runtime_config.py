@@ -71,6 +71,7 @@ class MonitoringSettings:
     offline_missed_readings: int = 3
     min_offline_s: float = 2.0
     camera_timeout_s: float = 5.0
+    camera_start_grace_s: float = 1200.0
     frozen_after_s: float = 3.0
     scd41_missing_readings: int = 3
     scd41_interval_s: float = 5.0
@@ -85,6 +86,8 @@ class MonitoringSettings:
         for name in ("offline_missed_readings", "scd41_missing_readings", "scd41_stuck_readings",
                      "queue_size"):
             require(getattr(self, name) >= 1, f"monitoring.{name}", ">= 1", getattr(self, name))
+        require(self.camera_start_grace_s >= 0, "monitoring.camera_start_grace_s", ">= 0",
+                self.camera_start_grace_s)
         for name in ("step_s", "window_s"):
             value = getattr(self, name)
             require(value is None or value > 0, f"monitoring.{name}", "> 0 or null (the model's)", value)

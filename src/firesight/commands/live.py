@@ -148,8 +148,8 @@ def run_live_demo(data: str, out: str, *, speed: float, devices: int | None = No
             console.print(f"[bold]live[/]: {len(scenarios)} rooms, {span:.0f} s of scenario time each "
                           f"(15 min SCD41 history included) played at [bold]{speed:g}x[/] real time")
             console.print("The dataset holds SCD41 readings only before t = 0 (the node's history): each "
-                          "room first reports its camera missing and runs SCD41-only (trouble + "
-                          "supervisory), cleared when its frames start.")
+                          "room is scored SCD41-only until its first frame, its camera in its start-up "
+                          "grace (no trouble raised).")
         wall0 = time.time()
         played = sim.run()
         _settle(system, settle_s)
@@ -229,6 +229,8 @@ def build_summary(system: Any, sim: Any, scenarios: list, recorder: PublishRecor
                      "time_to_alarm_s": (round(first_alarm - ignition, 2) if first_alarm is not None
                                          and ignition is not None and first_alarm >= ignition else None),
                      "notifications": sorted(notes, key=lambda n: n["scenario_time_s"]),
+                     "conditions": sorted({f"{a['signal']}:{a['level']}" for a in mine
+                                           if a["signal"] in ("trouble", "supervisory")}),
                      "false_alarm": bool(false_alarm)})
     fires = [r for r in rows if r["is_fire"]]
     lat = np.asarray(latencies_ms) if latencies_ms else None

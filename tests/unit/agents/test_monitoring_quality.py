@@ -182,3 +182,59 @@ def test_agent_raises_degraded_and_offline_events_once_and_remembers_them(tmp_pa
     again._on_message(scd41(T0_MS + 200_000, 9))
     fresh = [AlertEvent.from_json(m["body"]) for m in queue.receive(ALERT_EVENTS_QUEUE, max_messages=10)]
     assert [(e.event_id, e.level, e.state) for e in fresh] == [("n1:trouble:8", "offline", "cleared")]
+
+
+def _events(queue):
+    return [AlertEvent.from_json(m["body"]) for m in queue.receive(ALERT_EVENTS_QUEUE, max_messages=10)]
+
+
+def test_a_camera_that_starts_after_the_scd41_history_is_not_reported_missing():
+    """As the simulated fleet plays a room: 15 min of SCD41 readings, then frames and
+    readings. The windows of the history are scored SCD41-only (no frame is evidence of
+    nothing), but no camera trouble or degraded-mode supervisory is raised for it."""
+    rng = np.random.default_rng(6)
+    queue, client = SQLiteMessageQueue(":memory:"), RecordingClient()
+    agent = MonitoringAgent(client, queue)
+    agent._on_message(StatusMessage(site="s", thing_name="n1", ts_ms=T0_MS, seq=1, state="online", uptime_s=0.0))
+    for j in range(180):  # 900 s of history
+        agent._on_message(scd41(T0_MS + j * 5000, j + 1, co2=450.0 + j % 7, t=21.0 + 0.001 * j))
+    dev = agent.devices[("s", "n1")]
+    assert dev.camera_reason == "missing" and dev.camera_starting() and dev.health()["camera"] == "starting"
+    for k in range(int(30 / 0.115)):  # then the camera streams with the readings
+        ts = 900_000 + int(k * 115)
+        agent._on_message(thermal(T0_MS + ts, k + 1, frame(rng)))
+        if k % 43 == 0:
+            agent._on_message(scd41(T0_MS + ts + 7, 181 + k // 43))
+    assert dev.camera_ok() and dev.health()["camera"] == "ok"
+    assert _events(queue) == []
+    windows = [json.loads(p) for t, p in client.published if "/windows/" in t]
+    inputs = [(w["time_s"] < 899.0, w["inputs"]["thermal"]) for w in windows]
+    assert (True, False) in inputs and (False, True) in inputs  # SCD41-only, then both
+    assert (False, False) not in inputs[-10:]
+
+
+def test_a_camera_that_never_sends_a_frame_is_reported_after_its_start_up_grace():
+    from firesight.agents.runtime_config import MonitoringSettings
+
+    queue = SQLiteMessageQueue(":memory:")
+    agent = MonitoringAgent(RecordingClient(), queue, settings=MonitoringSettings(camera_start_grace_s=60.0))
+    agent._on_message(StatusMessage(site="s", thing_name="n1", ts_ms=T0_MS, seq=1, state="online", uptime_s=0.0))
+    for j in range(12):  # 55 s since the node started: within the grace
+        agent._on_message(scd41(T0_MS + j * 5000, j + 1, co2=450.0 + j))
+    assert _events(queue) == []
+    for j in range(12, 14):  # 65 s: past it, and no frame ever came
+        agent._on_message(scd41(T0_MS + j * 5000, j + 1, co2=450.0 + j))
+    got = [(e.signal, e.state, e.level) for e in _events(queue)]
+    assert got == [("trouble", "active", "camera_failed"), ("supervisory", "active", "degraded:gas")]
+
+
+def test_the_grace_counts_from_the_node_start_its_status_tells():
+    """A node that booted long ago (status uptime) gets no start-up grace: a monitor that
+    starts meanwhile judges a camera that sends nothing after the usual timeout."""
+    queue = SQLiteMessageQueue(":memory:")
+    agent = MonitoringAgent(RecordingClient(), queue)
+    agent._on_message(StatusMessage(site="s", thing_name="n1", ts_ms=T0_MS, seq=1, state="online",
+                                    uptime_s=7200.0))
+    for j in range(4):
+        agent._on_message(scd41(T0_MS + j * 5000, j + 1, co2=450.0 + j))
+    assert ("trouble", "active", "camera_failed") in [(e.signal, e.state, e.level) for e in _events(queue)]
