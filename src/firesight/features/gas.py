@@ -60,7 +60,12 @@ SCD41_RESPONSE_TIME_S = {"co2": 60.0, "temperature": 120.0, "humidity": 90.0}
 #: from; ``horizons_s`` [s]: rise-rate horizons (exactly four); ``lag_derivative_horizon_s``
 #: [s]: horizon of the derivative used for the lag correction; ``level_s`` [s]: span of the
 #: median that gives the current level; ``max_staleness_s`` [s]: readings older than this
-#: make the features NaN (only the staleness is given); ``min_rise_c`` [C]: floor of the
+#: make the features NaN (only the staleness is given); ``stale_periods`` and
+#: ``min_stale_s`` [s]: the latest reading is also stale once it is older than
+#: ``stale_periods`` times the device's own reading interval (the median of its last four
+#: intervals), but never before ``min_stale_s`` (two periodic-mode periods and a half), so
+#: windows are not scored on a shrinking set of old readings while readings are missing
+#: (5 s periodic mode: after 12.5 s; 30 s low-power mode: after 75 s); ``min_rise_c`` [C]: floor of the
 #: temperature rise in the CO2-per-degree ratio; ``min_span_fraction``: a rate needs
 #: readings spanning at least this fraction of its horizon; ``warmup_s`` [s]: span of
 #: gap-free readings needed before any feature is given; ``max_gap_s`` [s]: a longer gap
@@ -75,6 +80,8 @@ SCD41_FEATURE_SETTINGS = {
     "lag_derivative_horizon_s": 60.0,
     "level_s": 30.0,
     "max_staleness_s": 150.0,
+    "stale_periods": 2.5,
+    "min_stale_s": 12.5,
     "min_rise_c": 1.0,
     "min_span_fraction": 0.5,
     "warmup_s": 300.0,
@@ -190,7 +197,8 @@ def scd41_features_at(readings: np.ndarray, times_s: np.ndarray, *, settings: di
     params = np.array([cfg["baseline_s"], cfg["baseline_quantile"], cfg["humidity_reference_quantile"],
                        cfg["lag_derivative_horizon_s"], cfg["level_s"], cfg["max_staleness_s"],
                        cfg["min_rise_c"], cfg["min_span_fraction"], cfg["warmup_s"], cfg["max_gap_s"],
-                       cfg["min_noise_ppm"], float(cfg["max_slope_points"]), tau["co2"], tau["temperature"]],
+                       cfg["min_noise_ppm"], float(cfg["max_slope_points"]), tau["co2"], tau["temperature"],
+                       cfg["stale_periods"], cfg["min_stale_s"]],
                       dtype=np.float64)
     out = np.full((times.size, len(GAS_FEATURES)), np.nan)
     if rows.shape[0] and times.size:
@@ -236,6 +244,7 @@ def _gas_kernel(t, co2, temp, rh, nows, horizons, p, out):  # pragma: no cover -
     baseline_s, q_base, q_rh, lag_h, level_s = p[0], p[1], p[2], p[3], p[4]
     max_stale, min_rise, span, warmup_s, max_gap = p[5], p[6], p[7], p[8], p[9]
     min_noise, max_points, tau_co2, tau_t = p[10], int(p[11]), p[12], p[13]
+    stale_periods, min_stale = p[14], p[15]
     n = t.shape[0]
     seg_start = np.empty(n, dtype=np.int64)  # first reading after the last long gap
     for i in range(n):
@@ -251,10 +260,16 @@ def _gas_kernel(t, co2, temp, rh, nows, horizons, p, out):  # pragma: no cover -
             continue
         stale = now - t[end - 1]
         seg = seg_start[end - 1]
+        n_int = min(4, end - 1 - seg)
+        if n_int > 0:
+            cadence = np.median(np.diff(t[end - 1 - n_int:end]))
+            stale_limit = min(max_stale, max(min_stale, stale_periods * cadence))
+        else:
+            stale_limit = max_stale
         warm = t[seg] <= now - warmup_s
         key[0] = end
         key[1] = seg
-        key[2] = 1 if stale > max_stale else 0
+        key[2] = 1 if stale > stale_limit else 0
         key[3] = 1 if warm else 0
         key[4] = max(np.searchsorted(t, now - baseline_s, side="right"), seg)
         key[5] = min(max(np.searchsorted(t, now - level_s, side="right"), seg), end - 1)
@@ -278,7 +293,7 @@ def _gas_kernel(t, co2, temp, rh, nows, horizons, p, out):  # pragma: no cover -
         if not warm:
             continue  # warm-up: nothing, not even the staleness (the window is not scored)
         out[k, _STALE] = stale
-        if stale > max_stale:
+        if stale > stale_limit:
             continue
         b0, l0 = key[4], key[5]
         base_co2 = np.sort(co2[b0:end])

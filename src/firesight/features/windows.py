@@ -33,8 +33,9 @@ FEATURE_NAMES = THERMAL_FEATURES + GAS_FEATURES
 
 #: Version of the feature definitions: bumped whenever a feature's meaning or a setting
 #: changes, so that a model never scores features computed by other code (``evaluate``
-#: compares it with the model's). 2: SCD41 warm-up, 30 s level, noise z-scores.
-FEATURES_VERSION = 2
+#: compares it with the model's). 2: SCD41 warm-up, 30 s level, noise z-scores. 3: SCD41
+#: windows stale after 2.5 reading intervals.
+FEATURES_VERSION = 3
 
 
 def features_stamp(*, step_s: float, window_s: float) -> dict:

@@ -53,6 +53,20 @@ def test_a_long_gap_starts_a_new_warm_up():
     assert late["scd41_co2_baseline_ppm"] == 750.0
 
 
+@pytest.mark.parametrize("period_s, limit_s", [(5.0, 12.5), (30.0, 75.0)])
+def test_windows_go_unscored_when_readings_stop(period_s, limit_s):
+    """Readings that stop are stale after 2.5 of the device's own intervals (never before
+    12.5 s): until then the features still read the latest readings; after, only the
+    staleness is given, so no window is scored on a shrinking set of old readings."""
+    t = np.arange(0.0, 900.0, period_s)
+    last = float(t[-1])
+    fresh = _features(t, np.full(t.size, 450.0), now_s=last + limit_s - 0.5)
+    assert fresh["scd41_co2_above_baseline_ppm"] == 0.0
+    stale = _features(t, np.full(t.size, 450.0), now_s=last + limit_s + 0.5)
+    assert math.isnan(stale["scd41_co2_above_baseline_ppm"]) and math.isnan(stale["scd41_co2_rate_ppm_per_min_300s"])
+    assert stale["scd41_staleness_s"] == pytest.approx(limit_s + 0.5)
+
+
 def test_low_power_interval_warms_up_and_reads_rates():
     """30 s readings (low-power mode) pass the warm-up and give the rate of a ramp."""
     t = np.arange(0.0, 900.0, 30.0)
