@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR ?= demo-output
 
-.PHONY: demo test setup system-deps unit integration e2e bench clean deploy-check results
+.PHONY: demo test setup system-deps unit integration e2e bench clean deploy-check results model model-train
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -69,6 +69,33 @@ results: $(STAMP)
 	  --model default --report $(RESULTS_DIR)/eval.json --plots docs/img --table $(RESULTS_DIR)/eval.md
 	$(BIN)/firesight realcheck --model default --report $(RESULTS_DIR)/realcheck.json --table $(RESULTS_DIR)/realcheck.md
 	$(BIN)/firesight results --eval $(RESULTS_DIR)/eval.json --realcheck $(RESULTS_DIR)/realcheck.json
+
+# The shipped model, reproduced: the training set (seed 303), its features, each variant's
+# constraints and then its alert policy and co-rise guard chosen on a 70/30 validation
+# split by the stated rules (firesight variants, firesight policy), then the final model
+# on every training scenario. `make model-train` skips the generation when the set exists.
+TRAIN_DIR ?= data/train-s303
+MODEL_DIR ?= data/models
+model: $(STAMP)
+	rm -rf $(TRAIN_DIR)
+	$(BIN)/firesight generate --out $(TRAIN_DIR) --count 270 --seed 303 --duration-s 300 --frame-rate-hz 8.7 --workers 2
+	$(BIN)/firesight features --data $(TRAIN_DIR) --out $(TRAIN_DIR)-features.parquet --workers 2
+	$(MAKE) model-train
+model-train: $(STAMP)
+	mkdir -p $(MODEL_DIR)
+	echo '{"rf": {"class_weight": null}, "xgb": {"scale_pos_weight": 1.0}}' > $(MODEL_DIR)/params-base.json
+	$(BIN)/firesight variants --data $(TRAIN_DIR) --features $(TRAIN_DIR)-features.parquet \
+	  --params $(MODEL_DIR)/params-base.json --out $(MODEL_DIR)/params-variants.json
+	$(BIN)/firesight train --data $(TRAIN_DIR) --features $(TRAIN_DIR)-features.parquet --out $(MODEL_DIR)/validation \
+	  --kind ensemble --seed 0 --test-fraction 0.3 --split-seed 0 --params $(MODEL_DIR)/params-variants.json
+	$(BIN)/firesight policy --data $(TRAIN_DIR) --features $(TRAIN_DIR)-features.parquet --model $(MODEL_DIR)/validation \
+	  --out $(MODEL_DIR)/policies.json
+	$(BIN)/python -c "import json; a = json.load(open('$(MODEL_DIR)/params-variants.json')); \
+	  d = json.load(open('$(MODEL_DIR)/policies.json')); \
+	  a.update(policies=d['policies'], guards=d['guards'], policy_selection=d['policy_selection']); \
+	  json.dump(a, open('$(MODEL_DIR)/params-final.json', 'w'), indent=1)"
+	$(BIN)/firesight train --data $(TRAIN_DIR) --features $(TRAIN_DIR)-features.parquet --out src/firesight/models/default \
+	  --kind ensemble --seed 0 --params $(MODEL_DIR)/params-final.json
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
