@@ -125,7 +125,8 @@ def test_mosquitto_does_not_run_as_root_and_persists(tmp_path):
             assert proc.uids().effective != 0 and "\nuser " in conf
         else:
             assert proc.uids().effective == os.geteuid()
-        assert _mode(broker.acl_path) == 0o600
+        assert _mode(broker.dynsec_path) == 0o600
+        assert _mode(broker.admin_dir) == 0o700 and _mode(broker.admin_dir / "admin.key") == 0o600
 
 
 def test_a_stale_mosquitto_pid_file_is_ignored(tmp_path):
