@@ -11,6 +11,12 @@ publishes what a real node publishes, at the device's own rates:
 - ``status``: ``online`` with firmware and uptime at start and every ``status_interval_s``,
   and an ``offline`` last will.
 
+Quality of service as a real node (``firesight edge run``) sends it: SCD41 readings and
+status at QoS 1 (the broker acknowledges each, and keeps them for a subscriber with a
+persistent session that is down, such as the monitoring agent between restarts), frames
+and edge features at QoS 0 (at 8.7 Hz a lost frame is replaced within 115 ms, and a broker
+must not queue them for an absent subscriber). :data:`STREAM_QOS` holds the rule.
+
 Configuration comes from the device shadow: at start a node asks for its shadow
 (``get``), applies ``desired`` and reports what it runs (and firmware, health) in
 ``reported``; a later ``update/delta`` reconfigures it while it plays.
@@ -56,6 +62,9 @@ _FFC_STATES = {1: "imminent", 2: "in_progress"}
 MAX_UNSENT = 32
 #: SCD41 readings that carry no value (firesight.sensors.scd41 status codes 1 and 2).
 _SCD41_NO_VALUE = (1, 2)
+#: MQTT QoS a node publishes each stream at (as the edge agent): readings and status
+#: acknowledged, frames and edge features fire-and-forget.
+STREAM_QOS = {"thermal": 0, "features": 0, "scd41": 1, "status": 1}
 
 
 @dataclass(frozen=True)
@@ -477,8 +486,10 @@ class FleetSimulator:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _publish(self, thing: str, topic: str, payload: bytes, qos: int = 0) -> None:
+    def _publish(self, thing: str, topic: str, payload: bytes, qos: int | None = None) -> None:
+        """Publish one message of ``thing`` at ``qos`` (default: its stream's, :data:`STREAM_QOS`)."""
         stream = topic.rsplit("/", 1)[-1]
+        qos = STREAM_QOS.get(stream, 0) if qos is None else qos
         try:
             info = self.clients[thing].publish(topic, payload, qos=qos)
         except FiresightError:
@@ -486,14 +497,17 @@ class FleetSimulator:
                 self.counts["publish_errors"] += 1
             return
         # backpressure: at most MAX_UNSENT messages per node wait in the client's buffer
-        # (paho buffers QoS 0 without bound), so a fast playback runs at the broker's pace
+        # (paho buffers QoS 0 without bound; QoS 1 waits for the broker's PUBACK), so a fast
+        # playback runs at the broker's pace
         pending = self._unsent.setdefault(thing, deque())
-        pending.append(info)
+        pending.append((info, qos))
         if len(pending) > MAX_UNSENT:
+            oldest, oldest_qos = pending.popleft()
             try:
-                pending.popleft().wait_for_publish(10.0)
-            except (RuntimeError, ValueError):  # disconnected: the message is lost, as on a device
-                self.counts["messages_lost"] += 1
+                oldest.wait_for_publish(10.0)
+            except (RuntimeError, ValueError):  # disconnected: QoS 0 is lost, as on a device;
+                # QoS 1 stays in the client and is sent again after the reconnection
+                self.counts["messages_lost" if oldest_qos == 0 else "messages_resent_later"] += 1
         with self._lock:
             self.counts[f"messages:{stream}"] += 1
             self.counts[f"bytes:{stream}"] += len(payload)

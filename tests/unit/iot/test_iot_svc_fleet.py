@@ -124,3 +124,49 @@ def test_timestamps_never_run_ahead_of_the_wall_clock():
             wall_at_publish = wall_ms + (0 if speed == 0 else t / speed * 1000)
             assert epoch + t * 1000 <= wall_at_publish + 1
     assert device_epoch_ms(wall_ms, span_s, 10.0) + span_s * 1000 == wall_ms + span_s / 10 * 1000
+
+
+class _RecordingClient:
+    """Stands in for a node's MQTT client: keeps (topic, qos) of every publish."""
+
+    class _Info:
+        def wait_for_publish(self, timeout=None):
+            return None
+
+    def __init__(self):
+        self.published = []
+
+    def connect(self):
+        return self
+
+    def subscribe(self, topic, callback, qos=0):
+        return 0
+
+    def publish(self, topic, payload, qos=0, retain=False):
+        self.published.append((topic, qos))
+        return self._Info()
+
+    def close(self):
+        pass
+
+
+def test_readings_and_status_go_at_qos_1_frames_at_qos_0():
+    """As a real node (the edge agent) sends them: the broker acknowledges SCD41 readings and
+    status and keeps them for a persistent subscriber that is down; frames are not kept."""
+    from firesight.iot.fleet import FleetSimulator
+
+    clients = {}
+
+    def factory(thing, url, credentials, will):
+        return clients.setdefault(thing, _RecordingClient())
+
+    settings = SimulatorSettings(devices=1, site="lab", speed=0, status_interval_s=10.0, shadow_timeout_s=0.01)
+    fleet = FleetSimulator(settings, [_scenario(duration_s=20.0)], "mqtt://127.0.0.1:1", client_factory=factory)
+    fleet.run()
+    qos = {}
+    for topic, q in clients["sim-node-000"].published:
+        if topic.startswith("firesight/v1/lab/"):
+            qos.setdefault(topic.rsplit("/", 1)[-1], set()).add(q)
+    assert qos == {"thermal": {0}, "scd41": {1}, "status": {1}}
+    fleet.close()
+    assert clients["sim-node-000"].published[-1] == ("firesight/v1/lab/sim-node-000/status", 1)  # offline
