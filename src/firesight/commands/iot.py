@@ -96,8 +96,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
 
         running = managed_mosquitto(mosquitto_dir())
         _print({"thing_name": thing, "status": status, "certificates": ids,
-                "managed_mosquitto": (f"ACL and CRL reloaded (pid {running['pid']})" if running
-                                      else "none running"),
+                "managed_mosquitto": (f"rights and CRL applied, cut-off identities disconnected (pid {running['pid']})"
+                                      if running else "none running"),
                 "note": "an embedded broker on this home applies this within its identity cache time (2 s); "
                         "the Mosquitto that `firesight broker run --broker mosquitto` runs, at once"})
 

@@ -259,7 +259,8 @@ class MosquittoBroker:
             self.port = free_port(self.host)
         conf = mosquitto_conf(port=self.port, host=self.host, cafile=tls["ca.pem"], certfile=tls["server.pem"],
                               keyfile=tls["server.key"], crlfile=tls["crl.pem"], plugin=self.plugin,
-                              dynsec_file=self.dynsec_path, persistence_dir=self.persistence_dir, user=account.pw_name if account else None)
+                              dynsec_file=self.dynsec_path, persistence_dir=self.persistence_dir,
+                              user=account.pw_name if account else None)
         write_bytes_atomic(self.conf_path, conf.encode(), mode=0o600)
         if account is not None:  # the dropped-privilege process saves dynsec changes and its database
             for path in (self.runtime_dir, self.persistence_dir, self.dynsec_path, self.conf_path,
