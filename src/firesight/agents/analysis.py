@@ -10,6 +10,9 @@ each device's windows are decided in order. Per device it
   does (the same history of windows, ``predict_last``, a window with every input missing is
   no evidence);
 - applies the variant's alert policy with hysteresis (:class:`AlertState`);
+- offers each scored window to the learning agent's sampler when given one
+  (:class:`firesight.agents.field_windows.FieldWindowSampler`: a bounded sample onto the
+  durable queue ``field-windows``);
 - publishes a compact probability record (``{"thing", "ts_ms", "probability", "level",
   "variant", "model_version"}``) on ``firesight/v1/{site}/probability`` (QoS 0, at most one
   per device every ``probability_interval_s`` of the receiver's clock, and at every level
@@ -96,11 +99,14 @@ class AnalysisAgent:
     worker_id : str
         The worker whose monitoring agent's windows this agent takes.
     settings : AnalysisSettings, optional
+    field_windows : FieldWindowSampler, optional
+        Takes every scored window (device time, features, variant, probability, level) and
+        sends a sample to the learning agent.
     """
 
     def __init__(self, client: Any, queue: Any, bundle: DetectorBundle, *, model_version: str = "",
                  state_store: Any = None, object_store: Any = None, worker_id: str = "local",
-                 settings: Any = None):
+                 settings: Any = None, field_windows: Any = None):
         from firesight.agents.runtime_config import AnalysisSettings
 
         self.client, self.queue = client, queue
@@ -108,6 +114,7 @@ class AnalysisAgent:
         self.settings = settings or AnalysisSettings()
         self.worker_id = worker_id
         self.bundle, self.model_version = bundle, model_version
+        self.field_windows = field_windows
         self.devices: dict[tuple[str, str], _Device] = {}
         self.counts: Counter[str] = Counter()
         self.latencies_ms: deque[float] = deque(maxlen=2000)
@@ -159,7 +166,8 @@ class AnalysisAgent:
         return {"alive": self.alive(), "model_version": self.model_version or "default",
                 "devices": len(self.devices), "levels": dict(levels), "windows": int(self.counts["windows"]),
                 "events": int(self.counts["events"]), "backlog": len(self._inbox), "counts": dict(self.counts),
-                "window_to_decision_ms": {"p50": _quantile(lat, 0.5), "p99": _quantile(lat, 0.99)}}
+                "window_to_decision_ms": {"p50": _quantile(lat, 0.5), "p99": _quantile(lat, 0.99)},
+                **({"field_windows": self.field_windows.health()} if self.field_windows is not None else {})}
 
     # ------------------------------------------------------------------ model
     def switch_model(self, bundle: DetectorBundle, version: str) -> None:
@@ -259,6 +267,11 @@ class AnalysisAgent:
             del dev.state.changes[:-4]
             event = self._event(dev, site, thing, variant, window, probability) if changed else None
             self._publish_probability(dev, site, thing, int(window.get("ts_ms", 0)), probability, level, changed)
+            version = self.model_version
+        if self.field_windows is not None:  # outside the lock: a queue write
+            self.field_windows.offer(site=site, thing=thing, ts_ms=int(window.get("ts_ms", 0)),
+                                     time_s=float(window["time_s"]), features=features, variant=variant,
+                                     probability=probability, level=level, model_version=version, changed=changed)
         handled = window.get("handled_ns")
         if isinstance(handled, int):
             self.latencies_ms.append((time.time_ns() - handled) / 1e6)

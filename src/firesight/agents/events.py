@@ -25,6 +25,9 @@ from firesight.errors import DataError, require
 ALERT_EVENTS_QUEUE = "alert-events"
 #: Durable queue of operator feedback (false alarm / confirmed fire / missed fire) for the learning agent.
 FEEDBACK_QUEUE = "feedback"
+#: Durable queue of scored feature windows, sampled by the analysis agent, for the learning agent
+#: (drift; :mod:`firesight.agents.field_windows`).
+FIELD_WINDOWS_QUEUE = "field-windows"
 
 #: Signals, NFPA 72 conventions plus the pre-alarm ``watch``.
 SIGNALS: tuple[str, ...] = ("alarm", "watch", "supervisory", "trouble")

@@ -6,14 +6,26 @@
   scenario family the operator names as the cause, e.g. ``gas_stove_cooking``). Each item
   is stored once in the metadata table :data:`FEEDBACK_TABLE` by its ``feedback_id`` (given,
   else derived from alert, kind, time and author), so a redelivered message is counted once.
-- **Field windows**: :meth:`LearningAgent.record_field_windows` keeps the latest feature
+- **Field windows**: in a running system the analysis agent sends a bounded sample of the
+  windows it scores (:class:`~firesight.agents.field_windows.FieldWindowSampler`: every N-th
+  window per device and the windows around each alert-level change, with device time,
+  variant, probability and level) on the durable queue
+  :data:`~firesight.agents.events.FIELD_WINDOWS_QUEUE`; :meth:`LearningAgent.poll_field_windows`
+  takes them at every step. A received message stays invisible (``field_hold_s``, extended
+  while it waits) and is deleted only once its window is written to the store, so a crash
+  loses no window: the messages come back and a window already held (same ``thing`` and
+  ``ts_ms``) is dropped, counted ``field_windows_duplicate``. Malformed messages are counted
+  (``field_windows_rejected``) and deleted.
+  :meth:`LearningAgent.record_field_windows` keeps the latest feature
   windows per device in a bounded buffer (``max_windows_per_device``). With an object store
   they persist (:mod:`firesight.agents.field_windows`: append-only Parquet parts per day
   under ``learning/field-windows``, written every ``field_flush_s`` or ``field_flush_rows``
   and at stop, compacted into one bounded base once ``field_max_parts`` parts pile up) and
   are reloaded when the agent is built, so a restart keeps the evidence (at most the last
   flush interval is lost to a crash). Drift is the per-feature PSI of these windows against
-  the training reference stored with the model that runs (:mod:`firesight.agents.drift`).
+  the training reference stored with the model that runs (:mod:`firesight.agents.drift`),
+  on the regular sample only (``sampled="every_n"``, or rows recorded without the column):
+  the windows around level changes over-represent fires and nuisances.
 - **Retraining** runs the ``retraining`` workflow when either enough error feedback has
   arrived since the last retraining (``false_alarm`` + ``missed_fire`` >=
   ``feedback_threshold``) or drift is judged (PSI over ``drift_threshold`` on enough
@@ -45,8 +57,9 @@ import pandas as pd
 
 from firesight.agents.alert_store import FEEDBACK_KINDS
 from firesight.agents.drift import MIN_FIELD_WINDOWS, PSI_SIGNIFICANT, TrainingReference, drift_report
-from firesight.agents.events import FEEDBACK_QUEUE
-from firesight.agents.field_windows import KEY_COLUMNS, FieldWindowStore
+from firesight.agents.events import FEEDBACK_QUEUE, FIELD_WINDOWS_QUEUE
+from firesight.agents.field_windows import (KEY_COLUMNS, META_COLUMNS, FieldWindowStore, group_field_windows,
+                                            window_key)
 from firesight.errors import ConflictError, DataError, FiresightError, require
 
 log = logging.getLogger(__name__)
@@ -126,6 +139,13 @@ class LearningSettings:
         Recorded windows that are written at once, whatever the time [-].
     field_max_parts : int
         Parts written beyond the last compaction that trigger the next one [-].
+    field_hold_s : float
+        Visibility timeout of a received field window message until its window is written
+        (extended while it waits; after a crash the message comes back this much later) [s].
+    field_poll_max : int
+        Field window messages taken per step at most [-].
+    interval_s : float
+        Step period of the agent's loop (:meth:`LearningAgent.start`) [s].
     base_request : dict
         Overrides of the training run (dataset sizes, model kind; see
         :data:`firesight.workflows.tasks.RUN_DEFAULTS`).
@@ -140,6 +160,9 @@ class LearningSettings:
     field_flush_s: float = 60.0
     field_flush_rows: int = 5000
     field_max_parts: int = 64
+    field_hold_s: float = 300.0
+    field_poll_max: int = 5000
+    interval_s: float = 30.0
     base_request: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -150,6 +173,10 @@ class LearningSettings:
         require(self.field_flush_s >= 0, "field_flush_s", ">= 0", self.field_flush_s)
         require(self.field_flush_rows >= 1, "field_flush_rows", ">= 1", self.field_flush_rows)
         require(self.field_max_parts >= 1, "field_max_parts", ">= 1", self.field_max_parts)
+        require(1.0 <= self.field_hold_s <= 43_200.0, "field_hold_s", "within 1..43200 s (SQS's range)",
+                self.field_hold_s)
+        require(self.field_poll_max >= 1, "field_poll_max", ">= 1", self.field_poll_max)
+        require(self.interval_s > 0, "interval_s", "> 0", self.interval_s)
 
 
 class LearningAgent:
@@ -184,6 +211,9 @@ class LearningAgent:
         self.clock = clock
         self.counters: Counter = Counter()
         self._windows: dict[str, deque] = {}
+        self._keys: dict[str, set[int]] = {}  # ts_ms of the windows held, per device (de-duplication)
+        self._unacked: dict[tuple[str, int], str] = {}  # received, not yet written: receipt by window
+        self._last_extend_s = self.clock()
         self._lock = threading.Lock()
         self._last_failure_s: float | None = None
         self._stop = threading.Event()
@@ -218,19 +248,48 @@ class LearningAgent:
         return new
 
     def record_field_windows(self, thing: str, features_df: pd.DataFrame) -> int:
-        """Keep a device's latest feature windows (one row per window, feature columns) for
-        drift checks; return how many the device now holds."""
+        """Keep a device's latest feature windows (one row per window: numeric feature
+        columns, and the columns of :data:`META_COLUMNS` when present) for drift checks;
+        return how many the device now holds. A window with a ``ts_ms`` the device already
+        holds is dropped (counted ``field_windows_duplicate``)."""
+        return self._record(thing, features_df, {})
+
+    def _record(self, thing: str, features_df: pd.DataFrame, receipts: dict[int, str]) -> int:
+        """:meth:`record_field_windows`; ``receipts`` maps a window's ``ts_ms`` to the receipt
+        of the queue message that brought it (deleted once the window is written)."""
         require(isinstance(thing, str) and bool(thing), "thing", "a non-empty device name", thing)
         if not isinstance(features_df, pd.DataFrame):
             raise DataError(f"field windows must be a pandas DataFrame, got {type(features_df).__name__}")
-        numeric = features_df.select_dtypes("number").drop(columns=list(KEY_COLUMNS), errors="ignore")
+        keep = [c for c in features_df.columns if c not in KEY_COLUMNS and (
+            c in META_COLUMNS or (pd.api.types.is_numeric_dtype(features_df[c])
+                                  and not pd.api.types.is_bool_dtype(features_df[c])))]
+        records = features_df[keep].to_dict("records")
         with self._lock:
             buf = self._windows.setdefault(thing, deque(maxlen=self.settings.max_windows_per_device))
-            buf.extend(numeric.to_dict("records"))
-            self.counters["field_windows"] += len(numeric)
+            keys = self._keys.setdefault(thing, set())
+            new = []
+            for record in records:
+                key = window_key(record)
+                if key is not None and key in keys:
+                    self.counters["field_windows_duplicate"] += 1
+                    self._ack_duplicate(thing, key, receipts.get(key))
+                    continue
+                if len(buf) == buf.maxlen and (old := window_key(buf[0])) is not None:
+                    keys.discard(old)
+                buf.append(record)
+                new.append(record)
+                if key is None:
+                    continue
+                keys.add(key)
+                if key in receipts:  # acknowledged once written; in memory only: now
+                    if self.field_store is not None:
+                        self._unacked[(thing, key)] = receipts[key]
+                    else:
+                        self._delete_receipt(receipts[key])
+            self.counters["field_windows"] += len(new)
             held = len(buf)
-            if self.field_store is not None and len(numeric):
-                rows = numeric.tail(self.settings.max_windows_per_device).reset_index(drop=True)
+            if self.field_store is not None and new:
+                rows = pd.DataFrame(new[-self.settings.max_windows_per_device:])
                 rows.insert(0, "recorded_s", float(self.clock()))
                 rows.insert(0, "thing", thing)
                 self._pending.append(rows)
@@ -239,6 +298,63 @@ class LearningAgent:
                 self.clock() - self._last_flush_s >= self.settings.field_flush_s:
             self.flush_field_windows()
         return held
+
+    def poll_field_windows(self) -> int:
+        """Take the analysis agent's sampled windows from :data:`FIELD_WINDOWS_QUEUE` (at most
+        ``field_poll_max``); return how many new windows were recorded. Each message is
+        deleted once its window is written (or at once when malformed or already held)."""
+        taken = recorded = 0
+        hold_s = self.settings.field_hold_s
+        while taken < self.settings.field_poll_max:
+            messages = self.queue.receive(FIELD_WINDOWS_QUEUE, max_messages=10, visibility_timeout_s=hold_s)
+            if not messages:
+                break
+            taken += len(messages)
+            by_thing, rejected, repeated = group_field_windows(messages)
+            self.counters["field_windows_rejected"] += len(rejected)
+            self.counters["field_windows_duplicate"] += len(repeated)
+            for receipt in (*rejected, *repeated):
+                self._delete_receipt(receipt)
+            for thing, (rows, receipts) in by_thing.items():
+                before = self.counters["field_windows"]
+                self._record(thing, pd.DataFrame(rows), receipts)
+                recorded += self.counters["field_windows"] - before
+        self.counters["field_windows_received"] += taken
+        return recorded
+
+    def _ack_duplicate(self, thing: str, key: int, receipt: str | None) -> None:
+        """A redelivered window already held: its new receipt replaces the old one while the
+        window waits to be written; written already, the message is deleted now."""
+        if receipt is None:
+            return
+        if (thing, key) in self._unacked:
+            self._unacked[(thing, key)] = receipt
+        else:
+            self._delete_receipt(receipt)
+
+    def _delete_receipt(self, receipt: str) -> None:
+        try:
+            self.queue.delete(FIELD_WINDOWS_QUEUE, receipt)
+        except (FiresightError, OSError) as exc:  # it comes back and is dropped as a duplicate
+            self.counters["field_ack_errors"] += 1
+            log.warning("field window message not deleted: %s", exc)
+
+    def _extend_holds(self) -> None:
+        """Keep the received, not yet written messages invisible (every third of
+        ``field_hold_s``)."""
+        change = getattr(self.queue, "change_visibility", None)
+        now = self.clock()
+        if change is None or now - self._last_extend_s < self.settings.field_hold_s / 3.0:
+            return
+        self._last_extend_s = now
+        with self._lock:
+            receipts = list(self._unacked.values())
+        for receipt in receipts:
+            try:
+                change(FIELD_WINDOWS_QUEUE, receipt, self.settings.field_hold_s)
+            except (FiresightError, OSError) as exc:  # it may come back: dropped as a duplicate
+                self.counters["field_hold_errors"] += 1
+                log.debug("field window hold not extended: %s", exc)
 
     def field_windows(self) -> pd.DataFrame:
         with self._lock:
@@ -254,13 +370,16 @@ class LearningAgent:
             return 0
         with self._lock:
             pending, self._pending, self._pending_rows = self._pending, [], 0
+            receipts, self._unacked = self._unacked, {}
             self._last_flush_s = self.clock()
             if not pending:
+                self._unacked = receipts
                 return 0
             rows = pd.concat(pending, ignore_index=True)
             try:
                 self.field_store.append(rows)
             except (FiresightError, OSError) as exc:
+                self._unacked = {**receipts, **self._unacked}
                 self._pending, self._pending_rows = [rows, *self._pending], len(rows) + self._pending_rows
                 self.counters["field_write_errors"] += 1
                 log.warning("field windows not written (kept for the next try): %s", exc)
@@ -270,6 +389,8 @@ class LearningAgent:
                     self.counters["field_windows_unwritten"] += len(dropped)
                 return 0
             self.counters["field_windows_written"] += len(rows)
+            for receipt in receipts.values():  # written: the messages are done with
+                self._delete_receipt(receipt)
             try:  # the rows are stored: a failed compaction only leaves more parts to read
                 if self.field_store.parts_after_base() > self.settings.field_max_parts:
                     self.field_store.compact(self._held_rows())
@@ -304,6 +425,7 @@ class LearningAgent:
             for thing, group in rows.groupby("thing", sort=False):
                 buf = self._windows.setdefault(str(thing), deque(maxlen=self.settings.max_windows_per_device))
                 buf.extend(group[features].to_dict("records"))
+                self._keys[str(thing)] = {k for r in buf if (k := window_key(r)) is not None}
             self.counters["field_windows_loaded"] += sum(len(b) for b in self._windows.values())
 
     # -- decisions ----------------------------------------------------------------------
@@ -312,7 +434,10 @@ class LearningAgent:
         reference = self.reference()
         if reference is None:
             return {"judged": False, "drift": False, "reason": "the running model has no training reference"}
-        return drift_report(reference, self.field_windows(), threshold=self.settings.drift_threshold,
+        field = self.field_windows()
+        if "sampled" in field.columns:  # the regular sample only: unbiased by level changes
+            field = field[field["sampled"].isna() | (field["sampled"] == "every_n")].reset_index(drop=True)
+        return drift_report(reference, field, threshold=self.settings.drift_threshold,
                             min_windows=self.settings.min_field_windows)
 
     def pending_feedback(self) -> list[dict]:
@@ -332,7 +457,9 @@ class LearningAgent:
                 "feedback_ids": sorted(i["feedback_id"] for i in pending)}
 
     def step(self) -> dict:
-        """Poll feedback, weigh the evidence, retrain if it is enough. Returns what happened."""
+        """Take field windows and feedback, weigh the evidence, retrain if it is enough.
+        Returns what happened."""
+        self.poll_field_windows()
         self.poll_feedback()
         evidence = self.evidence()
         if evidence["reason"] is None:
@@ -353,6 +480,7 @@ class LearningAgent:
         payload = {"evidence": {k: evidence[k] for k in ("reason", "feedback", "families", "drifted")},
                    "base": base, "per_feedback": self.settings.per_feedback, "run_id": run_id}
         self.counters["retrainings"] += 1
+        self.flush_field_windows()  # the windows received so far are written and acknowledged first
         execution = self.run_workflow("retraining", payload)
         record = {"run_id": run_id, "status": execution.status, "at_s": self.clock(),
                   "evidence": {k: evidence[k] for k in ("reason", "feedback", "families", "drifted", "errors")},
@@ -369,13 +497,17 @@ class LearningAgent:
                 self.store.put(FEEDBACK_TABLE, {**item, "used_by": run_id}, key="feedback_id")
         with self._lock:  # a new model is judged on windows seen after it
             self._windows.clear()
+            self._keys.clear()
             self._pending, self._pending_rows = [], 0
             if self.field_store is not None:
                 self.field_store.clear()
         return {"retrained": True, "run_id": run_id, **execution.output}
 
     # -- service ------------------------------------------------------------------------
-    def start(self, interval_s: float = 30.0) -> "LearningAgent":
+    def start(self, interval_s: float | None = None) -> "LearningAgent":
+        """Run :meth:`step` every ``interval_s`` [s] (default ``settings.interval_s``) in a
+        thread, writing the field windows every ``field_flush_s``."""
+        interval_s = self.settings.interval_s if interval_s is None else interval_s
         require(interval_s > 0, "interval_s", "> 0", interval_s)
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, args=(interval_s,), name="learning-agent", daemon=True)
@@ -388,6 +520,7 @@ class LearningAgent:
                 self.step()
                 if self.clock() - self._last_flush_s >= self.settings.field_flush_s:
                     self.flush_field_windows()
+                self._extend_holds()
             except (FiresightError, OSError) as exc:  # supervised: log, count, go on
                 self.counters["step_errors"] += 1
                 log.exception("learning agent step failed: %s", exc)
@@ -405,8 +538,12 @@ class LearningAgent:
         return self._thread is not None and self._thread.is_alive()
 
     def health(self) -> dict:
+        with self._lock:
+            held = sum(len(b) for b in self._windows.values())
+            waiting = len(self._unacked)
         return {"alive": self.alive(), "counters": dict(self.counters),
-                "devices_with_windows": len(self._windows)}
+                "devices_with_windows": len(self._windows), "field_windows_held": held,
+                "field_windows_unwritten": self._pending_rows, "field_messages_unacknowledged": waiting}
 
 
 class ApprovedVersionWatch:

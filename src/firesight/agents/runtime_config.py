@@ -264,6 +264,41 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class LearningRunSettings:
+    """The learning agent in ``firesight run`` (:mod:`firesight.agents.learning`).
+
+    ``enabled``: run it in this process (null: when this process is the only worker, i.e.
+    no ``workers.shared_group``; one learning agent per home writes the field windows).
+    ``interval_s``: its step period (field windows, feedback, drift, retraining) [s].
+    The analysis agent sends every ``field_every_n``-th scored window of each device and
+    ``field_around_change`` windows on each side of every level change on the durable queue
+    ``field-windows`` (both 0: none), pausing while the queue holds ``field_queue_max``
+    messages. The other fields are those of ``LearningSettings``."""
+
+    __pydantic_config__ = _STRICT
+    enabled: bool | None = None
+    interval_s: float = 30.0
+    field_every_n: int = 10
+    field_around_change: int = 5
+    field_queue_max: int = 100_000
+    field_flush_s: float = 60.0
+    field_hold_s: float = 300.0
+    max_windows_per_device: int = 3600
+    feedback_threshold: int = 5
+    base_request: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        require(self.interval_s > 0, "learning.interval_s", "> 0", self.interval_s)
+        for name in ("field_every_n", "field_around_change"):
+            require(getattr(self, name) >= 0, f"learning.{name}", ">= 0", getattr(self, name))
+        for name in ("field_queue_max", "max_windows_per_device", "feedback_threshold"):
+            require(getattr(self, name) >= 1, f"learning.{name}", ">= 1", getattr(self, name))
+        require(self.field_flush_s >= 0, "learning.field_flush_s", ">= 0", self.field_flush_s)
+        require(1.0 <= self.field_hold_s <= 43_200.0, "learning.field_hold_s", "within 1..43200 s",
+                self.field_hold_s)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything ``firesight run`` starts, in one object (see docs/running.md)."""
 
@@ -281,6 +316,7 @@ class RunConfig:
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
+    learning: LearningRunSettings = field(default_factory=LearningRunSettings)
 
     def __post_init__(self) -> None:
         if self.site != "+":

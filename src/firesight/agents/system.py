@@ -1,6 +1,9 @@
 """Assembling the running system from a :class:`RunConfig`: broker, stores, model, the
-monitoring, analysis and response agents, the alarm rules (:mod:`firesight.ops.alarms`) and
-the model watcher under one coordinator; the dashboard and ``/metrics`` when configured.
+monitoring, analysis, response and learning agents, the alarm rules
+(:mod:`firesight.ops.alarms`) and the model watcher under one coordinator; the dashboard and
+``/metrics`` when configured. The analysis agent sends a sample of the windows it scores to
+the learning agent over the durable queue ``field-windows``
+(:class:`~firesight.agents.field_windows.FieldWindowSampler`).
 
 Used by ``firesight run``, the live demo, the end-to-end test and the online benchmark,
 so all of them run the same wiring. Adapters come from :mod:`firesight.bootstrap`.
@@ -75,6 +78,51 @@ def build_policy(config: RunConfig, channel_names: list[str]) -> Any:
     base = default_policy(channel_names)
     merged = {**base.to_dict(), **values}
     return ResponsePolicy.from_dict(merged)
+
+
+def learning_enabled(config: RunConfig) -> bool:
+    """Whether this process runs the learning agent (``learning.enabled``; unset: when it is
+    the only worker, since one learning agent per home writes the field windows)."""
+    enabled = config.learning.enabled
+    return not config.workers.shared_group if enabled is None else bool(enabled)
+
+
+def field_sampler(config: RunConfig, queue: Any) -> Any:
+    """The analysis agent's sampler of field windows for the learning agent (None when
+    ``learning.field_every_n`` and ``learning.field_around_change`` are both 0). Every
+    worker samples; the learning agent that consumes may run in another process."""
+    from firesight.agents.field_windows import FieldWindowSampler
+
+    settings = config.learning
+    if not settings.field_every_n and not settings.field_around_change:
+        return None
+    return FieldWindowSampler(queue, every_n=settings.field_every_n, around_change=settings.field_around_change,
+                              max_queued=settings.field_queue_max)
+
+
+def learning_agent(config: RunConfig, base: Any, queue: Any, metadata: Any, objects: Any, model: dict) -> Any:
+    """The learning agent on this run's queue and stores, judging drift against the training
+    reference of the model the analysis agent runs now (``model["path"]``; none for the
+    shipped default, which has no reference), retraining through the local workflow runner."""
+    from firesight.agents.drift import TrainingReference
+    from firesight.agents.learning import LearningAgent, LearningSettings
+    from firesight.workflows import workflow_runner
+
+    s = config.learning
+    settings = LearningSettings(feedback_threshold=s.feedback_threshold,
+                                max_windows_per_device=s.max_windows_per_device, field_flush_s=s.field_flush_s,
+                                field_hold_s=s.field_hold_s, interval_s=s.interval_s,
+                                base_request=dict(s.base_request))
+    references: dict[str, Any] = {}
+
+    def reference() -> Any:
+        path = model.get("path") or ""
+        if path not in references:
+            references[path] = TrainingReference.load(path) if path else None
+        return references[path]
+
+    return LearningAgent(queue, metadata, workflow_runner(base), reference=reference, settings=settings,
+                         objects=objects)
 
 
 @dataclass
@@ -179,7 +227,8 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
             broker.reload_acl()
 
     bundle, ref = load_model(config.model.ref or None, base)
-    model = {"source": ref["source"], "version": ref.get("version") or "", "bundle": bundle}
+    model = {"source": ref["source"], "version": ref.get("version") or "", "path": str(ref.get("path") or ""),
+             "bundle": bundle}
     step_s = float(bundle.info.get("step_s", 1.0))
     window_s = float(bundle.info.get("window_s", 60.0))
     site = config.site
@@ -198,7 +247,8 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
     def analysis() -> Any:
         client = service_client(names[1], service_url, registry)
         return AnalysisAgent(client, queue, model["bundle"], model_version=model["version"], state_store=metadata,
-                             object_store=objects, worker_id=worker, settings=config.analysis)
+                             object_store=objects, worker_id=worker, settings=config.analysis,
+                             field_windows=field_sampler(config, queue))
 
     def close_client(agent: Any) -> None:
         agent.client.close(flush_timeout_s=2.0)
@@ -216,6 +266,9 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
             return ResponseAgent(queue, AlertStore(metadata), chans, policy, worker_id=f"response-{worker}")
 
         specs.append(AgentSpec("response", response_agent, stop_order=2))
+    if learning_enabled(config):
+        specs.append(AgentSpec("learning", lambda: learning_agent(config, base, queue, metadata, objects, model),
+                               stop_order=4))
     if config.alarms.enabled:
         # stopped first: the shutdown itself (ingest ending) must not raise an alarm
         specs.append(AgentSpec("alarms", lambda: alarm_service(config, queue), stop_order=-1))
@@ -232,11 +285,15 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
             entry = registry_for(base).approved_version()
             return None if entry is None else str(entry["version"])
 
+        paths: dict[str, str] = {}
+
         def load(version: str) -> Any:
-            return load_model(f"registry:{version}", base)[0]
+            loaded, where = load_model(f"registry:{version}", base)
+            paths[version] = str(where.get("path") or "")
+            return loaded
 
         def switched(bundle: Any, version: str) -> None:
-            model.update(bundle=bundle, version=version, source="registry")
+            model.update(bundle=bundle, version=version, source="registry", path=paths.get(version, ""))
 
         specs.append(AgentSpec("model-watcher", lambda: ModelWatcher(
             lambda: holder["coordinator"].agent("analysis"), model["version"], approved, load,
