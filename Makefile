@@ -75,11 +75,16 @@ results: $(STAMP)
 # split by the stated rules (firesight variants, firesight policy), then the final model
 # on every training scenario. `make model-train` skips the generation when the set exists.
 TRAIN_DIR ?= data/train-s303
+NUISANCE_DIR ?= data/nuisance-s505
+NUISANCE_FAMILIES := candles,electric_cooking,empty_room,gas_stove_cooking,hair_dryer,hot_drinks,hvac_switching,normal_day,oven_door,people_gathering,radiator,space_heater,sunlight_patch,toaster,window_opening,lepton_faults,scd41_faults
 MODEL_DIR ?= data/models
 model: $(STAMP)
-	rm -rf $(TRAIN_DIR)
+	rm -rf $(TRAIN_DIR) $(NUISANCE_DIR)
 	$(BIN)/firesight generate --out $(TRAIN_DIR) --count 270 --seed 303 --duration-s 300 --frame-rate-hz 8.7 --workers 2
 	$(BIN)/firesight features --data $(TRAIN_DIR) --out $(TRAIN_DIR)-features.parquet --workers 2
+	$(BIN)/firesight generate --out $(NUISANCE_DIR) --count 136 --seed 505 --duration-s 300 --frame-rate-hz 8.7 \
+	  --workers 2 --families $(NUISANCE_FAMILIES)
+	$(BIN)/firesight features --data $(NUISANCE_DIR) --out $(NUISANCE_DIR)-features.parquet --workers 2
 	$(MAKE) model-train
 model-train: $(STAMP)
 	mkdir -p $(MODEL_DIR)
@@ -89,7 +94,7 @@ model-train: $(STAMP)
 	$(BIN)/firesight train --data $(TRAIN_DIR) --features $(TRAIN_DIR)-features.parquet --out $(MODEL_DIR)/validation \
 	  --kind ensemble --seed 0 --test-fraction 0.3 --split-seed 0 --params $(MODEL_DIR)/params-variants.json
 	$(BIN)/firesight policy --data $(TRAIN_DIR) --features $(TRAIN_DIR)-features.parquet --model $(MODEL_DIR)/validation \
-	  --out $(MODEL_DIR)/policies.json
+	  --nuisances $(NUISANCE_DIR)-features.parquet --out $(MODEL_DIR)/policies.json
 	$(BIN)/python -c "import json; a = json.load(open('$(MODEL_DIR)/params-variants.json')); \
 	  d = json.load(open('$(MODEL_DIR)/policies.json')); \
 	  a.update(policies=d['policies'], guards=d['guards'], policy_selection=d['policy_selection']); \

@@ -282,6 +282,9 @@ def policy(
     model: str = typer.Option(..., "--model", help="Model folder trained with --test-fraction."),
     out: Path = typer.Option(..., "--out", help="Parameters JSON to write (for `firesight train --params`)."),
     workers: int = typer.Option(1, "--workers", help="Processes computing features (default 1)."),
+    nuisances: Optional[str] = typer.Option(None, "--nuisances", help="Features .parquet of more synthetic "
+                                            "nuisance scenarios (never the test set) on which the co-rise guard "
+                                            "must add no false alarm either."),
 ) -> None:
     """Choose each variant's alert policy on the model's validation split (docs/detection.md)."""
     from firesight.detection.data import check_features_stamp
@@ -301,12 +304,20 @@ def policy(
     if len(table) == 0:
         raise DataError(f"{data}: holds none of the model's validation scenarios")
     result = choose_policies(bundle, table)
+    extra = []
+    if nuisances:
+        extra_table, extra_desc = _load_table(nuisances, None, workers, float(bundle.info.get("step_s", 1.0)),
+                                              float(bundle.info.get("window_s", 60.0)))
+        check_features_stamp(bundle.info, extra_desc, str(nuisances))
+        extra = [extra_table]
     guards = choose_guards(bundle, table, {v: AlertPolicy.from_dict(r["chosen"]["policy"])
-                                           for v, r in result.items()})
+                                           for v, r in result.items()}, extra_tables=extra)
     payload = {"policies": {v: r["chosen"]["policy"] for v, r in result.items()},
                "guards": {v: g["guard"] for v, g in guards.items() if g["guard"] is not None},
                "guard_selection": {"rule": "lowest confirmation level, not below the variant's watch "
-                                           "level, adding no false-alarm scenario to the unguarded policy",
+                                           "level, adding no false-alarm scenario to the unguarded policy, on "
+                                           "the validation split and on the extra nuisance scenarios",
+                                   "nuisances": nuisances,
                                    "grid": list(CONFIRM_GRID), "sweep": guards},
                "policy_selection": {"rule": "fewest false-alarm scenarios, then highest detection, then "
                                             "shortest median time to alarm, then the more conservative policy",

@@ -104,6 +104,15 @@ def test_choose_guard_takes_the_lowest_level_that_adds_no_false_alarm():
     heated = table.assign(**{TEMP: table[TEMP] + np.where(table["time_s"] >= 60, 1.0, 0.0)})
     result = choose_guard(heated, p, policy, grid=(0.3, 0.5, 0.58, 0.7))
     assert result["guard"]["confirm_probability"] == 0.58  # 0.55-believed nuisances now fire below it
+    # the same nuisances as extra scenarios beside a quiet validation split: the guard must
+    # add no false alarm on them either
+    nuisances = heated[heated["family"] == "people"]
+    p_n = np.full(len(nuisances), 0.55)
+    result = choose_guard(table, p, policy, grid=(0.3, 0.5, 0.58, 0.7), extra=[(nuisances, p_n)])
+    assert result["guard"]["confirm_probability"] == 0.58
+    assert [r["extra_false_alarm_scenarios"][0] > 0 for r in result["sweep"]] == [True, True, False, False]
+    hopeless = choose_guard(table, p, policy, grid=(0.3, 0.5), extra=[(nuisances, np.full(len(nuisances), 0.85))])
+    assert hopeless["guard"] is None
 
 
 @pytest.mark.parametrize("cls", [RandomForestDetector, XGBoostDetector])
