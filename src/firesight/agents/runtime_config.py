@@ -71,7 +71,7 @@ class MonitoringSettings:
     offline_missed_readings: int = 3
     min_offline_s: float = 2.0
     camera_timeout_s: float = 5.0
-    camera_start_grace_s: float = 1200.0
+    camera_start_grace_s: float = 120.0
     frozen_after_s: float = 3.0
     scd41_missing_readings: int = 3
     scd41_interval_s: float = 5.0

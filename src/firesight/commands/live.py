@@ -127,6 +127,9 @@ def run_live_demo(data: str, out: str, *, speed: float, devices: int | None = No
             "alarm": {"tiers": [["email", "console"], ["email", "console"]], "ack_deadline_s": 60.0},
             "supervisory": {"tiers": [["console"]]}, "trouble": {"tiers": [["console"]]}}}},
         "coordinator": {"health_interval_s": 0},
+        # the simulated nodes play 15 min of SCD41 history before their camera's first frame
+        # (the synthetic history has no frames); a real node's camera streams within seconds
+        "monitoring": {"camera_start_grace_s": 1200.0},
         "dashboard": {"enabled": dashboard_port is not None, "port": dashboard_port or 0}}, environ={})
     system = start_system(cfg)
     if system.dashboard is not None and not quiet:

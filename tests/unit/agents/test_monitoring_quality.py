@@ -191,10 +191,13 @@ def _events(queue):
 def test_a_camera_that_starts_after_the_scd41_history_is_not_reported_missing():
     """As the simulated fleet plays a room: 15 min of SCD41 readings, then frames and
     readings. The windows of the history are scored SCD41-only (no frame is evidence of
-    nothing), but no camera trouble or degraded-mode supervisory is raised for it."""
+    nothing), but no camera trouble or degraded-mode supervisory is raised for it, with the
+    20-min grace that `live-demo` sets (the default, 120 s, is for real nodes)."""
+    from firesight.agents.runtime_config import MonitoringSettings
+
     rng = np.random.default_rng(6)
     queue, client = SQLiteMessageQueue(":memory:"), RecordingClient()
-    agent = MonitoringAgent(client, queue)
+    agent = MonitoringAgent(client, queue, settings=MonitoringSettings(camera_start_grace_s=1200.0))
     agent._on_message(StatusMessage(site="s", thing_name="n1", ts_ms=T0_MS, seq=1, state="online", uptime_s=0.0))
     for j in range(180):  # 900 s of history
         agent._on_message(scd41(T0_MS + j * 5000, j + 1, co2=450.0 + j % 7, t=21.0 + 0.001 * j))
