@@ -29,13 +29,14 @@ system-deps:
 # The main job on embedded defaults: a small synthetic dataset and its pictures, the shipped
 # detector judged on it beside the baselines, then the running system live: broker, a simulated
 # fleet of fires, nuisance sources and a normal room (accelerated), the agents, notifications to
-# the console and to a local SMTP mailbox; summary table and $(DEMO_DIR)/live/summary.json.
+# the console and to a local SMTP mailbox, the dashboard on a loopback port while it runs (its
+# URL and an operator token are printed); summary table and $(DEMO_DIR)/live/summary.json.
 demo: $(STAMP)
 	$(BIN)/firesight demo --out $(DEMO_DIR)
 	$(BIN)/firesight evaluate --data $(DEMO_DIR)/dataset --report $(DEMO_DIR)/evaluation/report.json \
 	  --plots $(DEMO_DIR)/evaluation --table $(DEMO_DIR)/evaluation/table.md --workers 2
 	@cat $(DEMO_DIR)/evaluation/table.md
-	$(BIN)/firesight live-demo --out $(DEMO_DIR)/live --speed 8
+	$(BIN)/firesight live-demo --out $(DEMO_DIR)/live --speed 8 --dashboard-port 0
 
 test: setup deploy-check
 	$(BIN)/python -m pytest -q tests
