@@ -299,6 +299,40 @@ class LearningRunSettings:
 
 
 @dataclass(frozen=True)
+class DefenderRunSettings:
+    """Device Defender in ``firesight run`` (:mod:`firesight.agents.defender_agent`).
+
+    ``enabled``: run it in this process (null: when this process is the only worker, i.e.
+    no ``workers.shared_group``; one Defender per broker raises each violation once).
+    Every ``period_s`` [s] the security ``profiles`` (AWS ``Behavior`` shape plus
+    ``quarantineBehaviors``, docs/iot-services.md; empty: the built-in ``firesight-nodes``
+    profile) are evaluated over each registered device's traffic: the embedded broker's
+    events, or the device topics seen through a subscription on an external broker. A
+    violation is a ``trouble`` alert event (condition ``defender:{behaviour}``), sets
+    ``firesight_defender_violations{behavior}`` and shows on the dashboard's device;
+    ``quarantine``: apply the deny-all policy to devices that violate a behaviour listed in
+    ``quarantineBehaviors``."""
+
+    __pydantic_config__ = _STRICT
+    enabled: bool | None = None
+    period_s: float = 5.0
+    quarantine: bool = True
+    profiles: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        require(self.period_s > 0, "defender.period_s", "> 0", self.period_s)
+        from firesight.iot.defender import SecurityProfile
+
+        names = []
+        for i, profile in enumerate(self.profiles):
+            try:
+                names.append(SecurityProfile.from_dict(profile).name)
+            except InvalidParameterError as exc:
+                raise InvalidParameterError(f"defender.profiles[{i}].{exc.name}", exc.expected, exc.got) from None
+        require(len(names) == len(set(names)), "defender.profiles", "unique securityProfileName", names)
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything ``firesight run`` starts, in one object (see docs/running.md)."""
 
@@ -317,6 +351,7 @@ class RunConfig:
     alarms: AlarmSettings = field(default_factory=AlarmSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     learning: LearningRunSettings = field(default_factory=LearningRunSettings)
+    defender: DefenderRunSettings = field(default_factory=DefenderRunSettings)
 
     def __post_init__(self) -> None:
         if self.site != "+":

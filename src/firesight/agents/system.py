@@ -1,6 +1,7 @@
 """Assembling the running system from a :class:`RunConfig`: broker, stores, model, the
-monitoring, analysis, response and learning agents, the alarm rules
-(:mod:`firesight.ops.alarms`) and the model watcher under one coordinator; the dashboard and
+monitoring, analysis, response and learning agents, Device Defender
+(:mod:`firesight.agents.defender_agent`), the alarm rules (:mod:`firesight.ops.alarms`) and
+the model watcher under one coordinator; the dashboard and
 ``/metrics`` when configured. The analysis agent sends a sample of the windows it scores to
 the learning agent over the durable queue ``field-windows``
 (:class:`~firesight.agents.field_windows.FieldWindowSampler`).
@@ -100,6 +101,41 @@ def field_sampler(config: RunConfig, queue: Any) -> Any:
                               max_queued=settings.field_queue_max)
 
 
+def defender_enabled(config: RunConfig) -> bool:
+    """Whether this process runs Device Defender (``defender.enabled``; unset: when it is
+    the only worker, so that each violation is raised once)."""
+    enabled = config.defender.enabled
+    return not config.workers.shared_group if enabled is None else bool(enabled)
+
+
+def defender_spec(config: RunConfig, registry: Any, queue: Any, broker: Any, service_url: str) -> tuple:
+    """The Device Defender agent's :class:`AgentSpec` and a callable that detaches it from
+    the broker at stop. On a broker with event hooks (the embedded one) the Defender counts
+    its events (connections, refusals, publishes, denials); elsewhere the agent counts the
+    device messages it sees through its own subscription."""
+    from firesight.agents.defender_agent import DefenderAgent, build_defender, registry_site
+
+    settings = config.defender
+    defender = build_defender(settings.profiles, registry=registry, quarantine=settings.quarantine)
+    hooks = broker is not None and callable(getattr(broker, "add_listener", None))
+    attached = [hooks]
+    if hooks:
+        broker.add_listener(lambda event: defender.record_broker_event(event) if attached[0] else None)
+
+    def agent() -> Any:
+        client = service_client(f"defender-{config.workers.id}", service_url, registry)
+        return DefenderAgent(defender, queue, client, period_s=settings.period_s, site_of=registry_site(registry),
+                             observe=not hooks)
+
+    def detach() -> None:
+        attached[0] = False
+
+    def close(agent: Any) -> None:
+        agent.client.close(flush_timeout_s=2.0)
+
+    return AgentSpec("defender", agent, stop_order=1, close=close), detach
+
+
 def learning_agent(config: RunConfig, base: Any, queue: Any, metadata: Any, objects: Any, model: dict) -> Any:
     """The learning agent on this run's queue and stores, judging drift against the training
     reference of the model the analysis agent runs now (``model["path"]``; none for the
@@ -142,6 +178,7 @@ class RunningSystem:
     broker: Any = None
     owns_broker: bool = False
     extra_clients: list = field(default_factory=list)
+    on_stop: list = field(default_factory=list)
     dashboard: Any = None
     dashboard_bridge: Any = None
     metrics_server: Any = None
@@ -166,6 +203,8 @@ class RunningSystem:
         if self.metrics_server is not None:
             self.metrics_server.stop()
         report = self.coordinator.stop()
+        for hook in self.on_stop:
+            hook()
         for client in self.extra_clients:
             try:
                 client.close(flush_timeout_s=2.0)
@@ -220,6 +259,8 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
     names = [f"monitoring-{worker}", f"analysis-{worker}", "shadow-service"]
     if config.dashboard.enabled:
         names.append("dashboard")
+    if defender_enabled(config):
+        names.append(f"defender-{worker}")
     if service_url.startswith("mqtts://"):
         for name in names:
             registry.register_service(name)
@@ -272,6 +313,11 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
     if config.alarms.enabled:
         # stopped first: the shutdown itself (ingest ending) must not raise an alarm
         specs.append(AgentSpec("alarms", lambda: alarm_service(config, queue), stop_order=-1))
+    on_stop = []
+    if defender_enabled(config):
+        spec, detach = defender_spec(config, registry, queue, broker, service_url)
+        specs.append(spec)
+        on_stop.append(detach)
     holder: dict[str, Coordinator] = {}
     if not config.model.ref and config.model.poll_s > 0:
         from firesight.registry.resolve import registry_for
@@ -314,7 +360,7 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
     system = RunningSystem(config=config, coordinator=coordinator, device_url=device_url, service_url=service_url,
                            ca_path=ca_path, registry=registry, queue=queue, metadata=metadata, objects=objects,
                            model={k: v for k, v in model.items() if k != "bundle"}, broker=broker,
-                           owns_broker=owns_broker, extra_clients=extra)
+                           owns_broker=owns_broker, extra_clients=extra, on_stop=on_stop)
     try:
         _start_http(system, base, registry)
     except BaseException:  # a port in use: take down what started, then say why

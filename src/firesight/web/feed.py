@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from firesight.agents.defender_agent import CONDITION_PREFIX as DEFENDER_CONDITION_PREFIX
 from firesight.ops import metrics
 from firesight.units import ZERO_CELSIUS_K, tlinear_to_celsius
 
@@ -175,15 +176,21 @@ class DashboardFeed:
                        "device": summary, "model_version": model_version})
 
     def push_alert(self, event) -> None:
-        """An :class:`~firesight.agents.events.AlertEvent` (or its dict)."""
+        """An :class:`~firesight.agents.events.AlertEvent` (or its dict). A ``supervisory`` /
+        ``trouble`` condition goes into the device's health: ``conditions``, or, for Device
+        Defender's ``defender:{behaviour}``, ``violations`` (the behaviour names)."""
         data = event if isinstance(event, dict) else json.loads(event.to_json())
         with self._lock:
             self._events.append(data)
-            if data.get("signal") in ("supervisory", "trouble") and data.get("thing"):
+            level = data.get("level")
+            if data.get("signal") in ("supervisory", "trouble") and data.get("thing") and isinstance(level, str):
                 dev = self._device(data.get("site", ""), data["thing"])
-                conditions = set(dev.health.get("conditions", []))
-                (conditions.add if data.get("state") == "active" else conditions.discard)(data.get("level"))
-                dev.health["conditions"] = sorted(conditions)
+                field_name, name = "conditions", level
+                if level.startswith(DEFENDER_CONDITION_PREFIX):
+                    field_name, name = "violations", level[len(DEFENDER_CONDITION_PREFIX):]
+                values = set(dev.health.get(field_name, []))
+                (values.add if data.get("state") == "active" else values.discard)(name)
+                dev.health[field_name] = sorted(values)
         self._publish({"type": "alert", "event": data})
 
     def alert_changed(self, alert: dict, *, by: str = "") -> None:

@@ -256,9 +256,12 @@ async function start() {
       logEvent(`${e.signal} ${e.state} ${e.level} ${e.site}/${e.thing}`);
       if (e.signal === "alarm" || e.signal === "watch") { const d = device(e.site, e.thing); if (e.state === "active") d.level = e.level; }
       if ((e.signal === "trouble" || e.signal === "supervisory") && e.thing) {
-        const d = device(e.site, e.thing), c = new Set(d.health.conditions || []);
-        if (e.state === "active") c.add(e.level); else c.delete(e.level);
-        d.health.conditions = [...c];
+        // Device Defender's conditions (defender:BEHAVIOUR) are the device's violations
+        const defender = e.level.startsWith("defender:");
+        const field = defender ? "violations" : "conditions", name = defender ? e.level.slice(9) : e.level;
+        const d = device(e.site, e.thing), c = new Set(d.health[field] || []);
+        if (e.state === "active") c.add(name); else c.delete(name);
+        d.health[field] = [...c];
       }
     } else if (m.change) {
       logEvent(`alert ${m.change.alert_id} ${m.change.state} by ${m.change.by}`);
