@@ -105,8 +105,10 @@ def run_live_demo(data: str, out: str, *, speed: float, devices: int | None = No
                   dashboard_port: int | None = None) -> dict:
     """Play ``data``'s scenarios through the running system; return (and write) the summary."""
     from firesight.agents.runtime_config import parse_run_config
+    from firesight.agents.defender_agent import faster_profile
     from firesight.agents.system import start_system
     from firesight.datasets import open_dataset
+    from firesight.iot.defender import DEFAULT_PROFILE
     from firesight.iot.fleet import FleetSimulator, SimulatorSettings
 
     out_dir = Path(out)
@@ -130,6 +132,8 @@ def run_live_demo(data: str, out: str, *, speed: float, devices: int | None = No
         # the simulated nodes play 15 min of SCD41 history before their camera's first frame
         # (the synthetic history has no frames); a real node's camera streams within seconds
         "monitoring": {"camera_start_grace_s": 1200.0},
+        # Device Defender's message-rate limits are for real time; the fleet plays faster
+        "defender": {"profiles": [faster_profile(DEFAULT_PROFILE, speed)]},
         "dashboard": {"enabled": dashboard_port is not None, "port": dashboard_port or 0}}, environ={})
     system = start_system(cfg)
     if system.dashboard is not None and not quiet:
