@@ -64,6 +64,7 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
     M_CO2 = 44.0095
     M_H2O = 18.01528
     M_O2 = 31.9988
+    M_AIR = 28.9647
     CP = 1005.0
     rho_amb = P * 0.0289647 / (R * t_amb)
     pcr = rho_amb * CP * t_amb  # P cp / R_air [J/m3]: heat capacity C = pcr V / T
@@ -144,9 +145,25 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
                 u_jet = 0.195 * q ** (1.0 / 3.0) * h_fire ** 0.5 / radius ** (5.0 / 6.0)
             dtj *= np.exp(-(sensor_depth / jet_depth) ** 2)
         base_t = w * tu + (1.0 - w) * tl
-        raw_t = min(base_t + dtj, t_amb + 1200.0)
-        raw_c = w * cu_ppm + (1.0 - w) * cl_ppm
-        raw_x = w * xwu + (1.0 - w) * xwl
+        base_c = w * cu_ppm + (1.0 - w) * cl_ppm
+        base_x = w * xwu + (1.0 - w) * xwl
+        # Alpert's rise is over the gas the plume entrains (ambient in his unconfined
+        # tests; the lower layer here), not over the upper layer: the sensor reads the
+        # hotter of the layer it sits in and the jet [3]. The jet carries the plume's
+        # products diluted exactly as its heat: per convected joule the plume adds
+        # m_species / Qc of species, so the jet's mass-fraction excess is
+        # m_species cp dT / Qc [12] (mole fraction: times M_air / M_species).
+        qc_now = (1.0 - chi[i]) * q_total * 1000.0
+        jet_c = 0.0
+        jet_x = 0.0
+        if qc_now > 0.0 and dtj > 0.0:
+            burn_now = q_total / q_plume[i]
+            dy_per_k = fp[i] * burn_now * CP / 1000.0 / qc_now  # [1/K per g/s of species]
+            jet_c = co2[i] * dy_per_k * dtj * M_AIR / M_CO2 * 1e6
+            jet_x = h2o[i] * dy_per_k * dtj * M_AIR / M_H2O
+        raw_t = min(max(base_t, tl + dtj), t_amb + 1200.0)
+        raw_c = max(base_c, cl_ppm + jet_c)
+        raw_x = max(base_x, xwl + jet_x)
         # Transport lag of the ceiling jet to the sensor (first order).
         tau_tr = radius / max(u_jet, 0.1)
         if i == 0:

@@ -7,7 +7,8 @@ a ceiling-mounted sensor at a given point sees. The saturation vapour pressure l
 The upper layer fills from the ceiling with the fire plume's flow (Heskestad
 entrainment), so a sensor near the ceiling meets the products earlier and at a higher
 concentration than the room average; near the plume it also sees the ceiling jet's
-temperature (Alpert), delayed by the jet's travel time to the sensor.
+temperature (Alpert), delayed by the jet's travel time to the sensor, and the jet's
+products, diluted exactly as its heat (the temperature analogy of NFPA 72 Annex B).
 
 References
 ----------
@@ -37,6 +38,12 @@ References
    the O2 the plume entrains times 13.1 MJ/kg and a smooth lower-oxygen-limit factor
    0.5 + 0.5 tanh(800 (X_O2 - LOL) - 4); LOL = 0.15 by default (CFAST User's Guide,
    NIST SP 1889v2, &MISC LOWER_OXYGEN_LIMIT).
+.. [12] G. Heskestad, M. A. Delichatsios, "Environments of fire detectors - Phase I:
+   effect of fire size, ceiling height and material", NBS GCR 77-86 (1977), the basis of
+   NFPA 72 (2022) Annex B.4: in plumes and ceiling jets the mass concentration of fire
+   products is proportional to the excess temperature (both are conserved scalars
+   diluted by the same entrainment), the ratio being the products' yield per unit of
+   convected heat.
 """
 
 from __future__ import annotations
@@ -309,10 +316,14 @@ def simulate_room(time_s, room: Room, sources: RoomSources, *, sensor_xyz_m) -> 
     (``Room.lower_oxygen_limit_mole_fraction``); the O2 burned leaves the gas and the
     plume's share :math:`f_p` of the species scales with the burning fraction.
 
-    At the sensor: layer values weighted by how far the interface has passed it, plus
-    the ceiling-jet rise :math:`\\Delta T_{Alpert}(\\dot Q_{eq}, H, r)\\,e^{-(\\delta/0.11H)^2}`
-    with :math:`\\dot Q_{eq} = (1-\\chi_r)\\dot Q / 0.74` (Alpert's fires convected 74 %)
-    (:math:`\\delta` the sensor's depth below the ceiling) [3], all lagged by the
+    At the sensor: layer values weighted by how far the interface has passed it, or the
+    ceiling jet where it is hotter: the lower layer's temperature plus Alpert's rise
+    :math:`\\Delta T_{Alpert}(\\dot Q_{eq}, H, r)\\,e^{-(\\delta/0.11H)^2}` (a rise over
+    the gas the plume entrains, not over the upper layer) with
+    :math:`\\dot Q_{eq} = (1-\\chi_r)\\dot Q / 0.74` (Alpert's fires convected 74 %)
+    (:math:`\\delta` the sensor's depth below the ceiling) [3]; species likewise, the
+    jet's excess mass fraction being :math:`\\dot m_i c_p \\Delta T / \\dot Q_c` for a
+    plume species source :math:`\\dot m_i` [12]; all lagged by the
     jet's travel time :math:`r / \\max(U_{Alpert}, 0.1\\,\\mathrm{m/s})`. Humidity: the
     vapour mole fraction times the pressure over the Magnus saturation pressure at the
     sensor temperature [4]. Smoke optical density :math:`D = \\sigma_s m_s/\\ln 10` [7].

@@ -19,7 +19,7 @@ import numpy as np
 from firesight.errors import InvalidParameterError, require
 from firesight.scenarios.build import BuiltScenario, build_scenario
 from firesight.scenarios.fires import FIRE_SAMPLERS
-from firesight.scenarios.sampler import aim_camera, choose, r, sample_camera, sample_room, sample_sensor
+from firesight.scenarios.sampler import aim_camera, choose, node_sensor, r, sample_camera, sample_room
 from firesight.scenarios.sources import SOURCE_KINDS, SourceContext, sample_people
 
 LABELS = ("fire", "nuisance", "normal", "fault")
@@ -89,11 +89,11 @@ def _sample_history(rng: np.random.Generator, duration_s: float) -> dict:
 
 def _finish(rng, params: dict, ctx: SourceContext, primary: dict) -> dict:
     """Aim the camera at the primary source (it was placed relative to the camera's
-    heading) and place the SCD41 relative to it."""
+    heading); the SCD41 is in the same node as the camera."""
     target = {"x_m": primary.get("x_m", params["room"]["width_m"] / 2),
               "y_m": primary.get("y_m", params["room"]["depth_m"] / 2), "z_m": primary.get("z_m", 0.0)}
     aim_camera(rng, params["camera"], target)
-    params["sensor"] = sample_sensor(rng, params["room"], target)
+    params["sensor"] = node_sensor(rng, params["camera"], target)
     return params
 
 

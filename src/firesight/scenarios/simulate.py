@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 import firesight
+from firesight.physics.lag import first_order_response
 from firesight.physics.room import magnus_saturation_vapour_pressure_pa
 from firesight.scenarios.build import BuiltScenario
 from firesight.scenarios.families import get_family
@@ -106,6 +107,33 @@ def scd41_true_fields(built: BuiltScenario, history: dict) -> tuple[np.ndarray, 
     time_s, co2_ppm, temperature_c, humidity_rh : ndarray
         Strictly increasing times [s] (negative during the history) and the true fields.
     """
+    t, co2, temp, rh = _with_history(built, history)
+    return node_enclosure(t, co2, temp, rh, built.params.get("sensor") or {})
+
+
+def node_enclosure(time_s: np.ndarray, co2_ppm: np.ndarray, temperature_c: np.ndarray, humidity_rh: np.ndarray,
+                   sensor: dict) -> tuple[np.ndarray, ...]:
+    """The air inside the node's enclosure, which the SCD41 samples: the room air at the
+    node lagged by the enclosure's air exchange (first order, ``enclosure_tau_s``) and
+    warmed by the node's electronics (``self_heating_k``; the same vapour, so a lower
+    relative humidity). Parameters absent (older scenario files): the room air itself.
+    See :data:`firesight.scenarios.sampler.NODE_ENCLOSURE_TAU_S`."""
+    tau = float(sensor.get("enclosure_tau_s") or 0.0)
+    heating = float(sensor.get("self_heating_k") or 0.0)
+    t = np.asarray(time_s, dtype=float)
+    co2, temp, rh = (np.asarray(a, dtype=float) for a in (co2_ppm, temperature_c, humidity_rh))
+    if tau > 0.0 and t.size > 1:
+        vapour_pa = rh / 100.0 * magnus_saturation_vapour_pressure_pa(temp)
+        co2, temp, vapour_pa = (first_order_response(t, a, tau) for a in (co2, temp, vapour_pa))
+        rh = 100.0 * vapour_pa / magnus_saturation_vapour_pressure_pa(temp)
+    if heating > 0.0:
+        vapour_pa = rh / 100.0 * magnus_saturation_vapour_pressure_pa(temp)
+        temp = temp + heating
+        rh = 100.0 * vapour_pa / magnus_saturation_vapour_pressure_pa(temp)
+    return t, co2, temp, np.clip(rh, 0.0, 100.0)
+
+
+def _with_history(built: BuiltScenario, history: dict) -> tuple[np.ndarray, ...]:
     t, co2, temp, rh = built.time_s, built.co2_ppm, built.temperature_c, built.humidity_rh
     length = float(history.get("duration_s") or 0.0)
     if length <= 0.0:
@@ -153,4 +181,4 @@ def simulate_scenario(family: str, *, seed: int, index: int, duration_s: float, 
                              built=built, camera=camera, frame_times_s=frame_times, scd41=readings)
 
 
-__all__ = ["SimulatedScenario", "scd41_true_fields", "seed_sequences", "simulate_scenario"]
+__all__ = ["SimulatedScenario", "node_enclosure", "scd41_true_fields", "seed_sequences", "simulate_scenario"]

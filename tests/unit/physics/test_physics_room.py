@@ -139,6 +139,42 @@ def test_ceiling_jet_near_plume_at_least_alpert():
     assert hist.temperature_c_at_sensor[k] - 21.0 >= alpert * 0.99
 
 
+def test_ceiling_jet_is_a_rise_over_the_entrained_gas_not_over_the_layer():
+    """Alpert's correlations give the jet's rise over the gas the plume entrains (SFPE
+    Handbook 5th ed., ch. 14): directly above the fire (no travel lag) the sensor reads
+    the hotter of its layer and lower layer + jet rise, never layer + jet rise."""
+    t, _, hist = _fire_room([3.0, 2.5, 3.0])
+    jet = hist.lower_layer_temperature_c + hist.ceiling_jet_temperature_rise_k
+    expected = np.maximum(hist.upper_layer_temperature_c, jet)
+    burning = hist.ceiling_jet_temperature_rise_k > 0
+    assert_allclose(hist.temperature_c_at_sensor[burning], expected[burning], atol=1e-9)
+    # the layer is well above ambient by the end, and the reading is not layer + jet
+    k = 800
+    assert hist.upper_layer_temperature_c[k] > 30.0
+    assert hist.temperature_c_at_sensor[k] < hist.upper_layer_temperature_c[k] + hist.ceiling_jet_temperature_rise_k[k] - 5
+
+
+def test_ceiling_jet_carries_the_plumes_co2_as_its_heat():
+    """Products and heat are diluted by the same entrainment (Heskestad & Delichatsios,
+    NBS GCR 77-86; NFPA 72 Annex B.4): the jet's CO2 excess per kelvin is the plume's CO2
+    per convected heat times c_p, in mole fraction times M_air/M_CO2. For red oak
+    (Tewarson, SFPE Handbook Table 3-4.14: 1.27 g CO2 per g, 12.4 kJ/g, radiative fraction
+    0.35) that is 1.27/12.4 g/kJ x 1.005 kJ/(kg K) / 0.65 x 28.96/44.01 = 104 g/kg per
+    1000 K, i.e. 104 ppm/K."""
+    expected_ppm_per_k = 1.27 / 12.4 * 1.005 / (1.0 - 0.35) * 28.9647 / 44.0095 * 1e-3 * 1e6
+    assert 100.0 < expected_ppm_per_k < 108.0
+    t, fire, hist = _fire_room([3.0, 2.5, 2.95])
+    k = 100  # 40 s after ignition, 4.6 kW: the jet dominates a thin layer
+    assert hist.ceiling_jet_temperature_rise_k[k] > hist.upper_layer_temperature_c[k] - 21.0
+    lower_co2 = 420.0  # no products below the layer yet: room air
+    assert hist.co2_ppm_mean[k] < 460.0
+    ratio = (hist.co2_ppm_at_sensor[k] - lower_co2) / (
+        hist.temperature_c_at_sensor[k] - hist.lower_layer_temperature_c[k])
+    assert_allclose(ratio, expected_ppm_per_k, rtol=0.02)
+    # and above what the filling layer alone holds
+    assert hist.co2_ppm_at_sensor[k] > hist.upper_layer_co2_ppm[k] + 200.0
+
+
 def test_mass_balance_of_fire_products():
     """Closed room: the CO2 in the room grows by what the fire released, less what the
     thermal expansion pushed out through leaks. At constant pressure the expelled
