@@ -1,5 +1,6 @@
 """Commands of the sensors area: ``firesight bench generate`` — how fast the Lepton 3.5
-and SCD41 device models produce data on one CPU core, at full fidelity."""
+and SCD41 device models produce data on one CPU core, at full fidelity — and
+``firesight scd41-days`` — one SCD41 over days of a room, with its ASC corrections."""
 
 from __future__ import annotations
 
@@ -154,6 +155,28 @@ def bench_generate(
     typer.echo(json.dumps(result, indent=2))
 
 
+def scd41_days(
+    days: float = typer.Option(10.0, "--days", help="Days to simulate (default 10)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the room, weather and device draws (default 0)."),
+    step_s: float = typer.Option(60.0, "--step-s", help="Time step of the room simulation in seconds (default 60)."),
+    outdoor_co2_ppm: float = typer.Option(420.0, "--outdoor-co2-ppm", help="Outdoor CO2 [ppm] (default 420)."),
+    no_asc: bool = typer.Option(False, "--no-asc", help="Disable automatic self-calibration."),
+    out: str = typer.Option(None, "--out", help="Write the readings to this CSV file."),
+) -> None:
+    """One SCD41 over days in an ordinary room (weekly occupancy, ventilation, weather
+    pressure) with its ASC corrections; prints a JSON summary."""
+    from firesight.scenarios.scd41_days import simulate_scd41_days
+
+    result = simulate_scd41_days(days, seed=seed, step_s=step_s, outdoor_co2_ppm=outdoor_co2_ppm,
+                                 asc_enabled=not no_asc)
+    summary = result.summary()
+    if out:
+        result.readings.to_frame().to_csv(out, index=False)
+        summary["out"] = out
+    typer.echo(json.dumps(summary, indent=2))
+
+
 def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """Add ``firesight bench generate``."""
+    """Add ``firesight bench generate`` and ``firesight scd41-days``."""
     bench_app.command("generate")(bench_generate)
+    app.command("scd41-days")(scd41_days)

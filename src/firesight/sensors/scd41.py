@@ -1,10 +1,11 @@
 """Sensirion SCD41 photoacoustic CO2 / temperature / humidity sensor: the device model.
 
-True fields in (on any fine time grid), device readings out: first-order sensor
-responses, per-device accuracy errors within the datasheet bounds, repeatability noise,
-self-heating and its on-chip compensation, slow drift between automatic
-self-calibration (ASC) corrections, output quantisation and clamping, and optional
-faults.
+True fields in (on any time grid, fine or coarse), device readings out: first-order
+sensor responses, per-device accuracy errors within the datasheet bounds (factory and
+assembly offsets), repeatability noise, self-heating and its on-chip compensation, slow
+drift, automatic self-calibration (ASC) computed from the device's own readings,
+ambient-pressure dependence against the set compensation pressure, output quantisation
+and clamping, and optional faults.
 
 References
 ----------
@@ -24,6 +25,26 @@ References
    SCD40_Rooms`` (callmewire/AirScout32, MIT): reading-to-reading noise 16.8 ppm (1 sigma,
    from the MAD of successive differences) at ~1,130 ppm and 17.8 ppm at ~1,400 ppm, well
    above the datasheet's ±10 ppm repeatability: the noise grows with the reading.
+4. Sensirion, *Datasheet SCD4x* v1.4, section 3.7 (field calibration) and the SCD4x
+   *Automatic Self-Calibration* application note: ASC assumes the sensor sees fresh air
+   at the ASC target (400 ppm by default, ``set_automatic_self_calibration_target``) at
+   least once per period; at the end of each period the baseline is corrected so that
+   the lowest CO2 concentration of the period reads the target; initial period 44 h
+   after power-on, then standard periods of 156 h (settable in multiples of 4 h); ASC can
+   be disabled (``set_automatic_self_calibration_enabled``).
+5. Sensirion, *Datasheet SCD4x*, section 3.6 (on-chip output signal compensation):
+   ``set_ambient_pressure`` (700–1,200 hPa, default 101,300 Pa) overrides the pressure
+   derived from ``set_sensor_altitude`` (0–3,000 m, default 0 m); and Vaisala, "How do
+   temperature and pressure affect CO2 measurement?" (FAQ): an NDIR instrument measures
+   the CO2 number (mole) density, so by the ideal gas law its reading scales with
+   ``p_ambient / p_calibration``. Model: reading = true x p_ambient / p_compensation
+   (temperature is compensated on chip with the built-in SHT4x [1]).
+6. Sensirion, *Datasheet SCD4x* v1.3, section 4.5 (soldering): reflow soldering can cause
+   "minor temporary accuracy deviations of the CO2 reading"; section 3.7: forced
+   recalibration "is applied to compensate for drifts originating from the sensor
+   assembly process". The size of the assembly offset is not published: model assumption
+   |assembly offset| <= 12 ppm (3 sigma), combined with the factory offset (22 ppm) to
+   25 ppm (3 sigma), inside the ±(40 ppm + 5 %) accuracy bound.
 """
 
 from __future__ import annotations
@@ -56,6 +77,12 @@ SCD41 = {
     "supply_current_periodic_ma": 15.0,
     "supply_current_low_power_ma": 3.2,
     "asc_standard_period_s": 156.0 * 3600.0,
+    "asc_initial_period_s": 44.0 * 3600.0,
+    "asc_target_ppm": 400.0,  # default ASC target [4]
+    "asc_period_multiple_s": 4.0 * 3600.0,  # periods settable in multiples of 4 h [4]
+    "compensation_pressure_pa": 101300.0,  # default ambient-pressure setting [5]
+    "ambient_pressure_range_pa": (70000.0, 120000.0),  # set_ambient_pressure range [5]
+    "altitude_range_m": (0.0, 3000.0),  # set_sensor_altitude range [5]
     "drift_ppm_per_year": 5.0,  # + 0.5 % of reading, with ASC
     "drift_fraction_per_year": 0.005,
     "co2_resolution_ppm": 1.0,
@@ -68,7 +95,8 @@ SCD41 = {
 #: systematic error + 3 sigma noise stays within ±(40 ppm + 5 %).
 SCD41_MODEL = {
     "repeatability_sigmas": 2.0,
-    "co2_offset_max_ppm": 25.0,
+    "co2_offset_max_ppm": 22.0,  # factory calibration residual, 3 sigma
+    "co2_assembly_offset_max_ppm": 12.0,  # soldering / assembly stress, 3 sigma [6]
     "co2_gain_max_fraction": 0.035,
     "temperature_error_max_c": 0.6,
     "humidity_error_max_rh": 4.5,
@@ -79,6 +107,10 @@ SCD41_MODEL = {
     "co2_noise_reference_ppm": 350.0,
     # per-device spread of the noise level: scale factor drawn uniformly in this range
     "co2_noise_scale_range": (0.8, 1.25),
+    # ASC looks for the period's lowest concentration on readings averaged over blocks of
+    # this length (the device filters its readings; a minimum over raw 5 s readings would
+    # pick a noise excursion, ~4 sigma low over 44 h)
+    "asc_filter_s": 600.0,
 }
 
 STATUS_OK, STATUS_MISSING, STATUS_NACK, STATUS_STUCK, STATUS_OVER_TEMPERATURE = 0, 1, 2, 3, 4
@@ -113,6 +145,11 @@ class SCD41Readings:
     temperature_c: np.ndarray
     humidity_rh: np.ndarray
     status: np.ndarray
+    #: ASC corrections made during the readings: ``(time_s, correction_ppm, kind)``,
+    #: kind ``"period-minimum"`` (computed from this call's readings) or
+    #: ``"history"`` (a period that began before the first reading: assumed to have
+    #: seen the target, it removes the drift accumulated since the previous correction)
+    asc_corrections: tuple = ()
 
     def __len__(self) -> int:
         return int(self.time_s.size)
@@ -149,9 +186,20 @@ class SCD41Sensor:
     temperature_offset_c : float, default 4.0
         The on-chip temperature offset setting (datasheet default) [C].
     asc_steps : sequence of (time_s, step_ppm), optional
-        Automatic self-calibration corrections applied during the readings: from
-        ``time_s`` [s] on, the CO2 output shifts by ``step_ppm`` [ppm] (the device moves
-        its baseline in one step when an ASC period ends [1]).
+        Extra baseline steps given explicitly (e.g. an ASC correction whose size the
+        caller draws, as the scenario generator does): from ``time_s`` [s] on, the CO2
+        output shifts by ``step_ppm`` [ppm]. Applied on top of the modelled ASC.
+    asc_enabled : bool, default True
+        Automatic self-calibration [4] (``set_automatic_self_calibration_enabled``).
+    asc_target_ppm, asc_initial_period_h, asc_standard_period_h : float, optional
+        ASC settings (defaults 400 ppm, 44 h, 156 h [4]).
+    uptime_s : float or None
+        Time the device has been powered at the first input time [s]: ASC periods end at
+        44 h of uptime, then every 156 h. ``None`` (default): the device is past its initial
+        period, at a random phase of a standard period (drawn from ``rng``).
+    ambient_pressure_pa, sensor_altitude_m : float, optional
+        The device's pressure-compensation settings [5] (``set_ambient_pressure`` wins
+        over ``set_sensor_altitude``); default: sea level, 101,300 Pa.
     constants, model : dict, optional
         Override :data:`SCD41` / :data:`SCD41_MODEL` entries (for tests).
     """
@@ -159,7 +207,10 @@ class SCD41Sensor:
     def __init__(self, *, rng: np.random.Generator, mode: str = "periodic",
                  faults: SCD41Faults | None = None, self_heating_c: float | None = None,
                  temperature_offset_c: float | None = None, constants: dict | None = None,
-                 model: dict | None = None, asc_steps=()):
+                 model: dict | None = None, asc_steps=(), asc_enabled: bool = True,
+                 asc_target_ppm: float | None = None, asc_initial_period_h: float | None = None,
+                 asc_standard_period_h: float | None = None, uptime_s: float | None = None,
+                 ambient_pressure_pa: float | None = None, sensor_altitude_m: float = 0.0):
         require(isinstance(rng, np.random.Generator), "rng", "a numpy.random.Generator", type(rng).__name__)
         require(mode in ("periodic", "low_power"), "mode", "'periodic' or 'low_power'", mode)
         self.mode = mode
@@ -188,6 +239,125 @@ class SCD41Sensor:
         for t, step in self.asc_steps:
             require(np.isfinite(t) and np.isfinite(step), "asc_steps", "finite (time_s, step_ppm) pairs",
                     (t, step))
+        # drawn last, so the draws above (and the noise stream) are those of earlier versions
+        self.co2_assembly_offset_ppm = _clipped_normal(rng, m["co2_assembly_offset_max_ppm"])
+        self.co2_factory_offset_ppm = self.co2_offset_ppm
+        self.co2_offset_ppm = self.co2_factory_offset_ppm + self.co2_assembly_offset_ppm
+        self.asc_enabled = True
+        self.asc_target_ppm = float(c["asc_target_ppm"])
+        self.asc_initial_period_s = float(c["asc_initial_period_s"])
+        self.asc_standard_period_s = float(c["asc_standard_period_s"])
+        self.set_automatic_self_calibration_enabled(asc_enabled)
+        if asc_target_ppm is not None:
+            self.set_automatic_self_calibration_target(asc_target_ppm)
+        if asc_initial_period_h is not None:
+            self.set_automatic_self_calibration_initial_period(asc_initial_period_h)
+        if asc_standard_period_h is not None:
+            self.set_automatic_self_calibration_standard_period(asc_standard_period_h)
+        if uptime_s is not None:
+            require(np.isfinite(uptime_s) and uptime_s >= 0, "uptime_s", ">= 0 [s] or None", uptime_s)
+        self.uptime_s = None if uptime_s is None else float(uptime_s)
+        self._ambient_pressure_pa: float | None = None
+        self.sensor_altitude_m = 0.0
+        self.set_sensor_altitude(sensor_altitude_m)
+        if ambient_pressure_pa is not None:
+            self.set_ambient_pressure(ambient_pressure_pa)
+
+    # --- device settings, named after the SCD4x commands [4, 5] -----------------------------
+    def set_automatic_self_calibration_enabled(self, enabled: bool) -> None:
+        """ASC on (default) or off [4]."""
+        require(isinstance(enabled, (bool, np.bool_)), "asc_enabled", "True or False", enabled)
+        self.asc_enabled = bool(enabled)
+
+    def set_automatic_self_calibration_target(self, ppm: float) -> None:
+        """The concentration the lowest reading of a period is corrected to [ppm] [4]."""
+        require(np.isfinite(ppm) and 0.0 < ppm <= 2000.0, "asc_target_ppm", "in (0, 2000] [ppm]", ppm)
+        self.asc_target_ppm = float(ppm)
+
+    def _period_s(self, hours: float, name: str) -> float:
+        step = self.constants["asc_period_multiple_s"]
+        seconds = float(hours) * 3600.0
+        require(np.isfinite(seconds) and seconds >= step and abs(seconds / step - round(seconds / step)) < 1e-9,
+                name, f"a positive multiple of {step / 3600.0:g} h", hours)
+        return seconds
+
+    def set_automatic_self_calibration_initial_period(self, hours: float) -> None:
+        """Length of the first ASC period after power-on [h], a multiple of 4 h [4]."""
+        self.asc_initial_period_s = self._period_s(hours, "asc_initial_period_h")
+
+    def set_automatic_self_calibration_standard_period(self, hours: float) -> None:
+        """Length of the later ASC periods [h], a multiple of 4 h [4]."""
+        self.asc_standard_period_s = self._period_s(hours, "asc_standard_period_h")
+
+    def set_ambient_pressure(self, pressure_pa: float) -> None:
+        """Compensate for this ambient pressure [Pa]; overrides the altitude setting [5]."""
+        lo, hi = self.constants["ambient_pressure_range_pa"]
+        require(np.isfinite(pressure_pa) and lo <= pressure_pa <= hi, "ambient_pressure_pa",
+                f"within [{lo:g}, {hi:g}] [Pa]", pressure_pa)
+        self._ambient_pressure_pa = float(pressure_pa)
+
+    def set_sensor_altitude(self, altitude_m: float) -> None:
+        """Compensate for the mean pressure at this altitude [m] (ignored while an ambient
+        pressure is set) [5]."""
+        lo, hi = self.constants["altitude_range_m"]
+        require(np.isfinite(altitude_m) and lo <= altitude_m <= hi, "sensor_altitude_m",
+                f"within [{lo:g}, {hi:g}] [m]", altitude_m)
+        self.sensor_altitude_m = float(altitude_m)
+
+    @property
+    def compensation_pressure_pa(self) -> float:
+        """The pressure the CO2 output is compensated for [Pa]: the set ambient pressure,
+        else the default pressure scaled to the set altitude with the standard-atmosphere
+        barometric formula ``(1 - 2.25577e-5 h)^5.25588`` (model assumption)."""
+        if self._ambient_pressure_pa is not None:
+            return self._ambient_pressure_pa
+        return float(self.constants["compensation_pressure_pa"]
+                     * (1.0 - 2.25577e-5 * self.sensor_altitude_m) ** 5.25588)
+
+    def asc_schedule(self, t0_s: float, t1_s: float) -> tuple[float, list[tuple[float, float]]]:
+        """ASC period ends in ``(t0_s, t1_s]`` as ``(end_s, start_s)`` pairs, and the time
+        since the previous correction at ``t0_s`` [s] (the drift age)."""
+        if self.uptime_s is None:
+            age0 = self.asc_phase_s % self.asc_standard_period_s
+            first_end, start = t0_s + self.asc_standard_period_s - age0, t0_s - age0
+        else:
+            u0 = self.uptime_s
+            if u0 < self.asc_initial_period_s:
+                age0, first_end, start = u0, t0_s + self.asc_initial_period_s - u0, t0_s - u0
+            else:
+                age0 = (u0 - self.asc_initial_period_s) % self.asc_standard_period_s
+                first_end, start = t0_s + self.asc_standard_period_s - age0, t0_s - age0
+        ends = []
+        end = first_end
+        while self.asc_enabled and end <= t1_s:
+            ends.append((end, start))
+            start, end = end, end + self.asc_standard_period_s
+        return age0, ends
+
+    def _asc(self, tr: np.ndarray, internal: np.ndarray, t0_s: float,
+             ends: list[tuple[float, float]]) -> tuple[np.ndarray, tuple]:
+        """Baseline correction at each reading [ppm] and the corrections made [4]."""
+        correction = np.zeros(tr.size)
+        made = []
+        total = 0.0
+        filt = float(self.model["asc_filter_s"])
+        for end, start in ends:
+            if start >= t0_s - 1e-9:
+                sel = (tr >= start) & (tr < end)
+                if not sel.any():
+                    continue
+                block = np.floor((tr[sel] - start) / filt).astype(np.int64)
+                means = np.bincount(block, weights=internal[sel]) / np.maximum(np.bincount(block), 1)
+                means = means[np.bincount(block) > 0]
+                step = self.asc_target_ppm - (float(means.min()) + total)
+                kind = "period-minimum"
+            else:  # the period began before the first input: assumed to have seen the target
+                step = -(self.drift_ppm_per_s + self.drift_fraction_per_s * self.asc_target_ppm) * (end - start)
+                kind = "history"
+            total += step
+            correction[tr >= end] += step
+            made.append((float(end), float(step), kind))
+        return correction, tuple(made)
 
     def reading_times(self, time_s) -> np.ndarray:
         """Times the device delivers a reading: one interval after the start, then every
@@ -196,7 +366,7 @@ class SCD41Sensor:
         n = int(np.floor((t[-1] - t[0]) / self.interval_s + 1e-9))
         return t[0] + self.interval_s * np.arange(1, n + 1)
 
-    def measure(self, time_s, co2_ppm, temperature_c, humidity_rh) -> SCD41Readings:
+    def measure(self, time_s, co2_ppm, temperature_c, humidity_rh, pressure_pa=None) -> SCD41Readings:
         """Device readings from true fields at the sensor position.
 
         Parameters
@@ -205,6 +375,8 @@ class SCD41Sensor:
             Strictly increasing time grid of the true fields [s] (e.g. 1 s steps).
         co2_ppm, temperature_c, humidity_rh : arrays (n,)
             True CO2 [ppm], air temperature [C] and relative humidity [%RH].
+        pressure_pa : float or array (n,), optional
+            True ambient pressure [Pa]; default: the compensation pressure (no error).
 
         Returns
         -------
@@ -214,14 +386,22 @@ class SCD41Sensor:
         Notes
         -----
         Each channel follows ``tau dy/dt = u - y`` (tau63 60 / 120 / 90 s). CO2 reading
-        ``(1 + g) y + b + drift(t) + asc steps + noise`` (noise sigma growing with the
-        reading, see :data:`SCD41_MODEL`), rounded to 1 ppm and clamped to
-        0–40,000 ppm. Temperature ``y_T + self_heating - offset + e_T + noise``.
+        ``(1 + g) y p/p_comp + b + drift(t) + noise + ASC(t) + asc_steps`` (noise sigma
+        growing with the reading, see :data:`SCD41_MODEL`; drift accumulating since the
+        last correction; ASC(t) the sum of the corrections made at the period ends, each
+        setting the lowest 10 min mean of its period to the target [4]), rounded to 1 ppm
+        and clamped to 0–40,000 ppm. Temperature ``y_T + self_heating - offset + e_T + noise``.
         Humidity re-referenced to the reported temperature with the Magnus formula:
         ``RH = y_RH p_ws(y_T) / p_ws(T_reported) + e_RH + noise``.
         """
         t = np.asarray(time_s, dtype=np.float64)
         arrays = [np.asarray(a, dtype=np.float64) for a in (co2_ppm, temperature_c, humidity_rh)]
+        if pressure_pa is None:
+            pressure = np.full(t.shape, self.compensation_pressure_pa)
+        else:
+            pressure = np.broadcast_to(np.asarray(pressure_pa, dtype=np.float64), t.shape)
+            require(bool(np.all(np.isfinite(pressure) & (pressure > 0))), "pressure_pa",
+                    "finite, > 0 [Pa], a scalar or shaped like time_s", "non-finite or <= 0")
         require(t.ndim == 1 and t.size >= 2, "time_s", "a 1-D array of >= 2 times [s]", t.shape)
         require(bool(np.all(np.diff(t) > 0)), "time_s", "strictly increasing [s]", "non-increasing")
         for name, a in zip(("co2_ppm", "temperature_c", "humidity_rh"), arrays):
@@ -234,6 +414,7 @@ class SCD41Sensor:
         tr = self.reading_times(t)
         n = tr.size
         co2 = np.interp(tr, t, co2_lag)
+        pressure_ratio = np.interp(tr, t, pressure) / self.compensation_pressure_pa
         temp = np.interp(tr, t, temp_lag)
         rh = np.interp(tr, t, rh_lag)
         ambient_now = np.interp(tr, t, arrays[1])
@@ -241,14 +422,16 @@ class SCD41Sensor:
         noise = rng.standard_normal((n, 3))
         draws = rng.random((n, 2))
         k = 1.0 / m["repeatability_sigmas"]
-        age_s = np.mod(self.asc_phase_s + (tr - t[0]), c["asc_standard_period_s"])
-        drift = age_s * (self.drift_ppm_per_s + self.drift_fraction_per_s * co2)
-        co2_out = (1.0 + self.co2_gain_error) * co2 + self.co2_offset_ppm + drift
+        age0, ends = self.asc_schedule(float(t[0]), float(tr[-1]) if n else float(t[0]))
+        drift = (age0 + tr - t[0]) * (self.drift_ppm_per_s + self.drift_fraction_per_s * co2)
+        co2_out = (1.0 + self.co2_gain_error) * co2 * pressure_ratio + self.co2_offset_ppm + drift
         for t_step, step_ppm in self.asc_steps:
             co2_out[tr >= t_step] += step_ppm
         co2_sigma = (c["co2_repeatability_ppm"] * k * self.co2_noise_scale
                      * np.maximum(1.0, np.abs(co2_out) / m["co2_noise_reference_ppm"]))
         co2_out += noise[:, 0] * co2_sigma
+        asc_correction, asc_made = self._asc(tr, co2_out, float(t[0]), ends)
+        co2_out += asc_correction
         co2_out = np.clip(np.rint(co2_out / c["co2_resolution_ppm"]) * c["co2_resolution_ppm"],
                           *c["co2_range_ppm"])
         temp_out = (temp + self.self_heating_c - self.temperature_offset_c + self.temperature_error_c
@@ -276,4 +459,4 @@ class SCD41Sensor:
         for arr in (co2_out, temp_out, rh_out):
             arr[lost] = np.nan
         return SCD41Readings(time_s=tr, co2_ppm=co2_out, temperature_c=temp_out,
-                             humidity_rh=rh_out, status=status)
+                             humidity_rh=rh_out, status=status, asc_corrections=asc_made)
