@@ -70,8 +70,28 @@ def _base(rng: np.random.Generator, family: Family, duration_s: float) -> tuple[
               "camera": camera, "sensor": None, "fire": None, "sources": [],
               "scd41_mode": "low_power" if rng.random() < 0.2 else "periodic",
               "faults": {"lepton": None, "scd41": None}, "time_compression": 1.0,
-              "scd41_history": _sample_history(rng, duration_s)}
+              "scd41_history": _sample_history(rng, duration_s), "site": _sample_site(rng)}
     return params, SourceContext(room=room, camera=camera, duration_s=duration_s)
+
+
+#: Site altitude [m]: most buildings low, a fifth in the hills or mountain towns (model
+#: assumption); weather moves the pressure about the standard atmosphere's by up to this
+#: much [Pa] (synoptic range of about +-2 kPa); share of nodes whose installer set the
+#: SCD41's altitude (``set_sensor_altitude``; otherwise sea level, the default, so the
+#: reading scales with the site's pressure: Sensirion SCD4x datasheet section 3.6).
+SITE_ALTITUDE_M = ((0.0, 500.0), (500.0, 2000.0), 0.2)
+WEATHER_PRESSURE_PA = 2000.0
+SCD41_ALTITUDE_SET_PROBABILITY = 0.5
+
+
+def _sample_site(rng: np.random.Generator) -> dict:
+    """Altitude and barometric pressure of the site, and the SCD41's altitude setting."""
+    low, high, p_high = SITE_ALTITUDE_M
+    altitude = rng.uniform(*(high if rng.random() < p_high else low))
+    standard = 101325.0 * (1.0 - 2.25577e-5 * altitude) ** 5.25588
+    pressure = standard + rng.uniform(-WEATHER_PRESSURE_PA, WEATHER_PRESSURE_PA)
+    setting = altitude if rng.random() < SCD41_ALTITUDE_SET_PROBABILITY else 0.0
+    return {"altitude_m": r(altitude, 1), "pressure_pa": r(pressure, 0), "scd41_altitude_setting_m": r(setting, 1)}
 
 
 def _sample_history(rng: np.random.Generator, duration_s: float) -> dict:

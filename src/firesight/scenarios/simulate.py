@@ -171,10 +171,12 @@ def simulate_scenario(family: str, *, seed: int, index: int, duration_s: float, 
     camera = LeptonCamera(pose=built.camera_pose, rng=np.random.default_rng(s_lepton), frame_rate_hz=frame_rate_hz,
                           faults=LeptonFaults(**faults["lepton"]) if faults["lepton"] else None)
     history = params.get("scd41_history") or {}
+    site = params.get("site") or {}  # absent in scenario files written before sites
     sensor = SCD41Sensor(rng=np.random.default_rng(s_scd41), mode=params["scd41_mode"],
                          faults=SCD41Faults(**faults["scd41"]) if faults["scd41"] else None,
-                         asc_steps=[tuple(step) for step in history.get("asc_steps", ())])
-    readings = sensor.measure(*scd41_true_fields(built, history)).to_frame()
+                         asc_steps=[tuple(step) for step in history.get("asc_steps", ())],
+                         sensor_altitude_m=float(site.get("scd41_altitude_setting_m", 0.0)))
+    readings = sensor.measure(*scd41_true_fields(built, history), pressure_pa=site.get("pressure_pa")).to_frame()
     n_frames = int(math.floor(float(params["duration_s"]) * frame_rate_hz + 1e-9))
     frame_times = np.arange(n_frames, dtype=np.float64) / float(frame_rate_hz)
     return SimulatedScenario(scenario_id=scenario_id or f"s{index:05d}-{family}", seed=int(seed), index=int(index),

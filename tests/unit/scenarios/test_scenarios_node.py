@@ -48,3 +48,18 @@ def test_enclosure_lags_a_step_by_its_time_constant_and_self_heating_keeps_the_v
     assert_allclose(c0, co2)
     assert_allclose(t0, temp)
     assert_allclose(h0, rh)
+
+
+def test_sites_have_a_barometric_pressure_and_the_scd41_an_altitude_setting():
+    """Standard atmosphere p = 101,325 (1 - 2.25577e-5 h)^5.25588 Pa (ICAO) +- 2 kPa of
+    weather; the SCD41 compensates for its altitude setting (datasheet section 3.6),
+    which half of the installers set and the rest leave at sea level."""
+    sites = [FAMILIES["empty_room"].sample(np.random.default_rng(seed), 300.0)["site"] for seed in range(200)]
+    for site in sites:
+        standard = 101325.0 * (1.0 - 2.25577e-5 * site["altitude_m"]) ** 5.25588
+        assert 0.0 <= site["altitude_m"] <= 2000.0
+        assert abs(site["pressure_pa"] - standard) <= 2000.5
+        assert site["scd41_altitude_setting_m"] in (0.0, site["altitude_m"])
+    high = [s for s in sites if s["altitude_m"] > 500.0]
+    assert 20 <= len(high) <= 60  # a fifth of 200
+    assert 60 <= sum(s["scd41_altitude_setting_m"] == 0.0 for s in sites) <= 140
