@@ -158,6 +158,12 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                                             help="Embedded only: open connections per listener [-]. Default: 1000."),
         connect_timeout_s: float = typer.Option(10.0, "--connect-timeout-s",
                                                 help="Embedded only: time from accept to CONNECT [s]. Default: 10."),
+        publish_rate: float = typer.Option(100.0, "--publish-rate",
+                                           help="Embedded only: packets per second and device connection "
+                                                "(AWS IoT Core's limit; 0: unlimited) [1/s]. Default: 100."),
+        service_publish_rate: float = typer.Option(5000.0, "--service-publish-rate",
+                                                   help="Embedded only: packets per second and service connection "
+                                                        "(service certificate; 0: unlimited) [1/s]. Default: 5000."),
     ) -> None:
         """Run a broker until Ctrl-C, with the server certificate, CRL and (Mosquitto) ACL
         generated from the registry. Persistent sessions survive restarts (state under
@@ -177,7 +183,9 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         elif kind == "embedded":
             b = EmbeddedBroker(reg, BrokerConfig(
                 host=host, tls_port=port, plain_port=None if plain_port < 0 else plain_port, plain_policy=plain_policy,
-                connections=ConnectionLimits(connect_timeout_s=connect_timeout_s, max_connections=max_connections),
+                connections=ConnectionLimits(connect_timeout_s=connect_timeout_s, max_connections=max_connections,
+                                             publish_rate_per_s=publish_rate or None,
+                                             service_publish_rate_per_s=service_publish_rate or None),
                 state_dir=Path(load_config().home) / "broker"))
         else:
             from firesight.errors import InvalidParameterError

@@ -239,7 +239,8 @@ class FiresightAmqttBroker(Broker):
         if guard is not None:
             guard.client_id, guard.principal = client_id, principal
             if access.principal_type == "service":
-                guard.rate_per_s = None  # firesight's own services answer for the whole fleet
+                # firesight's own services answer for the whole fleet: their own, higher bound
+                guard.use_rate(guard.limits.service_publish_rate_per_s)
             if client_session.keep_alive > 0:
                 guard.idle_timeout_s = 1.5 * client_session.keep_alive
         client_session.attributes[SESSION_KEY] = access

@@ -12,8 +12,9 @@ its public ``external`` listener interface (``Broker.external_connected``) after
   stream and closes the connection as soon as a packet's remaining length exceeds
   ``max_packet_bytes`` (the 128 KB AWS IoT Core payload plus header room), before the body
   is read;
-- AWS IoT Core's publish rate per connection (``publish_rate_per_s``, token bucket with a
-  burst of as many), applied to every packet but acknowledgements and DISCONNECT (so a
+- AWS IoT Core's publish rate per device connection (``publish_rate_per_s``, token bucket
+  with a burst of as many; firesight's own services get ``service_publish_rate_per_s``
+  instead, once their CONNECT is admitted), applied to every packet but acknowledgements and DISCONNECT (so a
   SUBSCRIBE or PINGREQ flood is bounded too): a faster client is slowed by not reading its
   socket (TCP flow control pushes back), so nothing it sends piles up in the broker; every
   delayed packet counts as ``publish_throttled``;
@@ -62,14 +63,20 @@ class ConnectionLimits:
     max_packet_bytes : int
         Largest MQTT remaining length accepted [bytes].
     publish_rate_per_s : float or None
-        PUBLISH (and SUBSCRIBE, UNSUBSCRIBE, PINGREQ) packets per second and connection
-        (None: unlimited) [1/s].
+        PUBLISH (and SUBSCRIBE, UNSUBSCRIBE, PINGREQ) packets per second and *device*
+        connection (AWS IoT Core's per-connection limit; None: unlimited) [1/s].
+    service_publish_rate_per_s : float or None
+        The same for a connection of one of firesight's own services (authenticated by a
+        service certificate, ``registry.register_service``): a service answers for the whole
+        fleet, so it gets a separate, higher bound, still metered and counted as
+        ``publish_throttled`` (None: unlimited) [1/s].
     """
 
     connect_timeout_s: float = 10.0
     max_connections: int = 1000
     max_packet_bytes: int = 128 * 1024 + 1024
     publish_rate_per_s: float | None = 100.0
+    service_publish_rate_per_s: float | None = 5000.0
 
 
 class GuardedReader(ReaderAdapter):
@@ -99,6 +106,13 @@ class GuardedReader(ReaderAdapter):
         self.metered = 0
         #: ``await room()`` before each packet (set by the broker: the session's in-queue has room)
         self.room: Callable[[], Awaitable[object]] | None = None
+
+    def use_rate(self, rate_per_s: float | None) -> None:
+        """Meter this connection at ``rate_per_s`` from now on (burst = one second's
+        worth; None: unlimited), e.g. a service's limit once CONNECT named a service."""
+        self.rate_per_s = rate_per_s
+        self._tokens = float(rate_per_s or 0)
+        self._last_refill = asyncio.get_running_loop().time()
 
     def close(self, reason: str) -> None:
         """Abort the connection (idempotent)."""
