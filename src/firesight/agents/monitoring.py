@@ -48,6 +48,21 @@ status while nobody serves it claims the device with a retained message on
 each device is served by one worker, in order. Workers announce themselves retained on
 ``firesight/internal/v1/workers/{id}`` with an ``offline`` last will; when a worker goes,
 its devices are claimed again at their next status message.
+
+Scale-out downtime: each worker's client has a persistent session too (stable client id
+``monitoring-{worker}``; built so by :func:`firesight.agents.system.start_system`), so the
+broker keeps its per-device subscriptions and queues the QoS 1 readings (SCD41, status) of
+the devices it serves while it is away. The devices it serves are kept in the metadata
+store; a restarted worker routes them (one handler per stream on the site-wide filter,
+added before it connects) to its gateway, so the queued readings are handled first and in
+order, and it claims no other device before the retained ownership and worker messages
+have arrived. A worker that vanished (its last will ``offline``) keeps its devices for
+``takeover_after_s``: other workers claim them only after that, so a worker restarted
+within it resumes without loss or duplicates; one that stops cleanly (``stopped``)
+unsubscribes its devices and hands them over at once. After a takeover, what the broker
+had queued for the vanished worker is handled by it when (if) it comes back, before it
+learns of the takeover and releases the device: at-least-once, with the deterministic
+event ids of the downstream consumers.
 """
 
 from __future__ import annotations
@@ -147,6 +162,8 @@ class MonitoringAgent:
         This worker's name (window topics, ownership).
     shared_group : str
         "" serves every device; a group name shares devices with the group's other workers.
+    takeover_after_s : float
+        Scale-out: a worker gone without a clean stop keeps its devices this long [s].
     settings : MonitoringSettings, optional
         From the run configuration.
     clock : callable
@@ -155,7 +172,7 @@ class MonitoringAgent:
 
     def __init__(self, client: Any, queue: Any, *, state_store: Any = None, step_s: float = 1.0,
                  window_s: float = 60.0, site: str = "+", worker_id: str = "local", shared_group: str = "",
-                 settings: Any = None, clock: Callable[[], float] = time.monotonic):
+                 settings: Any = None, clock: Callable[[], float] = time.monotonic, takeover_after_s: float = 30.0):
         from firesight.agents.runtime_config import MonitoringSettings
 
         self.client, self.queue, self.store = client, queue, state_store
@@ -171,11 +188,10 @@ class MonitoringAgent:
             scd41_interval_s=self.settings.scd41_interval_s,
             scd41_stuck_readings=self.settings.scd41_stuck_readings, clock_jump_s=self.settings.clock_jump_s)
         streams = () if shared_group else ("thermal", "scd41", "status")
-        persistent = not shared_group  # a shared group's devices move between workers: clean sessions
+        self.takeover_after_s = float(takeover_after_s)
         self.gateway = IngestGateway(client, self._on_message, on_reject=self._on_reject,
-                                     config=GatewayConfig(streams=streams, site=site, qos=1,
-                                                          frame_qos=0 if persistent else None,
-                                                          persistent_session=persistent,
+                                     config=GatewayConfig(streams=streams, site=site, qos=1, frame_qos=0,
+                                                          persistent_session=True,
                                                           reading_queue_size=self.settings.queue_size))
         self.devices: dict[tuple[str, str], DeviceMonitor] = {}
         self.conditions: dict[tuple[str, str], dict] = {}
@@ -188,6 +204,10 @@ class MonitoringAgent:
         self._served: set[tuple[str, str]] = set()
         self._claims: queue_module.Queue = queue_module.Queue()
         self._claims_thread: threading.Thread | None = None
+        self._claims_ready = threading.Event()
+        self._announced = False
+        self._resumed: set[tuple[str, str]] = set()
+        self._worker_since: dict[str, float] = {}
         self._live_from_ms: dict[tuple[str, str], int] = {}
         self._started_ms: int | None = None
         self.started_at: float | None = None
@@ -198,6 +218,8 @@ class MonitoringAgent:
         self._stop.clear()
         self.started_at = time.time()
         self._started_ms = int(self.started_at * 1000)  # readings made before this are late
+        if self.shared_group:
+            self._route_before_connect()
         self.gateway.start()
         if self.shared_group:
             self._start_shared()
@@ -209,10 +231,18 @@ class MonitoringAgent:
     def stop(self, timeout_s: float = 5.0) -> None:
         """Staged: stop taking messages, drain the gateway's queues (windows still go out),
         stop the presence loop."""
+        if self.shared_group:  # hand the devices over: the broker stops queueing them for us
+            with self._lock:
+                for key in list(self._served):
+                    self._release(key)
+            try:
+                self.client.unsubscribe(self._shared_status_filter())
+            except Exception:  # the client may already be closed
+                log.debug("unsubscribe of the shared status failed", exc_info=True)
         self.gateway.stop(drain_timeout_s=timeout_s)
         if self.shared_group:  # a clean disconnect sends no last will: say it, so others take over
             try:
-                self.client.publish(worker_topic(self.worker_id), b"offline", qos=1, retain=True)
+                self.client.publish(worker_topic(self.worker_id), b"stopped", qos=1, retain=True)
             except FiresightError:
                 log.warning("could not announce worker %s offline", self.worker_id)
         self._stop.set()
@@ -420,19 +450,47 @@ class MonitoringAgent:
                                         {"reason": f"no reading for {gap:.1f} s (limit {limit:.1f} s)"})
 
     # ------------------------------------------------------------------ shared devices
+    def _shared_status_filter(self) -> str:
+        return f"$share/{self.shared_group}/firesight/v1/{self.site}/+/status"
+
+    def _route_before_connect(self) -> None:
+        """The devices served before a restart (metadata store), and one handler per
+        stream on the site-wide filter: what the persistent session queued for them is
+        routed to the gateway as soon as the client connects."""
+        self._claims_ready.clear()
+        self._announced = False
+        self._served = set(self._load_served())
+        self._resumed = set(self._served)
+        for stream in ("status", "scd41", "thermal"):
+            self.client.add_handler(f"firesight/v1/{self.site}/+/{stream}", self._route)
+
+    def _route(self, topic: str, payload: bytes) -> None:
+        """Network thread: a served device's message to the gateway; another device's
+        status (the shared subscription) to the claims loop; anything else counted."""
+        parts = topic.split("/")
+        key = (parts[2], parts[3]) if len(parts) == 5 else None
+        if key is not None and key in self._served:
+            self.gateway.inject(topic, payload)
+        elif key is not None and parts[4] == "status":
+            self._claims.put(("status", topic, payload))
+        else:
+            self.counts["unrouted"] += 1
+
     def _start_shared(self) -> None:
         self._claims_thread = threading.Thread(target=self._claims_loop, name=f"monitoring-claims-{self.worker_id}",
                                                daemon=True)
         self._claims_thread.start()
         self.client.subscribe(f"{INTERNAL_ROOT}/workers/+", self._claims_enqueue("worker"), qos=1)
         self.client.subscribe(f"{INTERNAL_ROOT}/owners/+/+", self._claims_enqueue("owner"), qos=1)
+        with self._lock:
+            for key in sorted(self._served):  # renewed: the persistent session keeps them anyway
+                self._subscribe_device(key)
+        self._announced = True
+        # our own "online" comes back after the retained messages of the subscriptions above
         self.client.publish(worker_topic(self.worker_id), b"online", qos=1, retain=True)
-        plain = f"firesight/v1/{self.site}/+/status"
         # a client library routes messages by the topic they carry, which never starts with
-        # $share/: the handler goes on the plain filter, the subscription on the shared one
-        on_status = self._claims_enqueue("status")
-        self.client.add_handler(plain, on_status)
-        self.client.subscribe(f"$share/{self.shared_group}/{plain}", on_status, qos=1)
+        # $share/: the handler is on the plain filter (_route), the subscription shared
+        self.client.subscribe(self._shared_status_filter(), None, qos=1)
 
     def _claims_enqueue(self, kind: str) -> Callable[[str, bytes], None]:
         def put(topic: str, payload: bytes) -> None:  # on the network thread: hand over, never block
@@ -440,11 +498,24 @@ class MonitoringAgent:
         return put
 
     def _claims_loop(self) -> None:
+        """Ownership messages in order; device statuses (claims) wait until the retained
+        worker and owner messages have arrived (our own ``online`` came back, or 3 s)."""
         handlers = {"worker": self._on_worker, "owner": self._on_owner, "status": self._on_shared_status}
+        held: list[tuple[str, str, bytes]] = []
+        started = time.monotonic()
         while not self._stop.is_set():
-            try:
-                kind, topic, payload = self._claims.get(timeout=0.25)
-            except queue_module.Empty:
+            if not self._claims_ready.is_set() and time.monotonic() - started > 3.0:
+                self._claims_ready.set()
+            if held and self._claims_ready.is_set():
+                item, held = held[0], held[1:]
+            else:
+                try:
+                    item = self._claims.get(timeout=0.25)
+                except queue_module.Empty:
+                    continue
+            kind, topic, payload = item
+            if kind == "status" and not self._claims_ready.is_set():
+                held.append(item)
                 continue
             try:
                 handlers[kind](topic, payload)
@@ -455,9 +526,14 @@ class MonitoringAgent:
     def _on_worker(self, topic: str, payload: bytes) -> None:
         worker = topic.rsplit("/", 1)[-1]
         state = payload.decode(errors="replace")
+        if worker == self.worker_id and state == "online" and self._announced:
+            self._claims_ready.set()
         with self._lock:
+            if self._workers.get(worker) != state:
+                self._worker_since[worker] = self.clock()
             self._workers[worker] = state
-            if state != "online":
+            # vanished (last will): its devices wait takeover_after_s for it to come back
+            if state != "online" and (state != "offline" or self.takeover_after_s <= 0):
                 for key, owner in list(self._owners.items()):
                     if owner == worker:
                         del self._owners[key]
@@ -467,12 +543,15 @@ class MonitoringAgent:
         key = (parts[-2], parts[-1])
         owner = payload.decode(errors="replace")
         with self._lock:
+            resumed = key in self._resumed
+            self._resumed.discard(key)
             if not owner:
                 self._owners.pop(key, None)
                 return
             self._owners[key] = owner
             if key in self._served and owner != self.worker_id:
-                if owner < self.worker_id:  # two claims crossed: the lower worker id keeps it
+                # taken over while we were away, or two claims crossed (the lower worker id keeps it)
+                if resumed or owner < self.worker_id:
                     self._release(key)
                 else:
                     self.client.publish(owner_topic(*key), self.worker_id.encode(), qos=1, retain=True)
@@ -490,8 +569,15 @@ class MonitoringAgent:
         key = (msg.site, msg.thing_name)
         with self._lock:
             owner = self._owners.get(key)
-            if key in self._served or (owner and owner != self.worker_id and self._workers.get(owner) == "online"):
+            if key in self._served:
                 return
+            if owner and owner != self.worker_id:
+                state = self._workers.get(owner)
+                if state == "online":
+                    return
+                if state == "offline" and self.clock() - self._worker_since.get(owner, 0.0) < self.takeover_after_s:
+                    self.counts["claims_deferred"] += 1
+                    return
             self._owners[key] = self.worker_id
             self.client.publish(owner_topic(*key), self.worker_id.encode(), qos=1, retain=True)
             self._serve(key)
@@ -499,18 +585,37 @@ class MonitoringAgent:
         # the status that brought the claim is the device's first message here
         self.gateway.inject(topic, payload)
 
+    def _subscribe_device(self, key: tuple[str, str]) -> None:
+        for stream in ("status", "scd41", "thermal"):  # routed by _route, not per subscription
+            self.gateway.add_filter(device_topic(key[0], key[1], stream), qos=self.gateway.config.stream_qos(stream),
+                                    route=False)
+
     def _serve(self, key: tuple[str, str]) -> None:
         self._served.add(key)
-        for stream in ("status", "scd41", "thermal"):
-            self.gateway.add_filter(device_topic(key[0], key[1], stream), qos=self.gateway.config.stream_qos(stream))
+        self._subscribe_device(key)
+        self._save_served()
         self._report_states()
 
     def _release(self, key: tuple[str, str]) -> None:
         self._served.discard(key)
+        self._resumed.discard(key)
         for stream in ("status", "scd41", "thermal"):
             self.gateway.remove_filter(device_topic(key[0], key[1], stream))
+        self._save_served()
         self.counts["released"] += 1
         self._report_states()
+
+    def _load_served(self) -> list[tuple[str, str]]:
+        if self.store is None:
+            return []
+        item = self.store.get(STATE_TABLE, f"worker/{self.worker_id}", "monitoring-served")
+        return [tuple(d.split("/", 1)) for d in (item or {}).get("served", []) if "/" in d]  # type: ignore[misc]
+
+    def _save_served(self) -> None:
+        if self.store is not None:
+            self.store.put(STATE_TABLE, {"device": f"worker/{self.worker_id}", "agent": "monitoring-served",
+                                         "served": sorted(f"{s}/{t}" for s, t in self._served)},
+                           key="device", sort_key="agent")
 
     def served(self) -> list[str]:
         with self._lock:

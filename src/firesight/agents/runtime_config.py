@@ -120,16 +120,22 @@ class WorkerSettings:
     """Scale-out: ``shared_group`` "" runs one worker that serves every device; a group
     name makes this process one of several workers that share the devices through MQTT 5
     shared subscriptions (``$share/{group}/...``; needs Mosquitto or another broker with
-    shared subscriptions). ``id`` names the worker and must be unique in the group."""
+    shared subscriptions). ``id`` names the worker and must be unique in the group.
+    ``takeover_after_s``: a worker gone without a clean stop (its last will) keeps its
+    devices this long [s] (its persistent session queues their readings), so that one
+    restarted within it resumes without loss; after it, the other workers take them over
+    at their next status message (0: at once)."""
 
     __pydantic_config__ = _STRICT
     id: str = "local"
     shared_group: str = ""
+    takeover_after_s: float = 30.0
 
     def __post_init__(self) -> None:
         from firesight.iot.topics import validate_name
 
         validate_name(self.id, "workers.id")
+        require(self.takeover_after_s >= 0, "workers.takeover_after_s", ">= 0", self.takeover_after_s)
         if self.shared_group:
             validate_name(self.shared_group, "workers.shared_group")
 

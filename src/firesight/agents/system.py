@@ -278,12 +278,12 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
         will = None
         if config.workers.shared_group:
             will = (worker_topic(worker), b"offline", 1, True)
-        # one worker: a persistent session keeps the readings published while it is down
-        client = service_client(names[0], service_url, registry, will=will,
-                                persistent=not config.workers.shared_group)
+        # a persistent session keeps the readings published while it is down (one worker:
+        # every device; scale-out: the devices this worker serves)
+        client = service_client(names[0], service_url, registry, will=will, persistent=True)
         return MonitoringAgent(client, queue, state_store=metadata, step_s=step_s, window_s=window_s, site=site,
                                worker_id=worker, shared_group=config.workers.shared_group,
-                               settings=config.monitoring)
+                               settings=config.monitoring, takeover_after_s=config.workers.takeover_after_s)
 
     def analysis() -> Any:
         client = service_client(names[1], service_url, registry)

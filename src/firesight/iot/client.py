@@ -331,19 +331,23 @@ class MqttClient:
         _deliver = _delivery(callback, topic_filter)
         self._client.message_callback_add(topic_filter, _deliver)
 
-    def subscribe(self, topic_filter: str, callback: MessageCallback, *, qos: int = 0,
+    def subscribe(self, topic_filter: str, callback: MessageCallback | None, *, qos: int = 0,
                   timeout_s: float = 10.0) -> int:
         """Subscribe and route matching messages to ``callback(topic, payload)`` (called on
         the network thread; keep it short); a callback with a ``retain`` parameter also gets
-        the message's MQTT RETAIN flag. Returns the granted QoS.
+        the message's MQTT RETAIN flag. ``callback`` None subscribes only: the messages go
+        to handlers added with :meth:`add_handler` (a client library routes by the topic a
+        message carries, not by the subscription that brought it, so one handler on a
+        wider filter can serve many subscriptions without delivering a message twice).
+        Returns the granted QoS.
 
         Raises
         ------
         AccessDeniedError
             The broker refused the subscription (SUBACK 0x80).
         """
-        _deliver = _delivery(callback, topic_filter)
-        self._client.message_callback_add(topic_filter, _deliver)
+        if callback is not None:
+            self._client.message_callback_add(topic_filter, _delivery(callback, topic_filter))
         event: threading.Event = threading.Event()
         codes: list = []
         with self._lock:
@@ -351,13 +355,15 @@ class MqttClient:
             self._suback[mid] = (event, codes)
         try:
             if result != mqtt.MQTT_ERR_SUCCESS or not event.wait(timeout_s):
-                self._client.message_callback_remove(topic_filter)
+                if callback is not None:
+                    self._client.message_callback_remove(topic_filter)
                 raise FiresightError(f"{self.client_id}: no SUBACK for {topic_filter} within {timeout_s} s")
         finally:
             with self._lock:
                 self._suback.pop(mid, None)
         if not codes or codes[0].is_failure:
-            self._client.message_callback_remove(topic_filter)
+            if callback is not None:
+                self._client.message_callback_remove(topic_filter)
             raise AccessDeniedError(f"{self.client_id}: broker refused subscription to {topic_filter}")
         with self._lock:
             self._subscriptions[topic_filter] = qos

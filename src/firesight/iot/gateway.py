@@ -157,12 +157,15 @@ class IngestGateway:
             raise
         return self
 
-    def add_filter(self, topic_filter: str, *, qos: int | None = None) -> None:
+    def add_filter(self, topic_filter: str, *, qos: int | None = None, route: bool = True) -> None:
         """Subscribe to ``topic_filter`` (QoS ``qos``, default ``config.qos``) and hand its
-        messages to the worker; a filter already held is left as it is."""
+        messages to the worker; a filter already held is left as it is. ``route`` False:
+        subscribe only, the caller routes the messages (a handler on a wider filter that
+        calls :meth:`inject`, added before a persistent session connects)."""
         if topic_filter in self._filters:
             return
-        self.client.subscribe(topic_filter, self._enqueue, qos=self.config.qos if qos is None else qos)
+        self.client.subscribe(topic_filter, self._enqueue if route else None,
+                              qos=self.config.qos if qos is None else qos)
         self._filters.append(topic_filter)
 
     def remove_filter(self, topic_filter: str) -> None:
