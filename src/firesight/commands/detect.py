@@ -303,13 +303,13 @@ def policy(
     table = table[table["scenario_id"].astype(str).isin(ids)]
     if len(table) == 0:
         raise DataError(f"{data}: holds none of the model's validation scenarios")
-    result = choose_policies(bundle, table)
     extra = []
     if nuisances:
         extra_table, extra_desc = _load_table(nuisances, None, workers, float(bundle.info.get("step_s", 1.0)),
                                               float(bundle.info.get("window_s", 60.0)))
         check_features_stamp(bundle.info, extra_desc, str(nuisances))
         extra = [extra_table]
+    result = choose_policies(bundle, table, extra_tables=extra)
     guards = choose_guards(bundle, table, {v: AlertPolicy.from_dict(r["chosen"]["policy"])
                                            for v, r in result.items()}, extra_tables=extra)
     payload = {"policies": {v: r["chosen"]["policy"] for v, r in result.items()},
@@ -319,8 +319,10 @@ def policy(
                                            "the validation split and on the extra nuisance scenarios",
                                    "nuisances": nuisances,
                                    "grid": list(CONFIRM_GRID), "sweep": guards},
-               "policy_selection": {"rule": "fewest false-alarm scenarios, then highest detection, then "
-                                            "shortest median time to alarm, then the more conservative policy",
+               "policy_selection": {"rule": "fewest false-alarm scenarios (validation split plus the extra "
+                                            "nuisance scenarios), then highest detection, then shortest median "
+                                            "time to alarm, then the more conservative policy",
+                                    "nuisances": nuisances,
                                     "grid": POLICY_GRID, "validation_scenarios": len(set(ids)),
                                     "data": desc.get("url"), "model": str(model),
                                     "chosen": {v: r["chosen"] for v, r in result.items()},
@@ -329,7 +331,8 @@ def policy(
     for v, r in result.items():
         c = r["chosen"]
         console.print(f"{v}: {c['policy']} -> detection {c['detection_rate']:.3f}, "
-                      f"{c['false_alarm_scenarios']} false-alarm scenario(s), median {c['median_tta_s']} s")
+                      f"{c['false_alarm_scenarios']} false-alarm scenario(s), median {c['median_tta_s']} s"
+                      + (f"; {sum(c['extra_false_alarm_scenarios'])} on the extra nuisances" if extra else ""))
         if v in guards:
             g = guards[v]["guard"]
             console.print(f"{v}: co-rise guard " + (f"confirmed at p >= {g['confirm_probability']}" if g

@@ -3,8 +3,10 @@
 The rule (fixed before looking at any result, and never applied to a test set):
 
 1. keep the policies with the fewest false-alarm scenarios on the validation scenarios
-   (zero when any policy reaches zero): a fire-safety user switches off a system that
-   cries wolf, so false alarms come first;
+   together with the extra synthetic nuisance scenarios when given (``--nuisances``; zero
+   when any policy reaches zero): a fire-safety user switches off a system that cries
+   wolf, so false alarms come first, counted on all the synthetic nuisance evidence there
+   is (a validation split holds only a handful of scenarios per nuisance family);
 2. among those, the highest detection rate;
 3. then the shortest median time to alarm, then the more conservative policy (higher
    ``alarm_on``, then longer persistence).
@@ -42,13 +44,16 @@ def policy_candidates(grid: dict | None = None) -> list[AlertPolicy]:
 
 
 def sweep_policies(table: pd.DataFrame, probability: np.ndarray,
-                   candidates: list[AlertPolicy]) -> list[dict]:
-    """Validation metrics of each candidate policy on one detector's probabilities."""
+                   candidates: list[AlertPolicy], extra=()) -> list[dict]:
+    """Validation metrics of each candidate policy on one detector's probabilities, and
+    the false-alarm scenarios on every ``extra`` (table, probability) pair of nuisances."""
     rows = []
     for pol in candidates:
         m = evaluate_probabilities(table, probability, pol)
         rows.append({"policy": pol.to_dict(), "detection_rate": m["detection_rate"],
                      "false_alarm_scenarios": int(m["false_alarm_scenarios"]),
+                     "extra_false_alarm_scenarios": [
+                         int(evaluate_probabilities(t, p, pol)["false_alarm_scenarios"]) for t, p in extra],
                      "median_tta_s": m["time_to_alarm_s"]["median"]})
     return rows
 
@@ -58,21 +63,24 @@ def choose(rows: list[dict]) -> dict:
     def key(row):
         tta = row["median_tta_s"] if row["median_tta_s"] is not None else float("inf")
         pol = row["policy"]
-        return (row["false_alarm_scenarios"], -(row["detection_rate"] or 0.0), tta, -pol["alarm_on"],
-                -pol["min_consecutive"])
+        false_alarms = row["false_alarm_scenarios"] + sum(row.get("extra_false_alarm_scenarios") or ())
+        return (false_alarms, -(row["detection_rate"] or 0.0), tta, -pol["alarm_on"], -pol["min_consecutive"])
 
     return min(rows, key=key)
 
 
 def choose_policies(bundle: DetectorBundle, table: pd.DataFrame,
-                    candidates: list[AlertPolicy] | None = None) -> dict:
+                    candidates: list[AlertPolicy] | None = None, extra_tables=()) -> dict:
     """For every variant of ``bundle``: the chosen policy and the whole sweep on ``table``
-    (validation scenarios the bundle was not trained on)."""
+    (validation scenarios the bundle was not trained on), false alarms also counted on
+    ``extra_tables`` (more synthetic nuisance scenarios, never a test set)."""
     table = prepare_table(table)
+    extra_tables = [prepare_table(t) for t in extra_tables]
     candidates = candidates or policy_candidates()
     out = {}
     for variant, det in bundle.variants.items():
-        rows = sweep_policies(table, det.fire_probability(table), candidates)
+        extra = [(t, det.fire_probability(t)) for t in extra_tables]
+        rows = sweep_policies(table, det.fire_probability(table), candidates, extra=extra)
         out[variant] = {"chosen": choose(rows), "sweep": rows}
     return out
 
