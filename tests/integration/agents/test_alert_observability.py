@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import time
+from functools import partial
 
 import numpy as np
 import pytest
@@ -40,6 +41,7 @@ from firesight.ops import metrics
 from firesight.ops.logs import configure_logging
 from support.mqtt import device_client, start_broker
 from support.notify_servers import start_http
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -90,13 +92,7 @@ def sample(name, **labels):
     return metrics.sample_value(name, labels)
 
 
-def wait_until(cond, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+wait_until = partial(wait_until, timeout_s=60.0)
 
 
 def test_an_alert_moves_the_metrics_and_both_agents_log_it_with_one_correlation_id(pki, tmp_path, json_log):

@@ -5,7 +5,7 @@ agent comes back and handles every reading the node published, in order, counted
 
 from __future__ import annotations
 
-import time
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ from firesight.iot.ca import CertificateAuthority
 from firesight.iot.fleet import FleetSimulator, SimulatorSettings
 from firesight.iot.registry import DeviceRegistry
 from support.mqtt import start_broker
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -59,13 +60,7 @@ def history_scenario():
                         meta={}, thermal=thermal, scd41=scd41, truth=truth)
 
 
-def wait_until(cond, timeout_s=30.0):
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+wait_until = partial(wait_until, timeout_s=30.0)
 
 
 def readings(agent):

@@ -9,6 +9,7 @@ by the existing rule, not dropped silently. No frame was kept for the downtime, 
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import pytest
 
@@ -22,6 +23,7 @@ from firesight.iot.codec import encode_scd41, encode_status
 from firesight.iot.registry import DeviceRegistry
 from firesight.ops import metrics
 from support.mqtt import device_client, start_broker
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -46,13 +48,7 @@ def broker(request, pki):
     b.stop()
 
 
-def wait_until(cond, timeout_s=30.0):
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
+wait_until = partial(wait_until, timeout_s=30.0)
 
 
 def readings(agent):

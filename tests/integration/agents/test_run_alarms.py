@@ -13,6 +13,7 @@ the staged stop ends the alarm loop and the server.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import httpx
 import pytest
@@ -26,17 +27,12 @@ from firesight.agents.system import start_system
 from firesight.ops import metrics
 from firesight.ops.tokens import TokenStore
 from support.notify_servers import start_http
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(180)
 
 
-def wait_until(cond, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+wait_until = partial(wait_until, timeout_s=60.0)
 
 
 def test_the_running_system_raises_and_clears_a_notification_failures_alarm(tmp_path):

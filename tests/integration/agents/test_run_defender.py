@@ -16,6 +16,7 @@ message clears the violation everywhere.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import httpx
 import pytest
@@ -31,18 +32,13 @@ from firesight.iot.client import DeviceClient
 from firesight.iot.codec import encode_scd41
 from firesight.iot.defender import DEFAULT_PROFILE
 from firesight.ops.tokens import TokenStore
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 BEHAVIORS = sorted(b["name"] for b in DEFAULT_PROFILE["behaviors"])
 
 
-def wait_until(cond, timeout_s=15.0):
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
+wait_until = partial(wait_until, timeout_s=15.0)
 
 
 def test_the_running_system_reports_and_clears_a_defender_violation(tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from functools import partial
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from firesight.iot.registry import DeviceRegistry
 from firesight.iot.shadow import ShadowManager, ShadowService, shadow_topic
 from support.edge_fakes import FakeSCD41Bus
 from support.mqtt import start_broker
+from support.waiting import wait_until
 
 THING = "edge-node-1"
 SITE = "lab"
@@ -64,13 +66,7 @@ def service(pki, name, url):
                          client_id=name, reconnect_min_s=0.05, reconnect_max_s=0.2).connect()
 
 
-def wait_until(predicate, timeout_s=20.0, step_s=0.05):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step_s)
-    return predicate()
+wait_until = partial(wait_until, timeout_s=20.0)
 
 
 def restart(kind, registry, port, workdir):

@@ -35,6 +35,7 @@ from firesight.iot.codec import encode_scd41
 from firesight.iot.mosquitto import MosquittoBroker, find_mosquitto
 from firesight.iot.mosquitto_dynsec import CONTROL_TOPIC
 from support.mqtt import Inbox
+from support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -46,15 +47,6 @@ CUT_OFF_S = 3.0
 def _cli() -> list[str]:
     exe = Path(sys.executable).with_name("firesight")
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "firesight.cli"]
-
-
-def _wait_until(predicate, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 @pytest.fixture
@@ -109,7 +101,7 @@ def test_a_connected_thing_is_disconnected_and_cannot_reconnect(home, command):
         cut.publish(cut.topic("scd41"), _reading(1), qos=1, wait_s=5)   # before: it gets through
         assert home["inbox"].wait_for("firesight/v1/lab/cut-node/scd41")
         _run(home, *command)
-        assert _wait_until(lambda: cut.disconnects >= 1, CUT_OFF_S), "still connected after the command"
+        assert wait_until(lambda: cut.disconnects >= 1, CUT_OFF_S), "still connected after the command"
         # paho retries every 0.3-0.5 s; the reloaded CRL refuses every handshake
         time.sleep(1.5)
         assert not cut.is_connected and cut.disconnects == 1
@@ -127,10 +119,10 @@ def test_a_quarantined_thing_is_disconnected_and_gets_nothing_back(home):
         cut.publish(cut.topic("scd41"), _reading(1), qos=1, wait_s=5)
         assert home["inbox"].wait_for("firesight/v1/lab/cut-node/scd41")
         _run(home, "defender", "quarantine", "cut-node")
-        assert _wait_until(lambda: cut.disconnects >= 1, CUT_OFF_S), "still connected after the quarantine"
+        assert wait_until(lambda: cut.disconnects >= 1, CUT_OFF_S), "still connected after the quarantine"
         # its certificate is still ACTIVE, so it may reconnect (Mosquitto runs no
         # authentication plugin for certificate identities), but with a deny-all role
-        assert _wait_until(lambda: cut.is_connected, 10)
+        assert wait_until(lambda: cut.is_connected, 10)
         with pytest.raises(AccessDeniedError):
             cut.subscribe("$aws/things/cut-node/shadow/update/delta", Inbox(), qos=1)   # its own shadow
         for seq in range(2, 5):
@@ -204,7 +196,7 @@ def test_revoking_a_replaced_certificate_disconnects_its_holder_but_not_the_new_
         old.publish(old.topic("scd41"), _reading(1), qos=1, wait_s=5)
         assert home["inbox"].wait_for("firesight/v1/lab/cut-node/scd41")
         registry.set_certificate_status(old_id, "REVOKED")
-        assert _wait_until(lambda: old.disconnects >= 1, CUT_OFF_S)
+        assert wait_until(lambda: old.disconnects >= 1, CUT_OFF_S)
         with _device(home, "cut-node").connect() as new:
             new.publish(new.topic("status"), b'{"ts_ms": 1, "state": "online"}', qos=1, wait_s=5)
         assert home["inbox"].wait_for("firesight/v1/lab/cut-node/status")

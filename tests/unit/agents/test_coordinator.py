@@ -12,6 +12,7 @@ import pytest
 from firesight.agents.coordinator import AgentSpec, Coordinator, ModelWatcher
 from firesight.agents.runtime_config import load_run_config, parse_run_config
 from firesight.errors import InvalidParameterError
+from support.waiting import wait_until
 
 
 class Worker:
@@ -43,15 +44,6 @@ class Worker:
         return {"name": self.name}
 
 
-def wait_for(predicate, timeout_s=10.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_a_dead_agent_is_restarted_and_stop_goes_in_stages():
     built = []
 
@@ -70,7 +62,7 @@ def test_a_dead_agent_is_restarted_and_stop_goes_in_stages():
         assert coord.health()["status"] == "ok"
         first = coord.agent("analysis")
         first.crash.set()
-        assert wait_for(lambda: coord.agent("analysis") not in (None, first) and coord.agent("analysis").alive())
+        assert wait_until(lambda: coord.agent("analysis") not in (None, first) and coord.agent("analysis").alive())
         h = coord.health()
         assert h["agents"]["analysis"]["restarts"] == 1 and h["agents"]["monitoring"]["restarts"] == 0
         assert h["agents"]["analysis"]["name"] == "analysis" and h["status"] == "ok"
@@ -92,7 +84,7 @@ def test_an_agent_that_fails_to_start_is_retried():
 
     coord = Coordinator([AgentSpec("monitoring", flaky)], restart_min_s=0.05, restart_max_s=0.1).start()
     try:
-        assert wait_for(lambda: coord.agent("monitoring") is not None)
+        assert wait_until(lambda: coord.agent("monitoring") is not None)
         assert len(attempts) == 3 and coord.health()["agents"]["monitoring"]["restarts"] == 2
     finally:
         coord.stop()

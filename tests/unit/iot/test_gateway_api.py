@@ -14,6 +14,7 @@ from firesight.errors import FiresightError
 from firesight.iot.client import MqttClient
 from firesight.iot.codec import encode_scd41
 from firesight.iot.gateway import GatewayConfig, IngestGateway
+from support.waiting import wait_until
 
 TOPIC = "firesight/v1/lab/n1/scd41"
 
@@ -60,15 +61,6 @@ class FakeBroker(MqttClient):
 
 def reading(seq: int, co2_ppm: float = 600.0) -> bytes:
     return encode_scd41(co2_ppm=co2_ppm, temperature_c=21, humidity_rh=40, ts_ms=int(time.time() * 1000), seq=seq)
-
-
-def wait_until(cond, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 def test_filters_added_and_removed_at_run_time_route_through_the_gateway():

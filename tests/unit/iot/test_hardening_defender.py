@@ -11,6 +11,7 @@ import pytest
 
 from firesight.errors import InvalidParameterError
 from firesight.iot.defender import Defender, DefenderService
+from support.waiting import wait_until
 
 PROFILE = {
     "securityProfileName": "p",
@@ -19,15 +20,6 @@ PROFILE = {
                                 "durationSeconds": 3600}}],
     "quarantineBehaviors": ["probing"],
 }
-
-
-def _wait(cond, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 class FlakyClock:
@@ -48,9 +40,9 @@ def test_loop_survives_failing_evaluations_with_capped_backoff():
     events: list[dict] = []
     defender = Defender([PROFILE], clock=clock, on_violation=[events.append])
     service = DefenderService(defender, period_s=0.01, backoff_s=(0.01, 0.02)).start()
-    assert _wait(lambda: service.failures == 3)
+    assert wait_until(lambda: service.failures == 3)
     defender.record_auth_failure("node-x", time_s=time.time())
-    assert _wait(lambda: any(e["violationEventType"] == "in-alarm" for e in events))
+    assert wait_until(lambda: any(e["violationEventType"] == "in-alarm" for e in events))
     assert service.counts == {"evaluate_failures:OSError": 3}
     assert service.alive and service.evaluations >= 1
     service.stop()
@@ -99,7 +91,7 @@ def test_alert_publisher_failure_is_counted_by_the_service():
     defender.on_violation.append(seen.append)
     service.start()
     defender.record_auth_failure("node-z", time_s=time.time())
-    assert _wait(lambda: len(seen) == 1)
+    assert wait_until(lambda: len(seen) == 1)
     assert client.tries == 1 and defender.counts["callback_failures"] == 1
     assert service.alive
     stopper = threading.Thread(target=service.stop)

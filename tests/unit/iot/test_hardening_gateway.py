@@ -9,6 +9,7 @@ import time
 from firesight.iot.client import MqttClient
 from firesight.iot.codec import encode_scd41
 from firesight.iot.gateway import GatewayConfig, IngestGateway
+from support.waiting import wait_until
 
 TOPIC = "firesight/v1/lab/n1/scd41"
 
@@ -35,15 +36,6 @@ def _reading(seq: int, co2_ppm: float = 600.0) -> bytes:
     return encode_scd41(co2_ppm=co2_ppm, temperature_c=21, humidity_rh=40, ts_ms=int(time.time() * 1000), seq=seq)
 
 
-def _wait(cond, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def test_supervisor_restarts_a_worker_killed_by_a_base_exception():
     """SystemExit from a handler escapes ``except Exception``; the supervisor counts it and
     restarts the worker, which then serves the next reading."""
@@ -56,9 +48,9 @@ def test_supervisor_restarts_a_worker_killed_by_a_base_exception():
 
     gw = IngestGateway(client, handler).start()
     client.deliver(TOPIC, _reading(1, co2_ppm=1.0))
-    assert _wait(lambda: gw.stats()["errors"].get("worker_restart:SystemExit") == 1)
+    assert wait_until(lambda: gw.stats()["errors"].get("worker_restart:SystemExit") == 1)
     client.deliver(TOPIC, _reading(2, co2_ppm=700.0))
-    assert _wait(lambda: got == [700.0]), gw.stats()
+    assert wait_until(lambda: got == [700.0]), gw.stats()
     assert gw.worker_alive
     gw.stop()
     assert not gw.worker_alive
@@ -77,7 +69,7 @@ def test_a_failing_clock_is_counted_and_ingest_continues():
     gw = IngestGateway(client, lambda m: got.append(m.seq), clock_ms=clock_ms).start()
     client.deliver(TOPIC, _reading(1))
     client.deliver(TOPIC, _reading(2))
-    assert _wait(lambda: got == [2])
+    assert wait_until(lambda: got == [2])
     assert gw.stats()["errors"] == {"validator:OSError": 1}
     gw.stop()
 
@@ -96,7 +88,7 @@ def test_stop_drains_then_refuses_later_deliveries():
         client.deliver(TOPIC, _reading(seq))
     stopper = threading.Thread(target=gw.stop, kwargs={"drain_timeout_s": 10.0})
     stopper.start()
-    assert _wait(lambda: client.callbacks == {})       # stage 1: unsubscribed at once
+    assert wait_until(lambda: client.callbacks == {})       # stage 1: unsubscribed at once
     client.deliver(TOPIC, _reading(99), callback)      # a delivery already in flight
     release.set()                                      # stage 2: the queue drains
     stopper.join(15)

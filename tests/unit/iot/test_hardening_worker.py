@@ -4,21 +4,12 @@ each failure path is counted and the worker keeps serving; stop() is staged."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from firesight.errors import InvalidParameterError
 from firesight.iot.worker import ServiceWorker
-
-
-def _wait(cond, timeout_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
+from support.waiting import wait_until
 
 
 def test_exceptions_are_counted_and_the_next_item_is_served():
@@ -32,7 +23,7 @@ def test_exceptions_are_counted_and_the_next_item_is_served():
     w = ServiceWorker("t", handle).start()
     for item in (1, 2):
         assert w.submit(item)
-    assert _wait(lambda: done == [2])
+    assert wait_until(lambda: done == [2])
     assert w.stats()["errors:ValueError"] == 1 and w.stats()["processed"] == 1
     w.stop()
 
@@ -48,7 +39,7 @@ def test_a_base_exception_restarts_the_worker_with_backoff():
     w = ServiceWorker("t", handle, backoff_s=(0.01, 0.02)).start()
     for item in (1, 2, 3):
         w.submit(item)
-    assert _wait(lambda: done == [3])
+    assert wait_until(lambda: done == [3])
     assert w.stats()["restarts:SystemExit"] == 2 and w.alive
     w.stop()
     assert not w.alive
@@ -77,7 +68,7 @@ def test_stop_stops_accepting_drains_then_ends():
         w.submit(k)
     stopper = threading.Thread(target=w.stop, kwargs={"drain_timeout_s": 10.0})
     stopper.start()
-    assert _wait(lambda: not w.submit(99))      # stage 1: refused at once
+    assert wait_until(lambda: not w.submit(99))      # stage 1: refused at once
     gate.set()                                  # stage 2: what was queued is handled
     stopper.join(15)
     assert done == [0, 1, 2, 3, 4]
