@@ -5,7 +5,6 @@ inside functions count too."""
 
 from __future__ import annotations
 
-import ast
 import json
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import firesight
+from support.imports import imported_modules
 
 SRC = Path(firesight.__file__).resolve().parent
 
@@ -29,22 +29,11 @@ FORBIDDEN_LIBRARIES = {"boto3", "botocore", "paho", "amqtt", "sqlite3", "sqlalch
 DOMAIN = ("physics", "sensors", "features", "detection")
 
 
-def _imports(path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.lineno, node.module))
-    return found
-
-
 @pytest.mark.parametrize("layer", sorted(ALLOWED))
 def test_lower_layers_import_only_downwards(layer):
     bad = []
     for path in sorted((SRC / layer).rglob("*.py")):
-        for line, module in _imports(path):
+        for line, module in imported_modules(path):
             parts = module.split(".")
             if parts[0] != "firesight" or len(parts) < 2 or parts[1] == layer:
                 continue
@@ -57,7 +46,7 @@ def test_lower_layers_import_only_downwards(layer):
 def test_domain_layers_import_no_io_libraries(layer):
     bad = [f"{path.relative_to(SRC)}:{line} imports {module}"
            for path in sorted((SRC / layer).rglob("*.py"))
-           for line, module in _imports(path)
+           for line, module in imported_modules(path)
            if module.split(".")[0] in FORBIDDEN_LIBRARIES]
     assert not bad, "\n".join(bad)
 
@@ -66,7 +55,7 @@ def test_the_checker_sees_an_upward_import(tmp_path):
     """Positive control: an import inside a function is found."""
     source = tmp_path / "m.py"
     source.write_text("def f():\n    from firesight.scenarios.scene import ThermalScene\n")
-    assert (2, "firesight.scenarios.scene") in _imports(source)
+    assert (2, "firesight.scenarios.scene") in imported_modules(source)
 
 
 def _loaded_after(modules: str, prefixes: tuple[str, ...]) -> list[str]:

@@ -5,33 +5,22 @@ imports inside functions count too."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
 import firesight
+from support.imports import imported_modules
 
 SRC = Path(firesight.__file__).resolve().parent
 UI_AND_IO = {"fsspec", "rich", "s3fs"}
-
-
-def _imported(path: Path) -> list[tuple[int, str]]:
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.append((node.lineno, node.module))
-    return found
 
 
 @pytest.mark.parametrize("layer", ["features", "detection"])
 def test_no_fsspec_or_rich(layer):
     bad = [f"{path.relative_to(SRC)}:{line} imports {module}"
            for path in sorted((SRC / layer).rglob("*.py"))
-           for line, module in _imported(path) if module.split(".")[0] in UI_AND_IO]
+           for line, module in imported_modules(path) if module.split(".")[0] in UI_AND_IO]
     assert not bad, "\n".join(bad)
 
 
@@ -39,4 +28,4 @@ def test_the_checker_sees_a_lazy_import(tmp_path):
     """Positive control: an import inside a function is found."""
     source = tmp_path / "m.py"
     source.write_text("def f():\n    from rich.progress import Progress\n    import fsspec\n")
-    assert {m for _, m in _imported(source)} == {"rich.progress", "fsspec"}
+    assert {m for _, m in imported_modules(source)} == {"rich.progress", "fsspec"}
