@@ -94,9 +94,7 @@ class GuardedReader(ReaderAdapter):
         self._state, self._multiplier, self._length, self._left, self._type = _TYPE, 1, 0, 0, 0
         self._deadline: float | None = deadline
         self.closed_reason: str | None = None
-        self.rate_per_s = limits.publish_rate_per_s
-        self._tokens = float(limits.publish_rate_per_s or 0)
-        self._last_refill = asyncio.get_running_loop().time()
+        self.use_rate(limits.publish_rate_per_s)
         self.client_id: str | None = None
         self.principal: str | None = None
         self.throttled = 0
