@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from firesight.errors import InvalidParameterError, require
+from firesight.physics.constants import standard_atmosphere_pressure_pa
 from firesight.scenarios.build import BuiltScenario, build_scenario
 from firesight.scenarios.fires import FIRE_SAMPLERS
 from firesight.scenarios.sampler import aim_camera, choose, node_sensor, r, sample_camera, sample_room
@@ -88,8 +89,7 @@ def _sample_site(rng: np.random.Generator) -> dict:
     """Altitude and barometric pressure of the site, and the SCD41's altitude setting."""
     low, high, p_high = SITE_ALTITUDE_M
     altitude = rng.uniform(*(high if rng.random() < p_high else low))
-    standard = 101325.0 * (1.0 - 2.25577e-5 * altitude) ** 5.25588
-    pressure = standard + rng.uniform(-WEATHER_PRESSURE_PA, WEATHER_PRESSURE_PA)
+    pressure = standard_atmosphere_pressure_pa(altitude) + rng.uniform(-WEATHER_PRESSURE_PA, WEATHER_PRESSURE_PA)
     setting = altitude if rng.random() < SCD41_ALTITUDE_SET_PROBABILITY else 0.0
     return {"altitude_m": r(altitude, 1), "pressure_pa": r(pressure, 0), "scd41_altitude_setting_m": r(setting, 1)}
 

@@ -54,6 +54,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from firesight.errors import require
+from firesight.physics.constants import standard_atmosphere_pressure_pa
 from firesight.physics.lag import linear_input_lag
 from firesight.physics.room import magnus_saturation_vapour_pressure_pa
 
@@ -308,11 +309,12 @@ class SCD41Sensor:
     def compensation_pressure_pa(self) -> float:
         """The pressure the CO2 output is compensated for [Pa]: the set ambient pressure,
         else the default pressure scaled to the set altitude with the standard-atmosphere
-        barometric formula ``(1 - 2.25577e-5 h)^5.25588`` (model assumption)."""
+        barometric formula (:func:`firesight.physics.constants.standard_atmosphere_pressure_pa`;
+        model assumption)."""
         if self._ambient_pressure_pa is not None:
             return self._ambient_pressure_pa
-        return float(self.constants["compensation_pressure_pa"]
-                     * (1.0 - 2.25577e-5 * self.sensor_altitude_m) ** 5.25588)
+        return float(standard_atmosphere_pressure_pa(self.sensor_altitude_m,
+                                                     self.constants["compensation_pressure_pa"]))
 
     def asc_schedule(self, t0_s: float, t1_s: float) -> tuple[float, list[tuple[float, float]]]:
         """ASC period ends in ``(t0_s, t1_s]`` as ``(end_s, start_s)`` pairs, and the time
