@@ -205,16 +205,15 @@ class IngestGateway:
             for f in list(self._filters):
                 self.remove_filter(f)
         self._filters.clear()
+        self._end_worker(drain_timeout_s, drain_timeout_s=drain_timeout_s)
+
+    def _end_worker(self, join_timeout_s: float, *, drain_timeout_s: float = 0.0) -> None:
+        """Let the worker drain the queues for up to ``drain_timeout_s`` [s], stop accepting,
+        drop and count what is still queued, end the worker and wait for it."""
         deadline = time.monotonic() + drain_timeout_s
         with self._cond:
             while (self._frames or self._readings) and time.monotonic() < deadline and self.worker_alive:
                 self._cond.wait(0.05)
-            self._accepting = False
-        self._end_worker(drain_timeout_s)
-
-    def _end_worker(self, join_timeout_s: float) -> None:
-        """Drop and count what is still queued, end the worker and wait for it."""
-        with self._cond:
             self._accepting = False
             left = len(self._frames) + len(self._readings)
             if left:
