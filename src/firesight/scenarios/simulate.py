@@ -21,7 +21,10 @@ import pandas as pd
 
 import firesight
 from firesight.physics.lag import first_order_response
-from firesight.physics.room import magnus_saturation_vapour_pressure_pa
+from firesight.physics.psychrometrics import (
+    magnus_saturation_vapour_pressure_pa,
+    relative_humidity_from_vapour_pressure,
+)
 from firesight.scenarios.build import BuiltScenario
 from firesight.scenarios.families import get_family
 from firesight.sensors.lepton import LeptonCamera, LeptonFaults
@@ -122,15 +125,16 @@ def node_enclosure(time_s: np.ndarray, co2_ppm: np.ndarray, temperature_c: np.nd
     heating = float(sensor.get("self_heating_k") or 0.0)
     t = np.asarray(time_s, dtype=float)
     co2, temp, rh = (np.asarray(a, dtype=float) for a in (co2_ppm, temperature_c, humidity_rh))
-    if tau > 0.0 and t.size > 1:
-        vapour_pa = rh / 100.0 * magnus_saturation_vapour_pressure_pa(temp)
+    lagged = tau > 0.0 and t.size > 1
+    if not lagged and heating <= 0.0:
+        return t, co2, temp, np.clip(rh, 0.0, 100.0)
+    # the enclosure exchanges and warms the room's vapour, not its relative humidity
+    vapour_pa = rh / 100.0 * magnus_saturation_vapour_pressure_pa(temp)
+    if lagged:
         co2, temp, vapour_pa = (first_order_response(t, a, tau) for a in (co2, temp, vapour_pa))
-        rh = 100.0 * vapour_pa / magnus_saturation_vapour_pressure_pa(temp)
     if heating > 0.0:
-        vapour_pa = rh / 100.0 * magnus_saturation_vapour_pressure_pa(temp)
         temp = temp + heating
-        rh = 100.0 * vapour_pa / magnus_saturation_vapour_pressure_pa(temp)
-    return t, co2, temp, np.clip(rh, 0.0, 100.0)
+    return t, co2, temp, relative_humidity_from_vapour_pressure(vapour_pa, temp)
 
 
 def _with_history(built: BuiltScenario, history: dict) -> tuple[np.ndarray, ...]:
@@ -145,7 +149,7 @@ def _with_history(built: BuiltScenario, history: dict) -> tuple[np.ndarray, ...]
                        min(outdoor, co2[0]))
     temp_h = temp[0] + float(history.get("temperature_trend_c_per_min", 0.0)) * th / 60.0
     vapour_pa = rh[0] / 100.0 * magnus_saturation_vapour_pressure_pa(temp[0])
-    rh_h = np.clip(100.0 * vapour_pa / magnus_saturation_vapour_pressure_pa(temp_h), 0.0, 100.0)
+    rh_h = relative_humidity_from_vapour_pressure(vapour_pa, temp_h)
     return (np.concatenate([th, t]), np.concatenate([co2_h, co2]), np.concatenate([temp_h, temp]),
             np.concatenate([rh_h, rh]))
 

@@ -56,7 +56,7 @@ import numpy as np
 from firesight.errors import require
 from firesight.physics.constants import standard_atmosphere_pressure_pa
 from firesight.physics.lag import linear_input_lag
-from firesight.physics.room import magnus_saturation_vapour_pressure_pa
+from firesight.physics.psychrometrics import magnus_saturation_vapour_pressure_pa
 
 #: Datasheet constants [1].
 SCD41 = {
