@@ -28,6 +28,9 @@ FEEDBACK_QUEUE = "feedback"
 #: Durable queue of scored feature windows, sampled by the analysis agent, for the learning agent
 #: (drift; :mod:`firesight.agents.field_windows`).
 FIELD_WINDOWS_QUEUE = "field-windows"
+#: Metadata table of the agents' per-device state (conditions, alert level, sequences, the
+#: devices a scale-out worker serves).
+STATE_TABLE = "agent-device-state"
 
 #: Signals, NFPA 72 conventions plus the pre-alarm ``watch``.
 SIGNALS: tuple[str, ...] = ("alarm", "watch", "supervisory", "trouble")
