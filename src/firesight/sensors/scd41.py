@@ -349,8 +349,9 @@ class SCD41Sensor:
                 if not sel.any():
                     continue
                 block = np.floor((tr[sel] - start) / filt).astype(np.int64)
-                means = np.bincount(block, weights=internal[sel]) / np.maximum(np.bincount(block), 1)
-                means = means[np.bincount(block) > 0]
+                counts = np.bincount(block)
+                filled = counts > 0
+                means = np.bincount(block, weights=internal[sel])[filled] / counts[filled]
                 step = self.asc_target_ppm - (float(means.min()) + total)
                 kind = "period-minimum"
             else:  # the period began before the first input: assumed to have seen the target
