@@ -209,7 +209,7 @@ class MosquittoBroker:
 
     @property
     def runtime_dir(self) -> Path:
-        """Where the ACL and the persistence database live: the workdir, or (started as
+        """Where the dynamic-security configuration and the persistence database live: the workdir, or (started as
         root, when the unprivileged account cannot reach the workdir) a private folder
         of that account whose path the workdir records."""
         assert self.workdir is not None
@@ -301,7 +301,7 @@ class MosquittoBroker:
                 self.url = f"mqtts://{self.host}:{self.port}"
                 record = {"pid": self._proc.pid, "host": self.host, "port": self.port,
                           "conf": str(self.conf_path), "runtime": str(self.runtime_dir),
-                          "admin": str(self.admin_dir), "ca": str(ca_path(self.registry))}
+                          "admin": str(self.admin_dir)}
                 write_bytes_atomic(self.pid_path, json.dumps(record).encode(), mode=0o600)
                 return self.url
             time.sleep(0.05)
@@ -328,11 +328,10 @@ class MosquittoBroker:
         changed (None when mosquitto does not run)."""
         if self.workdir is None:  # not started yet: start() writes everything
             return None
-        _write_crl(self.registry, self.runtime_dir)
         if self._proc is None or self._proc.poll() is not None:
+            _write_crl(self.registry, self.runtime_dir)
             return None
-        self._proc.send_signal(signal.SIGHUP)
-        return _sync(self.registry, self.host, self.port, self.admin_dir, ca_path(self.registry))
+        return _apply(self.registry, self._proc.pid, self.runtime_dir, self.host, self.port, self.admin_dir)
 
     def reload(self) -> None:
         """Restart mosquitto on the same port with configuration, rights and CRL written
@@ -461,12 +460,6 @@ def _copy_tls_files(runtime: Path, ca_pem: Path, cert: Path, key: Path, crl: Pat
     return out
 
 
-def ca_path(registry: DeviceRegistry) -> Path:
-    """The project CA certificate (what the admin connection verifies the broker with)."""
-    assert registry.ca is not None
-    return registry.ca.ca_path
-
-
 def _write_crl(registry: DeviceRegistry, runtime: Path) -> None:
     """Rewrite the CRL and its copy in ``runtime`` (owned like the folder)."""
     registry.write_crl()
@@ -478,18 +471,23 @@ def _write_crl(registry: DeviceRegistry, runtime: Path) -> None:
         os.chown(path, st.st_uid, st.st_gid)
 
 
-def _sync(registry: DeviceRegistry, host: str, port: int, admin_dir: Path, ca: Path) -> SyncReport:
-    """Sync the dynamic-security clients and roles of the broker at ``host:port`` over the
-    admin connection (to the loopback address when it listens on all)."""
+def _apply(registry: DeviceRegistry, pid: int, runtime: Path, host: str, port: int, admin_dir: Path) -> SyncReport:
+    """Apply registry changes to the running Mosquitto ``pid``: rewrite the CRL copy in
+    ``runtime`` and SIGHUP, then sync the dynamic-security clients and roles of the broker
+    at ``host:port`` over the admin connection (to the loopback address when it listens on
+    all; the broker is verified with the project CA)."""
+    _write_crl(registry, runtime)
+    os.kill(pid, signal.SIGHUP)
+    assert registry.ca is not None
     target = "localhost" if host in ("", "0.0.0.0", "::") else host
     with DynsecAdmin(f"mqtts://{target}:{port}", cert_path=admin_dir / "admin.pem", key_path=admin_dir / "admin.key",
-                     ca_path=ca, lock_path=admin_dir / "admin.lock") as admin:
+                     ca_path=registry.ca.ca_path, lock_path=admin_dir / "admin.lock") as admin:
         return sync_dynsec(admin, registry)
 
 
 def managed_mosquitto(workdir: Path | str) -> dict | None:
     """The pid file of the Mosquitto running with this ``workdir`` (``pid``, ``host``,
-    ``port``, ``conf``, ``runtime``, ``admin``, ``ca``), or None when none runs there (no pid file, or one whose
+    ``port``, ``conf``, ``runtime``, ``admin``), or None when none runs there (no pid file, or one whose
     process is gone or is another program now)."""
     workdir = Path(workdir).absolute()
     try:
@@ -518,8 +516,6 @@ def reload_managed_mosquitto(registry: DeviceRegistry, workdir: Path | str) -> b
     if info is None:
         return False
     workdir = Path(workdir).absolute()
-    _write_crl(registry, Path(info.get("runtime") or workdir))
-    os.kill(int(info["pid"]), signal.SIGHUP)
-    _sync(registry, str(info["host"]), int(info["port"]), Path(info.get("admin") or workdir / "admin"),
-          Path(info.get("ca") or ca_path(registry)))
+    _apply(registry, int(info["pid"]), Path(info.get("runtime") or workdir), str(info["host"]), int(info["port"]),
+           Path(info.get("admin") or workdir / "admin"))
     return True
