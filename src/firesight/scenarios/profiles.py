@@ -39,9 +39,10 @@ def window(time_s: np.ndarray, start_s: float, end_s: float | None = None, *, ra
 first_order = first_order_lag
 
 
-def puffing_frequency_hz(diameter_m: float) -> float:
-    """Puffing frequency of a buoyant diffusion flame [Hz] (Cetegen & Ahmed [1])."""
-    return PUFFING_COEFFICIENT_HZ_M05 / np.sqrt(max(float(diameter_m), 1e-3))
+def puffing_frequency_hz(diameter_m):
+    """Puffing frequency of a buoyant diffusion flame [Hz] (Cetegen & Ahmed [1]); a number
+    or an array of burning diameters [m] (at least 1 mm)."""
+    return PUFFING_COEFFICIENT_HZ_M05 / np.sqrt(np.maximum(np.asarray(diameter_m, dtype=float), 1e-3))
 
 
 def flame_flicker(time_s: np.ndarray, diameter_m, rng: np.random.Generator,
@@ -58,8 +59,7 @@ def flame_flicker(time_s: np.ndarray, diameter_m, rng: np.random.Generator,
     does.
     """
     t = np.asarray(time_s, dtype=float)
-    d = np.broadcast_to(np.maximum(np.asarray(diameter_m, dtype=float), 1e-3), t.shape)
-    f = PUFFING_COEFFICIENT_HZ_M05 / np.sqrt(d)
+    f = np.broadcast_to(puffing_frequency_hz(diameter_m), t.shape)
     dt = np.diff(t, prepend=t[0]) if t.size > 1 else np.ones(t.size)
     phase = 2 * np.pi * np.cumsum(f * dt)
     step = float(np.median(dt[1:])) if t.size > 1 else 1.0
