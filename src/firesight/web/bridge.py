@@ -15,6 +15,8 @@ import json
 import logging
 import math
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from firesight.agents.events import AlertEvent
 from firesight.detection.alerts import LEVELS
@@ -26,6 +28,7 @@ from firesight.web.feed import DashboardFeed
 
 log = logging.getLogger(__name__)
 _MAX_PROBABILITY_BYTES = 1024
+_T = TypeVar("_T")
 
 
 def parse_probability(topic: str, payload: bytes) -> dict:
@@ -93,27 +96,28 @@ class BrokerBridge:
         self.feed.push_message(message)
 
     def _on_alert(self, topic: str, payload: bytes) -> None:
-        try:
-            event = AlertEvent.from_json(payload)
-        except FiresightError as exc:
-            self.rejected += 1
-            metrics.MESSAGES_REJECTED.labels(kind="dashboard", reason="alert_malformed").inc()
-            log.warning("alert on %s is malformed: %s", topic, exc)
-            return
-        self.received += 1
-        self.feed.push_alert(event)
+        event = self._parsed(topic, "alert_malformed", lambda: AlertEvent.from_json(payload))
+        if event is not None:
+            self.feed.push_alert(event)
 
     def _on_probability(self, topic: str, payload: bytes) -> None:
+        record = self._parsed(topic, "probability_malformed", lambda: parse_probability(topic, payload))
+        if record is not None:
+            site, thing = record.pop("site"), record.pop("thing")
+            self.feed.push_probability(site, thing, **record)
+
+    def _parsed(self, topic: str, reason: str, parse: Callable[[], _T]) -> _T | None:
+        """``parse()``, counted as received; None for a payload it refuses, counted and
+        logged as rejected for ``reason``."""
         try:
-            record = parse_probability(topic, payload)
-        except DataError as exc:
+            value = parse()
+        except FiresightError as exc:
             self.rejected += 1
-            metrics.MESSAGES_REJECTED.labels(kind="dashboard", reason="probability_malformed").inc()
-            log.warning("probability record on %s refused: %s", topic, exc)
-            return
+            metrics.MESSAGES_REJECTED.labels(kind="dashboard", reason=reason).inc()
+            log.warning("%s on %s: %s", reason, topic, exc)
+            return None
         self.received += 1
-        site, thing = record.pop("site"), record.pop("thing")
-        self.feed.push_probability(site, thing, **record)
+        return value
 
     def stop(self) -> None:
         self.client.close(flush_timeout_s=2.0)
