@@ -7,6 +7,8 @@ const key = (site, thing) => site + "/" + thing;
 const $ = (id) => document.getElementById(id);
 let redrawPending = false;
 let alertsTimer = null;
+// Device Defender's conditions are "defender:BEHAVIOUR" (firesight.agents.defender_agent.CONDITION_PREFIX)
+const DEFENDER_PREFIX = "defender:";
 
 // ---- colour map (an "iron" palette: black, blue, magenta, orange, yellow, white) ----------
 const STOPS = [[0, [0, 0, 0]], [0.2, [32, 0, 140]], [0.4, [160, 0, 160]], [0.6, [235, 80, 20]],
@@ -144,7 +146,7 @@ function renderDevices() {
       b.appendChild(text("b", d.thing));
       b.appendChild(text("span", d.state, "badge state-" + d.state));
       if (d.level) b.appendChild(text("span", d.level, "badge level-" + d.level));
-      const conds = (d.health.conditions || []).concat((d.health.violations || []).map((v) => "defender:" + v));
+      const conds = (d.health.conditions || []).concat((d.health.violations || []).map((v) => DEFENDER_PREFIX + v));
       if (conds.length) b.appendChild(text("div", conds.join(", "), "health"));
       b.appendChild(text("div", "seen " + fmtTime(d.last_seen_ms), "meta"));
       b.addEventListener("click", () => { S.selected = key(d.site, d.thing); scheduleRedraw(); });
@@ -256,9 +258,9 @@ async function start() {
       logEvent(`${e.signal} ${e.state} ${e.level} ${e.site}/${e.thing}`);
       if (e.signal === "alarm" || e.signal === "watch") { const d = device(e.site, e.thing); if (e.state === "active") d.level = e.level; }
       if ((e.signal === "trouble" || e.signal === "supervisory") && e.thing) {
-        // Device Defender's conditions (defender:BEHAVIOUR) are the device's violations
-        const defender = e.level.startsWith("defender:");
-        const field = defender ? "violations" : "conditions", name = defender ? e.level.slice(9) : e.level;
+        // Device Defender's conditions are the device's violations (the behaviour names)
+        const defender = e.level.startsWith(DEFENDER_PREFIX);
+        const field = defender ? "violations" : "conditions", name = defender ? e.level.slice(DEFENDER_PREFIX.length) : e.level;
         const d = device(e.site, e.thing), c = new Set(d.health[field] || []);
         if (e.state === "active") c.add(name); else c.delete(name);
         d.health[field] = [...c];
