@@ -30,6 +30,22 @@ def _save(fig, path: Path) -> None:
         fig.savefig(tmp, dpi=110, bbox_inches="tight")
 
 
+def _write(plt, fig, path: Path) -> str:
+    """Save ``fig`` to ``path`` atomically, close it and return the path."""
+    _save(fig, path)
+    plt.close(fig)
+    return str(path)
+
+
+def _unit_square(ax, *, xlabel: str, ylabel: str, title: str, legend_loc: str) -> None:
+    """Labels, title, legend and the grey diagonal of a [0, 1] x [0, 1] plot (ROC, reliability)."""
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.5, ls="--")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc=legend_loc)
+
+
 def plot_evaluation(results: dict, scores: dict, table, out_dir: str | os.PathLike,
                     *, title: str = "") -> list[str]:
     """Write the three figures to ``out_dir``; return their paths.
@@ -79,10 +95,7 @@ def plot_evaluation(results: dict, scores: dict, table, out_dir: str | os.PathLi
         from matplotlib.patches import Patch
 
         ax.legend([Patch(color=colors[n]) for n in names], names, fontsize=7, loc="lower right")
-        path = out / "eval_time_to_alarm.png"
-        _save(fig, path)
-        plt.close(fig)
-        paths.append(str(path))
+        paths.append(_write(plt, fig, out / "eval_time_to_alarm.png"))
 
     nf = sorted({f for n in names for f, e in results[n]["false_alarms_by_family"].items()
                  if f not in results[n]["time_to_alarm_s"]["by_family"]})
@@ -101,10 +114,7 @@ def plot_evaluation(results: dict, scores: dict, table, out_dir: str | os.PathLi
         ax.set_xlabel("fraction of scenarios with a false alarm [-]")
         ax.set_title("False alarms per non-fire family")
         ax.legend(fontsize=7, loc="lower right")
-        path = out / "eval_false_alarms.png"
-        _save(fig, path)
-        plt.close(fig)
-        paths.append(str(path))
+        paths.append(_write(plt, fig, out / "eval_false_alarms.png"))
 
     if "burning" in table.columns:
         from sklearn.metrics import roc_curve
@@ -119,15 +129,10 @@ def plot_evaluation(results: dict, scores: dict, table, out_dir: str | os.PathLi
                 auc = results[name]["roc_auc"]
                 ax.plot(fpr, tpr, color=colors[name],
                         label=f"{name} (AUC {auc:.3f})" if auc is not None else name)
-            ax.plot([0, 1], [0, 1], color="grey", lw=0.5, ls="--")
-            ax.set_xlabel("false positive rate (per window) [-]")
-            ax.set_ylabel("true positive rate (per window) [-]")
-            ax.set_title("ROC per window (secondary metric)")
-            ax.legend(fontsize=7, loc="lower right")
-            path = out / "eval_roc.png"
-            _save(fig, path)
-            plt.close(fig)
-            paths.append(str(path))
+            _unit_square(ax, xlabel="false positive rate (per window) [-]",
+                         ylabel="true positive rate (per window) [-]", title="ROC per window (secondary metric)",
+                         legend_loc="lower right")
+            paths.append(_write(plt, fig, out / "eval_roc.png"))
             paths.append(_reliability_plot(plt, results, scores, y, out, colors))
     return paths
 
@@ -143,12 +148,7 @@ def _reliability_plot(plt, results: dict, scores: dict, y: np.ndarray, out: Path
             xs, ys = zip(*pts)
             ax.plot(xs, ys, marker="o", ms=3, color=colors[name],
                     label=f"{name} (ECE {r['ece']:.3f}, Brier {r['brier']:.3f})")
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.5, ls="--")
-    ax.set_xlabel("mean predicted fire probability in the bin [-]")
-    ax.set_ylabel("fraction of the bin's windows burning [-]")
-    ax.set_title("Reliability per window (10 equal-width bins)")
-    ax.legend(fontsize=7, loc="upper left")
-    path = out / "eval_reliability.png"
-    _save(fig, path)
-    plt.close(fig)
-    return str(path)
+    _unit_square(ax, xlabel="mean predicted fire probability in the bin [-]",
+                 ylabel="fraction of the bin's windows burning [-]",
+                 title="Reliability per window (10 equal-width bins)", legend_loc="upper left")
+    return _write(plt, fig, out / "eval_reliability.png")
