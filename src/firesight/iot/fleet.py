@@ -11,11 +11,14 @@ publishes what a real node publishes, at the device's own rates:
 - ``status``: ``online`` with firmware and uptime at start and every ``status_interval_s``,
   and an ``offline`` last will.
 
-Quality of service as a real node (``firesight edge run``) sends it: SCD41 readings and
-status at QoS 1 (the broker acknowledges each, and keeps them for a subscriber with a
-persistent session that is down, such as the monitoring agent between restarts), frames
+Quality of service: SCD41 readings and status at QoS 1, as a real node (``firesight edge
+run``) sends them (the broker acknowledges each, and keeps them for a subscriber with a
+persistent session that is down, such as the monitoring agent between restarts); frames
 and edge features at QoS 0 (at 8.7 Hz a lost frame is replaced within 115 ms, and a broker
-must not queue them for an absent subscriber). :data:`STREAM_QOS` holds the rule.
+must not queue them for an absent subscriber). The edge agent itself sends every stream
+from its disk buffer at QoS 1; the monitoring agent subscribes to frames at QoS 0
+(``GatewayConfig.frame_qos``), so the broker delivers and queues its frames at QoS 0
+either way. :data:`STREAM_QOS` holds the rule.
 
 Configuration comes from the device shadow: at start a node asks for its shadow
 (``get``), applies ``desired`` and reports what it runs (and firmware, health) in
@@ -62,8 +65,8 @@ _FFC_STATES = {1: "imminent", 2: "in_progress"}
 MAX_UNSENT = 32
 #: SCD41 readings that carry no value (firesight.sensors.scd41 status codes 1 and 2).
 _SCD41_NO_VALUE = (1, 2)
-#: MQTT QoS a node publishes each stream at (as the edge agent): readings and status
-#: acknowledged, frames and edge features fire-and-forget.
+#: MQTT QoS a simulated node publishes each stream at: readings and status acknowledged
+#: (as the edge agent), frames and edge features fire-and-forget.
 STREAM_QOS = {"thermal": 0, "features": 0, "scd41": 1, "status": 1}
 
 
