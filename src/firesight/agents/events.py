@@ -32,6 +32,18 @@ FIELD_WINDOWS_QUEUE = "field-windows"
 #: devices a scale-out worker serves).
 STATE_TABLE = "agent-device-state"
 
+def parse_json_object(body: str | bytes, what: str) -> dict[str, Any]:
+    """The JSON object of a queue message body; :class:`DataError` saying that ``what`` (the
+    message's name) is not JSON or not an object."""
+    try:
+        raw = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise DataError(f"{what} is not JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"{what} must be a JSON object, got {type(raw).__name__}")
+    return raw
+
+
 #: Signals, NFPA 72 conventions plus the pre-alarm ``watch``.
 SIGNALS: tuple[str, ...] = ("alarm", "watch", "supervisory", "trouble")
 #: Alert levels of the fire decision (as in :mod:`firesight.detection.alerts`).
@@ -111,12 +123,7 @@ class AlertEvent:
     @classmethod
     def from_json(cls, text: str | bytes) -> "AlertEvent":
         """Parse an event; raise :class:`DataError` with the reason if it is malformed."""
-        try:
-            values = json.loads(text)
-        except (ValueError, RecursionError) as exc:
-            raise DataError(f"alert event is not JSON: {exc}") from None
-        if not isinstance(values, dict):
-            raise DataError(f"alert event must be a JSON object, got {type(values).__name__}")
+        values = parse_json_object(text, "alert event")
         known = {k: values[k] for k in cls.__dataclass_fields__ if k in values}
         try:
             return cls(**known)

@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from firesight.agents.events import FIELD_WINDOWS_QUEUE, LEVELS
+from firesight.agents.events import FIELD_WINDOWS_QUEUE, LEVELS, parse_json_object
 from firesight.errors import DataError, FiresightError, NotFoundError, require
 
 log = logging.getLogger(__name__)
@@ -196,12 +196,7 @@ def field_window_message(*, site: str, thing: str, ts_ms: int, time_s: float, fe
 def parse_field_window(body: str | bytes) -> dict[str, Any]:
     """One flat row (meta columns, then features as floats, NaN for null) of a message
     :func:`field_window_message` built; :class:`DataError` naming what is wrong."""
-    try:
-        raw = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise DataError(f"field window is not JSON: {exc}") from None
-    if not isinstance(raw, dict):
-        raise DataError(f"field window must be a JSON object, got {type(raw).__name__}")
+    raw = parse_json_object(body, "field window")
     thing = raw.get("thing")
     if not isinstance(thing, str) or not thing:
         raise DataError(f"field window needs a non-empty thing, got {thing!r}")

@@ -52,7 +52,7 @@ from typing import Any
 
 from firesight.agents.alert_store import FEEDBACK_KINDS
 from firesight.agents.drift import MIN_FIELD_WINDOWS, PSI_SIGNIFICANT, TrainingReference, drift_report
-from firesight.agents.events import FEEDBACK_QUEUE
+from firesight.agents.events import FEEDBACK_QUEUE, parse_json_object
 from firesight.agents.field_intake import FieldWindowIntake
 from firesight.errors import ConflictError, DataError, FiresightError, require
 
@@ -80,12 +80,7 @@ class Feedback:
     @classmethod
     def from_message(cls, body: str | bytes) -> "Feedback":
         """Parse a feedback queue message; :class:`DataError` naming what is wrong."""
-        try:
-            raw = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise DataError(f"feedback is not JSON: {exc}") from None
-        if not isinstance(raw, dict):
-            raise DataError(f"feedback must be a JSON object, got {type(raw).__name__}")
+        raw = parse_json_object(body, "feedback")
         kind = raw.get("kind")
         if kind not in FEEDBACK_KINDS:
             raise DataError(f"feedback kind must be one of {FEEDBACK_KINDS}, got {kind!r}")
