@@ -95,6 +95,11 @@ def choose_guard(table: pd.DataFrame, probability: np.ndarray, policy: AlertPoli
     is measured on more nuisances than a validation split holds). Returns ``{"guard": ...,
     "sweep": [...]}`` (``guard`` None when no level qualifies)."""
     sets = [(prepare_table(table), probability)] + [(prepare_table(t), p) for t, p in extra]
+    return _choose_guard(sets, policy, grid)
+
+
+def _choose_guard(sets: list, policy: AlertPolicy, grid) -> dict:
+    """:func:`choose_guard` on (prepared table, probability) pairs, the validation split first."""
     plain = [int(evaluate_probabilities(t, p, policy)["false_alarm_scenarios"]) for t, p in sets]
     sweep, chosen = [], None
     for level in sorted(c for c in grid if c >= policy.watch_on):
@@ -123,6 +128,6 @@ def choose_guards(bundle: DetectorBundle, table: pd.DataFrame, policies: dict, e
         if CO2_RATE_COLUMN in names and TEMPERATURE_RATE_COLUMN in names:
             if getattr(det, "guard", None) is not None:
                 raise ValueError(f"variant {variant!r} already carries a guard; choose on an unguarded model")
-            extra = [(t, det.fire_probability(t)) for t in extra_tables]
-            out[variant] = choose_guard(table, det.fire_probability(table), policies[variant], extra=extra)
+            sets = [(t, det.fire_probability(t)) for t in [table, *extra_tables]]
+            out[variant] = _choose_guard(sets, policies[variant], CONFIRM_GRID)
     return out
