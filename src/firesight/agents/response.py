@@ -184,9 +184,7 @@ class ResponseAgent(DeliveryOutbox):
             explanation={"reason": f"an alert event could not be read: {reason}"[:500],
                          "signal": text("signal"), "dead_letter_queue": self.queue_name + "-dlq",
                          "message_id": message_id})
-        if not self.store.event_applied(trouble.event_id):
-            metrics.ALERTS.labels(signal="trouble", level="malformed_event").inc()
-        keys = self.apply_event(trouble)
+        keys = self.apply_event(trouble, raised_here=True)
         self._delete(message)
         self._dispatch(keys)
 
@@ -197,13 +195,16 @@ class ResponseAgent(DeliveryOutbox):
             log.warning("event message %s was redelivered before it was deleted", message.get("message_id"))
 
     # -- alerts ----------------------------------------------------------------------------------
-    def apply_event(self, event: AlertEvent) -> list[str]:
+    def apply_event(self, event: AlertEvent, *, raised_here: bool = False) -> list[str]:
         """Record the change ``event`` brings and plan its notifications; return the keys of
-        the deliveries to send (none for an event already applied)."""
+        the deliveries to send (none for an event already applied). ``raised_here``: a
+        trouble this agent raises itself, counted in ``firesight_alerts_total`` when new."""
         self._count("events")
         if self.store.event_applied(event.event_id):
             self._count("events_duplicate")
             return []
+        if raised_here and event.state == "active":
+            metrics.ALERTS.labels(signal=event.signal, level=event.level).inc()
         now = self.clock()
         cond = condition_key(event.thing, event.signal, event.level)
         if event.state == "active":
@@ -370,9 +371,7 @@ class ResponseAgent(DeliveryOutbox):
                                    f"{alert['alert_id']} ({alert['signal']})",
                          "detail": error[:300], "alert_id": alert["alert_id"], "channel": record["channel"],
                          "delivery_key": record["delivery_key"]})
-        if not self.store.event_applied(event.event_id):
-            metrics.ALERTS.labels(signal="trouble", level=condition).inc()
-        return self.apply_event(event)
+        return self.apply_event(event, raised_here=True)
 
     def recover(self) -> int:
         """Finish what a previous run left: plan the deliveries of every open alert, settle the
