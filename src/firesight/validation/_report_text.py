@@ -30,6 +30,7 @@ def _mean_verdict(row) -> str:
         return "within 10 %"
     return f"too {'warm' if rel > 0 else 'cool'} by {abs(100 * rel):.0f} %"
 
+
 def render(result, *, command, table_md, fmt, faa_fire, faa_tests, bounds, lepton) -> str:
     """Markdown text of the validation report."""
     faa = result["faa_table"]
