@@ -31,6 +31,7 @@ import logging
 import queue as queue_module
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from firesight.agents.events import STATE_TABLE
@@ -119,13 +120,13 @@ class SharedDevices:
         """Ownership messages in order; device statuses (claims) wait until the retained
         worker and owner messages have arrived (our own ``online`` came back, or 3 s)."""
         handlers = {"worker": self._on_worker, "owner": self._on_owner, "status": self._on_shared_status}
-        held: list[tuple[str, str, bytes]] = []
+        held: deque[tuple[str, str, bytes]] = deque()
         started = time.monotonic()
         while not self._stop.is_set():
             if not self._claims_ready.is_set() and time.monotonic() - started > 3.0:
                 self._claims_ready.set()
             if held and self._claims_ready.is_set():
-                item, held = held[0], held[1:]
+                item = held.popleft()
             else:
                 try:
                     item = self._claims.get(timeout=0.25)
