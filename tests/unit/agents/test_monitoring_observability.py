@@ -38,7 +38,8 @@ def test_every_line_logged_while_a_reading_is_handled_carries_its_correlation_id
     handler.setFormatter(JsonFormatter())
     logger = logging.getLogger("firesight.agents.monitoring")
     logger.addHandler(handler)
-    level, logger.level = logger.level, logging.INFO
+    level = logger.level
+    logger.setLevel(logging.INFO)  # setLevel, not .level =: it clears the loggers' cached levels
     try:
         agent = MonitoringAgent(RecordingClient(), SQLiteMessageQueue(":memory:"))
         agent._on_message(status(7, "offline"))  # raises the offline trouble: logged
