@@ -63,7 +63,7 @@ deploy-check: $(STAMP) $(CHECKOV_VENV)/.installed
 RESULTS_DIR ?= data/results
 results: $(STAMP)
 	rm -rf $(RESULTS_DIR)/test-s606
-	$(BIN)/firesight generate --out $(RESULTS_DIR)/test-s606 --count 135 --seed 606 --duration-s 300 \
+	$(BIN)/firesight generate --out $(RESULTS_DIR)/test-s606 --count 135 --seed 606 \
 	  --frame-rate-hz 8.7 --workers 2
 	$(BIN)/firesight features --data $(RESULTS_DIR)/test-s606 --out $(RESULTS_DIR)/test-s606-features.parquet --workers 2
 	$(BIN)/firesight evaluate --data $(RESULTS_DIR)/test-s606 --features $(RESULTS_DIR)/test-s606-features.parquet \
@@ -83,9 +83,9 @@ NUISANCE_FAMILIES := candles,electric_cooking,empty_room,gas_stove_cooking,hair_
 MODEL_DIR ?= data/models
 model: $(STAMP)
 	rm -rf $(TRAIN_DIR) $(NUISANCE_DIR)
-	$(BIN)/firesight generate --out $(TRAIN_DIR) --count 270 --seed 303 --duration-s 300 --frame-rate-hz 8.7 --workers 2
+	$(BIN)/firesight generate --out $(TRAIN_DIR) --count 270 --seed 303 --frame-rate-hz 8.7 --workers 2
 	$(BIN)/firesight features --data $(TRAIN_DIR) --out $(TRAIN_DIR)-features.parquet --workers 2
-	$(BIN)/firesight generate --out $(NUISANCE_DIR) --count 340 --seed 505 --duration-s 300 --frame-rate-hz 8.7 \
+	$(BIN)/firesight generate --out $(NUISANCE_DIR) --count 340 --seed 505 --frame-rate-hz 8.7 \
 	  --workers 2 --families $(NUISANCE_FAMILIES)
 	$(BIN)/firesight features --data $(NUISANCE_DIR) --out $(NUISANCE_DIR)-features.parquet --workers 2
 	$(MAKE) model-train

@@ -24,7 +24,7 @@ def _split(text: Optional[str]) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
 
-def _generate(out: str, count: int, seed: int, families: list[str] | None, duration_s: float, workers: int,
+def _generate(out: str, count: int, seed: int, families: list[str] | None, duration_s: float | None, workers: int,
               frame_rate_hz: float, engine: str = "local", spark_master: str = "local[*]") -> dict:
     from firesight import bootstrap
     from firesight.datasets.generate import generate_dataset, validate_arguments
@@ -51,7 +51,9 @@ def generate(
     seed: int = typer.Option(0, "--seed", help="Dataset seed; scenario i draws from numpy SeedSequence((seed, i)) (default 0)."),
     families: Optional[str] = typer.Option(None, "--families", help="Comma-separated family names "
                                            "(see `firesight scenarios`; default: all)."),
-    duration_s: float = typer.Option(300.0, "--duration-s", help="Length of each scenario, in seconds (default 300)."),
+    duration_s: Optional[float] = typer.Option(None, "--duration-s", help="Length of every scenario, in seconds "
+                                               "(default: each family's natural length: 300 s; the EN 54 "
+                                               "smouldering fires 900 s, cooking 600 s; see `firesight scenarios`)."),
     workers: int = typer.Option(1, "--workers", help="Worker processes (default 1). The output bytes do "
                                 "not depend on it."),
     frame_rate_hz: float = typer.Option(8.7, "--frame-rate-hz", help="Lepton frame rate in Hz, at most 8.7 "
@@ -75,18 +77,19 @@ def generate(
 
 
 def scenarios(as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
-    """List the scenario families: name, label and description."""
+    """List the scenario families: name, label, natural length (``generate`` without
+    ``--duration-s``) and description."""
     from firesight.scenarios import FAMILIES
 
     if as_json:
-        print(json.dumps([{"name": f.name, "label": f.label, "description": f.description}
-                          for f in FAMILIES.values()], indent=1))
+        print(json.dumps([{"name": f.name, "label": f.label, "natural_duration_s": f.natural_duration_s,
+                           "description": f.description} for f in FAMILIES.values()], indent=1))
         return
     table = Table(title=f"{len(FAMILIES)} scenario families")
-    for column in ("name", "label", "description"):
+    for column in ("name", "label", "length s", "description"):
         table.add_column(column, overflow="fold")
     for fam in FAMILIES.values():
-        table.add_row(fam.name, fam.label, fam.description)
+        table.add_row(fam.name, fam.label, f"{fam.natural_duration_s:g}", fam.description)
     console.print(table)
 
 

@@ -46,7 +46,7 @@ class GenerateSettings:
     """Everything that decides a dataset's content (``count`` only extends it)."""
 
     seed: int
-    duration_s: float
+    duration_s: float | None  # None: each family's natural length
     frame_rate_hz: float
     families: tuple[str, ...]
 
@@ -78,7 +78,7 @@ def scenario_id_for(index: int, family: str) -> str:
     return f"s{index:05d}-{family}"
 
 
-def validate_arguments(*, out: str, count: int, seed: int, duration_s: float, workers: int,
+def validate_arguments(*, out: str, count: int, seed: int, duration_s: float | None, workers: int,
                        frame_rate_hz: float, families: Sequence[str] | None) -> tuple[str, ...]:
     """Check every argument before any work; return the canonical family tuple.
 
@@ -89,9 +89,10 @@ def validate_arguments(*, out: str, count: int, seed: int, duration_s: float, wo
     require(isinstance(count, (int, np.integer)) and count >= 1, "count", "an integer >= 1", count)
     require(isinstance(seed, (int, np.integer)) and seed >= 0, "seed", "an integer >= 0", seed)
     require(isinstance(workers, (int, np.integer)) and workers >= 1, "workers", "an integer >= 1", workers)
-    require(isinstance(duration_s, (int, float)) and math.isfinite(duration_s)
-            and MIN_DURATION_S <= duration_s <= MAX_DURATION_S,
-            "duration_s", f"a number of seconds in [{MIN_DURATION_S:g}, {MAX_DURATION_S:g}]", duration_s)
+    require(duration_s is None or (isinstance(duration_s, (int, float)) and math.isfinite(duration_s)
+                                   and MIN_DURATION_S <= duration_s <= MAX_DURATION_S),
+            "duration_s", f"a number of seconds in [{MIN_DURATION_S:g}, {MAX_DURATION_S:g}], or None (each "
+            "family's natural length)", duration_s)
     require(isinstance(frame_rate_hz, (int, float)) and math.isfinite(frame_rate_hz)
             and 0 < frame_rate_hz <= MAX_FRAME_RATE_HZ,
             "frame_rate_hz", f"a rate in (0, {MAX_FRAME_RATE_HZ}] Hz", frame_rate_hz)
@@ -192,7 +193,7 @@ def _check_settings(store: ObjectStore, settings: GenerateSettings) -> None:
                 wanted[name])
 
 
-def generate_dataset(out: str | ObjectStore, *, count: int, seed: int, duration_s: float = 300.0,
+def generate_dataset(out: str | ObjectStore, *, count: int, seed: int, duration_s: float | None = 300.0,
                      families: Sequence[str] | None = None, workers: int = 1,
                      frame_rate_hz: float = MAX_FRAME_RATE_HZ, metadata: MetadataStore | None = None,
                      progress: Callable[[int, int, str], None] | None = None, engine: str = "local",
@@ -207,8 +208,10 @@ def generate_dataset(out: str | ObjectStore, *, count: int, seed: int, duration_
         Number of scenarios the dataset should hold [-]; ids already committed are kept.
     seed : int
         Dataset seed; scenario ``i`` uses ``SeedSequence([seed, i])``.
-    duration_s : float
-        Length of every scenario [s].
+    duration_s : float or None
+        Length of every scenario [s]; ``None``: each family's natural length
+        (:attr:`firesight.scenarios.families.Family.natural_duration_s`: 300 s, the EN 54
+        smouldering fires 900 s, cooking 600 s).
     families : sequence of str, optional
         Families to draw from (default: all, see ``firesight scenarios``).
     workers : int
@@ -234,7 +237,7 @@ def generate_dataset(out: str | ObjectStore, *, count: int, seed: int, duration_
     chosen = validate_arguments(out=out, count=count, seed=seed, duration_s=duration_s, workers=workers,
                                 frame_rate_hz=frame_rate_hz, families=families)
     require(engine in ("local", "spark"), "engine", "'local' or 'spark'", engine)
-    settings = GenerateSettings(seed=int(seed), duration_s=float(duration_s),
+    settings = GenerateSettings(seed=int(seed), duration_s=None if duration_s is None else float(duration_s),
                                 frame_rate_hz=float(frame_rate_hz), families=chosen)
     store = open_writable_store(out)
     _check_settings(store, settings)

@@ -42,6 +42,18 @@ HISTORY_TEMPERATURE_TREND_C_PER_MIN = (-0.05, 0.08)
 #: (a step in the CO2 output) during the readings, and the step size [ppm].
 ASC_STEP_PROBABILITY = 0.25
 ASC_STEP_PPM = (5.0, 60.0)
+#: A scenario's length when none is asked for [s] (``firesight generate`` without
+#: ``--duration-s``).
+DEFAULT_DURATION_S = 300.0
+#: Families whose events run longer than that, at their own length [s]: the EN 54
+#: smouldering test fires run 10-15 min (TF2's hotplate reaches 600 C in about 11 min;
+#: EN 54-7 Annex, ISO 7240-9:2022), so they get 15 min; cooking runs 10-60 min (issue 8
+#: section 1.5), kept at its 10 min lower end here for generation cost (every frame is
+#: rendered).
+NATURAL_DURATION_S = {
+    "tf2_smouldering_wood": 900.0, "tf3_smouldering_cotton": 900.0, "tf7_slow_smouldering": 900.0,
+    "gas_stove_cooking": 600.0, "electric_cooking": 600.0,
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +64,12 @@ class Family:
     label: str
     description: str
     sampler: Callable[[np.random.Generator, "Family", float], dict]
+
+    @property
+    def natural_duration_s(self) -> float:
+        """The family's own scenario length [s]: :data:`DEFAULT_DURATION_S`, or longer for
+        the families in :data:`NATURAL_DURATION_S`."""
+        return NATURAL_DURATION_S.get(self.name, DEFAULT_DURATION_S)
 
     def sample(self, rng: np.random.Generator, duration_s: float) -> dict:
         """Draw the parameters of one scenario of ``duration_s`` seconds."""

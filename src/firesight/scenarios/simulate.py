@@ -159,16 +159,17 @@ def seed_sequences(seed: int, index: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence([int(seed), int(index)]).spawn(4)
 
 
-def simulate_scenario(family: str, *, seed: int, index: int, duration_s: float, frame_rate_hz: float = 8.7,
-                      scenario_id: str | None = None) -> SimulatedScenario:
-    """Draw, build and attach devices to scenario ``index`` of a dataset seeded ``seed``.
+def simulate_scenario(family: str, *, seed: int, index: int, duration_s: float | None,
+                      frame_rate_hz: float = 8.7, scenario_id: str | None = None) -> SimulatedScenario:
+    """Draw, build and attach devices to scenario ``index`` of a dataset seeded ``seed``,
+    ``duration_s`` long (``None``: the family's :attr:`~Family.natural_duration_s`).
 
     Everything random descends from ``SeedSequence([seed, index])``, so the result does
     not depend on which process runs it or in which order.
     """
     fam = get_family(family)
     s_params, s_build, s_lepton, s_scd41 = seed_sequences(seed, index)
-    params = fam.sample(np.random.default_rng(s_params), duration_s)
+    params = fam.sample(np.random.default_rng(s_params), fam.natural_duration_s if duration_s is None else duration_s)
     params = json.loads(json.dumps(params))  # exactly what scenario.json will hold
     built = fam.build(params, np.random.default_rng(s_build), frame_rate_hz=frame_rate_hz)
     faults = params["faults"]

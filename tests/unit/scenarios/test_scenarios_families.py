@@ -200,3 +200,19 @@ def test_simulate_scenario_is_reproducible_and_streams_frames():
     assert a.meta == b.meta and a.meta["params"]["family"] == "candles"
     row = a.manifest_row()
     assert row["is_fire"] is False and np.isnan(row["ignition_time_s"])
+
+
+def test_scenarios_run_at_their_familys_natural_length_unless_one_is_asked_for():
+    # EN 54-7 / ISO 7240-9 smouldering test fires run 10-15 min (TF2's hotplate reaches
+    # 600 C in about 11 min); cooking runs 10-60 min (issue 8 section 1.5).
+    assert {f.name for f in FAMILIES.values() if f.natural_duration_s == 900.0} == SMOULDERING_ONLY
+    assert get_family("gas_stove_cooking").natural_duration_s == 600.0
+    assert get_family("tf1_open_wood").natural_duration_s == 300.0
+    natural = simulate_scenario("tf2_smouldering_wood", seed=3, index=1, duration_s=None, frame_rate_hz=1.0)
+    asked = simulate_scenario("tf2_smouldering_wood", seed=3, index=1, duration_s=120.0, frame_rate_hz=1.0)
+    assert natural.built.params["duration_s"] == 900.0 and natural.frame_times_s.size == 900
+    assert asked.built.params["duration_s"] == 120.0 and asked.frame_times_s.size == 120
+    # the hotplate keeps heating through the longer test: TF2 reaches its 600 C limit
+    fire = natural.built.params["fire"]
+    hp = fire["hotplate"]
+    assert hp["onset_c"] + hp["rate_c_per_s"] * (900.0 - fire["ignition_time_s"]) >= hp["max_c"]
