@@ -83,17 +83,20 @@ class SharedDevices:
         for stream in ("status", "scd41", "thermal"):
             self.client.add_handler(f"firesight/v1/{self.site}/+/{stream}", self._route)
 
-    def _route(self, topic: str, payload: bytes) -> None:
-        """Network thread: a served device's message to the gateway; another device's
-        status (the shared subscription) to the claims loop; anything else counted."""
+    def _route(self, topic: str, payload: bytes, ack: Callable[[], None]) -> None:
+        """Network thread: a served device's message to the gateway (acknowledged once
+        handled there); another device's status (the shared subscription) to the claims
+        loop (acknowledged once the claim is decided); anything else counted and
+        acknowledged."""
         parts = topic.split("/")
         key = (parts[2], parts[3]) if len(parts) == 5 else None
         if key is not None and key in self._served:
-            self.gateway.inject(topic, payload)
+            self.gateway.inject(topic, payload, ack)
         elif key is not None and parts[4] == "status":
-            self._claims.put(("status", topic, payload))
+            self._claims.put(("status", topic, payload, ack))
         else:
             self.counts["unrouted"] += 1
+            ack()
 
     def _start_shared(self) -> None:
         self._claims_thread = threading.Thread(target=self._claims_loop, name=f"monitoring-claims-{self.worker_id}",
@@ -113,14 +116,14 @@ class SharedDevices:
 
     def _claims_enqueue(self, kind: str) -> Callable[[str, bytes], None]:
         def put(topic: str, payload: bytes) -> None:  # on the network thread: hand over, never block
-            self._claims.put((kind, topic, payload))
+            self._claims.put((kind, topic, payload, None))
         return put
 
     def _claims_loop(self) -> None:
         """Ownership messages in order; device statuses (claims) wait until the retained
         worker and owner messages have arrived (our own ``online`` came back, or 3 s)."""
         handlers = {"worker": self._on_worker, "owner": self._on_owner, "status": self._on_shared_status}
-        held: deque[tuple[str, str, bytes]] = deque()
+        held: deque[tuple[str, str, bytes, Callable[[], None] | None]] = deque()
         started = time.monotonic()
         while not self._stop.is_set():
             if not self._claims_ready.is_set() and time.monotonic() - started > 3.0:
@@ -132,7 +135,7 @@ class SharedDevices:
                     item = self._claims.get(timeout=0.25)
                 except queue_module.Empty:
                     continue
-            kind, topic, payload = item
+            kind, topic, payload, ack = item
             if kind == "status" and not self._claims_ready.is_set():
                 held.append(item)
                 continue
@@ -141,6 +144,9 @@ class SharedDevices:
             except Exception:  # one bad claim message must not end the ownership loop
                 self.counts["claim_errors"] += 1
                 log.exception("ownership message on %s failed", topic)
+            finally:
+                if ack is not None:
+                    ack()
 
     def _on_worker(self, topic: str, payload: bytes) -> None:
         worker = topic.rsplit("/", 1)[-1]

@@ -21,6 +21,16 @@ the gateway was away (QoS 1 messages on QoS 1 subscriptions, bounded by the brok
 in the queues first, in order; :meth:`IngestGateway.stop` keeps the subscriptions, so the
 broker goes on queueing until the next start.
 
+Acknowledgement after handling: on a client built with ``manual_ack=True``
+(:class:`firesight.iot.client.MqttClient`) each QoS 1 message is acknowledged only once the
+worker is done with it: handled, rejected (counted; a malformed message is never
+delivered again), failed in the handler (counted), or shed from a full queue (counted). So a
+message queued in memory when the process is killed was never acknowledged, and a
+persistent session gets it again, in order, at the next connection. Messages left in the
+queues at :meth:`IngestGateway.stop` (``shed["at_stop"]``) or arriving after it
+(``shed["after_stop"]``) are not acknowledged either: a persistent session gets them again
+at the next connection.
+
 References
 ----------
 1. AWS IoT Core developer guide, "Rules for AWS IoT" (the gateway stands in for the
@@ -45,6 +55,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[DecodedMessage], None]
 RejectHandler = Callable[[str, bytes, PayloadRejected], None]
+Ack = Callable[[], None]
+#: a queued message: topic, payload, receive time [ns], its acknowledgement (None: none owed)
+_Item = tuple[str, bytes, int, Ack | None]
 
 
 @dataclass(frozen=True)
@@ -117,8 +130,8 @@ class IngestGateway:
                 raise InvalidParameterError("streams", f"a subset of {DEVICE_STREAMS}", self.config.streams)
         self.validator = validator or IngestValidator()
         self.clock_ms = clock_ms
-        self._frames: deque[tuple[str, bytes, int]] = deque()
-        self._readings: deque[tuple[str, bytes, int]] = deque()
+        self._frames: deque[_Item] = deque()
+        self._readings: deque[_Item] = deque()
         self._cond = threading.Condition()
         self._shed: Counter[str] = Counter()
         self._handler_errors = 0
@@ -184,11 +197,13 @@ class IngestGateway:
         """The topic filters the gateway holds now."""
         return tuple(self._filters)
 
-    def inject(self, topic: str, payload: bytes) -> None:
+    def inject(self, topic: str, payload: bytes, ack: Ack | None = None) -> None:
         """Hand one message in as if it had come from a subscription: the same bounded
         queues (shed and counted when full, counted ``after_stop`` once stopped), the same
-        validation, rejection counting and handler. Never raises for a bad payload."""
-        self._enqueue(topic, payload)
+        validation, rejection counting and handler. Never raises for a bad payload.
+        ``ack``: the message's acknowledgement, called once the worker is done with it
+        (see the module docstring)."""
+        self._enqueue(topic, payload, ack)
 
     def stop(self, drain_timeout_s: float = 5.0) -> None:
         """Staged stop: stop accepting (unsubscribe; later deliveries are dropped and
@@ -240,20 +255,31 @@ class IngestGateway:
         return self._worker is not None and self._worker.is_alive()
 
     # ------------------------------------------------------------------ queues
-    def _enqueue(self, topic: str, payload: bytes) -> None:
-        item = (topic, payload, time.time_ns())
+    def _enqueue(self, topic: str, payload: bytes, ack: Ack | None = None) -> None:
+        item = (topic, payload, time.time_ns(), ack)
         is_frame = topic.endswith("/thermal")
+        dropped = None
         with self._cond:
             if not self._accepting:
-                self._shed["after_stop"] += 1
+                self._shed["after_stop"] += 1  # not acknowledged: delivered again next session
                 return
             queue, limit = ((self._frames, self.config.frame_queue_size) if is_frame
                             else (self._readings, self.config.reading_queue_size))
             if len(queue) >= limit:
-                queue.popleft()
+                dropped = queue.popleft()
                 self._shed["thermal" if is_frame else "other"] += 1
             queue.append(item)
             self._cond.notify()
+        if dropped is not None:
+            self._ack(dropped)
+
+    def _ack(self, item: _Item) -> None:
+        """Acknowledge a message the worker is done with (outside the queue lock)."""
+        if item[3] is not None:
+            try:
+                item[3]()
+            except Exception as exc:  # a closed client: the broker delivers it again
+                self._count_error("ack", exc)
 
     def _supervise(self) -> None:
         """Run :meth:`_work`; if it ever ends by an exception, count, log and restart it
@@ -272,7 +298,7 @@ class IngestGateway:
                 self._cond.wait(delay_s)
             delay_s = min(delay_s * 2, 5.0)
 
-    def _next(self) -> tuple[str, bytes, int] | None:
+    def _next(self) -> _Item | None:
         with self._cond:
             while self._running and not self._frames and not self._readings:
                 self._cond.wait(0.5)
@@ -284,18 +310,23 @@ class IngestGateway:
 
     def _work(self) -> None:
         while (item := self._next()) is not None:
-            topic, payload, _ = item
             try:
-                message = self.validator.validate(topic, payload, now_ms=self.clock_ms())
-            except PayloadRejected as exc:
-                if self.on_reject is not None:
-                    self._call(self.on_reject, "reject_handler", topic, payload, exc)
-                continue
-            except Exception as exc:  # the validator turns data into PayloadRejected; belt and braces
-                self._count_error("validator", exc)
-                log.exception("gateway validator failed on %s", topic)
-                continue
-            self._call(self.handler, "handler", message)
+                self._handle(item[0], item[1])
+            finally:  # handled, rejected or failed: never delivered again
+                self._ack(item)
+
+    def _handle(self, topic: str, payload: bytes) -> None:
+        try:
+            message = self.validator.validate(topic, payload, now_ms=self.clock_ms())
+        except PayloadRejected as exc:
+            if self.on_reject is not None:
+                self._call(self.on_reject, "reject_handler", topic, payload, exc)
+            return
+        except Exception as exc:  # the validator turns data into PayloadRejected; belt and braces
+            self._count_error("validator", exc)
+            log.exception("gateway validator failed on %s", topic)
+            return
+        self._call(self.handler, "handler", message)
 
     def _call(self, fn: Callable[..., None], kind: str, *args: object) -> None:
         try:
