@@ -1,4 +1,4 @@
-"""MQTT clients over TLS 1.2+ with X.509 client certificates (paho-mqtt 2).
+"""MQTT 3.1.1 and MQTT 5 clients over TLS 1.2+ with X.509 client certificates (paho-mqtt 2).
 
 The same code reaches the embedded broker, Mosquitto and AWS IoT Core
 (``mqtts://<prefix>-ats.iot.<region>.amazonaws.com:8883``, client id = thing name, CA =
@@ -15,11 +15,31 @@ broker has acknowledged every QoS 1 message published so far: paho's ``disconnec
 sends DISCONNECT at once, ahead of the messages it still holds back beyond its in-flight
 window (20), which would then never be sent.
 
+Protocol and sessions: ``mqtt_version`` 311 (MQTT 3.1.1, the default; the embedded broker
+speaks nothing else) or 5 (MQTT 5.0: Mosquitto, AWS IoT Core) is the caller's choice, never
+probed. A persistent session (``clean_session=False``) is on MQTT 5 a CONNECT with Clean
+Start 0 and a Session Expiry Interval (``session_expiry_s``): the broker drops the session,
+its subscriptions and queued messages that long after the client went away; on MQTT 3.1.1
+the broker's own setting decides (1 h on the embedded broker and the generated Mosquitto
+configuration).
+
+Acknowledgement after handling (``manual_ack=True``): a QoS 1 message is acknowledged
+(PUBACK) only once every callback that took it is done with it: a callback with an ``ack``
+parameter gets a one-shot ``ack()`` to call when it has handled the message (from any
+thread), any other callback is done when it returns. Until then the broker holds the
+message as in flight; if the client dies first, a persistent session gets it again (DUP) at
+the next connection, in order, ahead of what was queued. An ``ack()`` of a message from an
+earlier connection is dropped (counted in ``acks_dropped``): the broker delivers that message
+again on the new one, so it is handled again rather than a reused packet id acknowledged.
+
 References
 ----------
 1. AWS IoT Core developer guide, "Device communication protocols" (MQTT, port 8883, TLS
    1.2, ALPN not needed on 8883) and "Server authentication" (Amazon Root CA 1).
-2. paho-mqtt 2.x documentation, ``Client.tls_set_context``, ``reconnect_delay_set``.
+2. paho-mqtt 2.x documentation, ``Client.tls_set_context``, ``reconnect_delay_set``,
+   ``Client(manual_ack=...)``, ``Client.ack``, ``connect(clean_start=..., properties=...)``.
+3. OASIS MQTT Version 5.0 (2019), 3.1.2.4 "Clean Start", 3.1.2.11.2 "Session Expiry
+   Interval", 4.4 "Message delivery retry", 4.8.2 "Shared Subscriptions".
 """
 
 from __future__ import annotations
@@ -37,6 +57,9 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.matcher import MQTTMatcher
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from firesight.errors import AccessDeniedError, FiresightError, InvalidParameterError
 from firesight.iot.codec import MAX_PAYLOAD_BYTES
@@ -45,6 +68,14 @@ from firesight.iot.topics import DEVICE_STREAMS, device_topic, validate_name
 log = logging.getLogger(__name__)
 
 MessageCallback = Callable[[str, bytes], None]
+
+#: ``mqtt_version`` values: 311 (MQTT 3.1.1) and 5 (MQTT 5.0), as Mosquitto's clients name them.
+MQTT_VERSIONS = {311: mqtt.MQTTv311, 5: mqtt.MQTTv5}
+#: Session Expiry Interval of an MQTT 5 persistent session unless given (AWS IoT Core's
+#: default persistent session expiry, and the generated Mosquitto configuration's) [s].
+DEFAULT_SESSION_EXPIRY_S = 3600
+#: Largest Session Expiry Interval (0xFFFFFFFF: the session never expires) [s].
+MAX_SESSION_EXPIRY_S = 0xFFFFFFFF
 
 
 class PayloadTooLargeError(InvalidParameterError):
@@ -84,7 +115,7 @@ def tls_context(*, ca_path: str | Path | None, cert_path: str | Path | None = No
 
 
 class MqttClient:
-    """A connected MQTT 3.1.1 client with callbacks per topic filter; thread-safe.
+    """A connected MQTT 3.1.1 or MQTT 5 client with callbacks per topic filter; thread-safe.
 
     Parameters
     ----------
@@ -108,19 +139,43 @@ class MqttClient:
         before :meth:`connect` to get what was queued).
     max_payload_bytes : int
         Largest payload :meth:`publish` sends [bytes].
+    mqtt_version : int
+        311 (MQTT 3.1.1) or 5 (MQTT 5.0); the broker must speak it (the embedded broker
+        speaks 3.1.1 only).
+    session_expiry_s : int, optional
+        MQTT 5 persistent session: the broker keeps it this long after a disconnect [s]
+        (default :data:`DEFAULT_SESSION_EXPIRY_S`). Not with MQTT 3.1.1 (no such field;
+        the broker's setting applies) nor with a clean session.
+    manual_ack : bool
+        Acknowledge a QoS 1 message only when its callbacks are done with it (see the
+        module docstring); False: on arrival, before the callbacks run.
     """
 
     def __init__(self, client_id: str, broker_url: str, *, cert_path: str | Path | None = None,
                  key_path: str | Path | None = None, ca_path: str | Path | None = None,
                  keepalive_s: int = 30, reconnect_min_s: float = 1.0, reconnect_max_s: float = 60.0,
                  max_queued: int = 1000, will: tuple[str, bytes, int, bool] | None = None,
-                 clean_session: bool = True, max_payload_bytes: int = MAX_PAYLOAD_BYTES):
+                 clean_session: bool = True, max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+                 mqtt_version: int = 311, session_expiry_s: int | None = None, manual_ack: bool = False):
         self.client_id = client_id
         self.broker_url = broker_url
         self.address = BrokerAddress.parse(broker_url)
         self.keepalive_s = keepalive_s
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                   protocol=mqtt.MQTTv311, clean_session=clean_session)
+        self.mqtt_version = mqtt_version
+        self.manual_ack = manual_ack
+        self.session_expiry_s = _session_expiry(mqtt_version, clean_session, session_expiry_s)
+        self._connect_kwargs: dict[str, object] = {}
+        if mqtt_version == 5:
+            self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                       protocol=mqtt.MQTTv5, manual_ack=manual_ack)
+            self._connect_kwargs["clean_start"] = clean_session  # every connect, as clean_session
+            if self.session_expiry_s:
+                props = Properties(PacketTypes.CONNECT)
+                props.SessionExpiryInterval = self.session_expiry_s
+                self._connect_kwargs["properties"] = props
+        else:
+            self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                       protocol=mqtt.MQTTv311, clean_session=clean_session, manual_ack=manual_ack)
         self.max_payload_bytes = max_payload_bytes
         self.refused_too_large = 0
         if self.address.tls:
@@ -138,7 +193,15 @@ class MqttClient:
         self._client.on_disconnect = self._on_disconnect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_publish = self._on_publish
+        self._client.on_message = self._on_message
         self._lock = threading.Lock()
+        # callbacks by topic filter (our own table: a message is acknowledged once, after
+        # every callback that matched it); the connection a delivery came on
+        self._handlers = MQTTMatcher()
+        self._handlers_lock = threading.Lock()
+        self._generation = 0
+        self.acks_dropped = 0
+        self.session_present: bool | None = None
         # QoS 1 acknowledgements: mids not yet acknowledged; acknowledgements that came
         # before publish() registered their mid (kept only while a QoS 1 publish() runs)
         self._acks = threading.Condition()
@@ -167,6 +230,8 @@ class MqttClient:
                 log.debug("TCP_NODELAY not set for %s", self.client_id)
         with self._lock:
             self._connected = True
+            self._generation += 1
+            self.session_present = bool(getattr(flags, "session_present", False))
             subs = dict(self._subscriptions)
         for topic_filter, qos in subs.items():  # renew after a reconnect (clean session)
             client.subscribe(topic_filter, qos)
@@ -199,6 +264,31 @@ class MqttClient:
             elif self._publishing:
                 self._acked_early.add(mid)
 
+    def _on_message(self, client, userdata, message) -> None:  # noqa: ANN001
+        """Network thread: every matching callback, then (``manual_ack``) the dispatch's
+        own hold on the acknowledgement is released."""
+        delivery = _Delivery(self, message.mid, message.qos, self._generation) \
+            if self.manual_ack and message.qos else None
+        try:
+            topic = message.topic
+        except UnicodeDecodeError:  # no filter can match it; acknowledged, not redelivered
+            log.warning("%s: message with a topic that is not UTF-8 dropped", self.client_id)
+            topic = None
+        if topic is not None:
+            with self._handlers_lock:
+                callbacks = list(self._handlers.iter_match(topic))
+            for deliver in callbacks:
+                deliver(message, delivery)
+        if delivery is not None:
+            delivery.release()
+
+    def _send_ack(self, mid: int, qos: int, generation: int) -> None:
+        with self._lock:  # _on_connect cannot start a new connection's generation meanwhile
+            if generation == self._generation:
+                self._client.ack(mid, qos)
+                return
+            self.acks_dropped += 1
+
     # ------------------------------------------------------------------ lifecycle
     def connect(self, timeout_s: float = 10.0) -> "MqttClient":
         """Connect and wait for CONNACK.
@@ -213,7 +303,8 @@ class MqttClient:
         self._first.clear()
         self._connect_error = None
         try:
-            self._client.connect(self.address.host, self.address.port, keepalive=self.keepalive_s)
+            self._client.connect(self.address.host, self.address.port, keepalive=self.keepalive_s,
+                                 **self._connect_kwargs)  # type: ignore[arg-type]
         except ssl.SSLError as exc:
             raise AccessDeniedError(f"{self.client_id}: TLS handshake with {self.broker_url} failed: {exc}") from exc
         except OSError as exc:
@@ -328,14 +419,23 @@ class MqttClient:
     def add_handler(self, topic_filter: str, callback: MessageCallback) -> None:
         """Route messages matching ``topic_filter`` to ``callback(topic, payload)`` without
         subscribing (for a persistent session's subscriptions, which the broker kept)."""
-        _deliver = _delivery(callback, topic_filter)
-        self._client.message_callback_add(topic_filter, _deliver)
+        with self._handlers_lock:
+            self._handlers[topic_filter] = _delivery(callback, topic_filter)
+
+    def _remove_handler(self, topic_filter: str) -> None:
+        with self._handlers_lock:
+            try:
+                del self._handlers[topic_filter]
+            except KeyError:
+                pass
 
     def subscribe(self, topic_filter: str, callback: MessageCallback | None, *, qos: int = 0,
                   timeout_s: float = 10.0) -> int:
         """Subscribe and route matching messages to ``callback(topic, payload)`` (called on
         the network thread; keep it short); a callback with a ``retain`` parameter also gets
-        the message's MQTT RETAIN flag. ``callback`` None subscribes only: the messages go
+        the message's MQTT RETAIN flag, one with an ``ack`` parameter a one-shot ``ack()``
+        it must call once done with the message (see the module docstring; a no-op unless
+        ``manual_ack``). ``callback`` None subscribes only: the messages go
         to handlers added with :meth:`add_handler` (a client library routes by the topic a
         message carries, not by the subscription that brought it, so one handler on a
         wider filter can serve many subscriptions without delivering a message twice).
@@ -347,7 +447,7 @@ class MqttClient:
             The broker refused the subscription (SUBACK 0x80).
         """
         if callback is not None:
-            self._client.message_callback_add(topic_filter, _delivery(callback, topic_filter))
+            self.add_handler(topic_filter, callback)
         event: threading.Event = threading.Event()
         codes: list = []
         with self._lock:
@@ -356,14 +456,14 @@ class MqttClient:
         try:
             if result != mqtt.MQTT_ERR_SUCCESS or not event.wait(timeout_s):
                 if callback is not None:
-                    self._client.message_callback_remove(topic_filter)
+                    self._remove_handler(topic_filter)
                 raise FiresightError(f"{self.client_id}: no SUBACK for {topic_filter} within {timeout_s} s")
         finally:
             with self._lock:
                 self._suback.pop(mid, None)
         if not codes or codes[0].is_failure:
             if callback is not None:
-                self._client.message_callback_remove(topic_filter)
+                self._remove_handler(topic_filter)
             raise AccessDeniedError(f"{self.client_id}: broker refused subscription to {topic_filter}")
         with self._lock:
             self._subscriptions[topic_filter] = qos
@@ -373,7 +473,7 @@ class MqttClient:
         with self._lock:
             self._subscriptions.pop(topic_filter, None)
         self._client.unsubscribe(topic_filter)
-        self._client.message_callback_remove(topic_filter)
+        self._remove_handler(topic_filter)
 
 
 class DeviceClient(MqttClient):
@@ -421,21 +521,81 @@ class ServiceClient(MqttClient):
                          key_path=key_path, ca_path=ca_path, **kwargs)  # type: ignore[arg-type]
 
 
-def _delivery(callback: Callable, topic_filter: str) -> Callable:
-    """paho's per-topic callback around ``callback(topic, payload[, retain=])``: a failing
-    consumer is logged and never kills the network thread."""
-    try:
-        wants_retain = "retain" in inspect.signature(callback).parameters
-    except (TypeError, ValueError):  # builtins without a signature
-        wants_retain = False
+def _session_expiry(mqtt_version: int, clean_session: bool, session_expiry_s: int | None) -> int | None:
+    """The Session Expiry Interval to send [s] (None: none is sent), checked."""
+    if mqtt_version not in MQTT_VERSIONS:
+        raise InvalidParameterError("mqtt_version", "311 (MQTT 3.1.1) or 5 (MQTT 5.0)", mqtt_version)
+    if session_expiry_s is None:
+        return DEFAULT_SESSION_EXPIRY_S if mqtt_version == 5 and not clean_session else None
+    if mqtt_version != 5:
+        raise InvalidParameterError("session_expiry_s", "None with MQTT 3.1.1 (the broker's setting applies)",
+                                    session_expiry_s)
+    if clean_session:
+        raise InvalidParameterError("session_expiry_s", "None with clean_session=True", session_expiry_s)
+    if not (isinstance(session_expiry_s, int) and 0 < session_expiry_s <= MAX_SESSION_EXPIRY_S):
+        raise InvalidParameterError("session_expiry_s", f"an int within 1..{MAX_SESSION_EXPIRY_S}", session_expiry_s)
+    return session_expiry_s
 
-    def _deliver(client, userdata, message) -> None:  # noqa: ANN001
+
+class _Delivery:
+    """The acknowledgement of one QoS 1 message on a ``manual_ack`` client: sent when the
+    dispatch and every ``ack()`` handed out by :meth:`hold` have been released."""
+
+    __slots__ = ("_owner", "_mid", "_qos", "_generation", "_holds", "_lock")
+
+    def __init__(self, owner: MqttClient, mid: int, qos: int, generation: int):
+        self._owner, self._mid, self._qos, self._generation = owner, mid, qos, generation
+        self._holds = 1  # the dispatch's own, released after the last callback
+        self._lock = threading.Lock()
+
+    def hold(self) -> Callable[[], None]:
+        """One more holder; returns its one-shot release (later calls do nothing)."""
+        with self._lock:
+            self._holds += 1
+        done = threading.Event()
+
+        def ack() -> None:
+            with self._lock:
+                if done.is_set():
+                    return
+                done.set()
+            self.release()
+
+        return ack
+
+    def release(self) -> None:
+        with self._lock:
+            self._holds -= 1
+            last = self._holds == 0
+        if last:
+            self._owner._send_ack(self._mid, self._qos, self._generation)
+
+
+def _no_ack() -> None:
+    """``ack()`` of a client that acknowledges on arrival."""
+
+
+def _delivery(callback: Callable, topic_filter: str) -> Callable:
+    """The dispatch around ``callback(topic, payload[, retain=][, ack=])``: a failing
+    consumer is logged and never kills the network thread (its ``ack`` is then released)."""
+    try:
+        params = inspect.signature(callback).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        params = {}  # type: ignore[assignment]
+    wants_retain, wants_ack = "retain" in params, "ack" in params
+
+    def _deliver(message: mqtt.MQTTMessage, delivery: _Delivery | None) -> None:
+        kwargs: dict[str, object] = {}
+        if wants_retain:
+            kwargs["retain"] = bool(message.retain)
+        ack = None
+        if wants_ack:
+            ack = kwargs["ack"] = delivery.hold() if delivery is not None else _no_ack
         try:
-            if wants_retain:
-                callback(message.topic, message.payload, retain=bool(message.retain))
-            else:
-                callback(message.topic, message.payload)
+            callback(message.topic, message.payload, **kwargs)
         except Exception:
             log.exception("message callback for %s failed", topic_filter)
+            if ack is not None:
+                ack()
 
     return _deliver
