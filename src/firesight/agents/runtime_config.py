@@ -34,18 +34,25 @@ class BrokerSettings:
     ``url``: ``embedded`` (an in-process mTLS broker started by ``firesight run``) or
     ``mqtt://HOST:PORT`` / ``mqtts://HOST:PORT`` (services authenticate with service
     certificates from the device registry on ``mqtts://``). ``host`` and ``tls_port``: where
-    the embedded broker listens (0: any free port).
+    the embedded broker listens (0: any free port). ``mqtt_version``: the protocol of the
+    service clients, 311 (MQTT 3.1.1) or 5 (MQTT 5.0: standard shared subscriptions and
+    session expiry, on Mosquitto or AWS IoT Core); the embedded broker speaks 3.1.1 only.
     """
 
     __pydantic_config__ = _STRICT
     url: str = "embedded"
     host: str = "127.0.0.1"
     tls_port: int = 0
+    mqtt_version: int = 311
 
     def __post_init__(self) -> None:
         require(self.url == "embedded" or self.url.startswith(("mqtt://", "mqtts://")), "broker.url",
                 "'embedded', mqtt://HOST:PORT or mqtts://HOST:PORT", self.url)
         require(0 <= self.tls_port < 65536, "broker.tls_port", "0 (any free) or a TCP port", self.tls_port)
+        require(self.mqtt_version in (311, 5), "broker.mqtt_version", "311 (MQTT 3.1.1) or 5 (MQTT 5.0)",
+                self.mqtt_version)
+        require(self.url != "embedded" or self.mqtt_version == 311, "broker.mqtt_version",
+                "311 with the embedded broker (it speaks MQTT 3.1.1 only)", self.mqtt_version)
 
 
 @dataclass(frozen=True)
@@ -124,18 +131,28 @@ class WorkerSettings:
     ``takeover_after_s``: a worker gone without a clean stop (its last will) keeps its
     devices this long [s] (its persistent session queues their readings), so that one
     restarted within it resumes without loss; after it, the other workers take them over
-    at their next status message (0: at once)."""
+    at their next status message (0: at once). ``session_expiry_s``: with
+    ``broker.mqtt_version`` 5, the Session Expiry Interval of the monitoring client's
+    persistent session: the broker keeps a gone worker's subscriptions and queued readings
+    this long [s], then drops them (at least ``takeover_after_s``, so the readings a worker
+    missed before the takeover wait for it). On MQTT 3.1.1 the broker's own setting
+    applies (1 h on the embedded broker and the generated Mosquitto configuration)."""
 
     __pydantic_config__ = _STRICT
     id: str = "local"
     shared_group: str = ""
     takeover_after_s: float = 30.0
+    session_expiry_s: int = 3600
 
     def __post_init__(self) -> None:
+        from firesight.iot.client import MAX_SESSION_EXPIRY_S
         from firesight.iot.topics import validate_name
 
         validate_name(self.id, "workers.id")
         require(self.takeover_after_s >= 0, "workers.takeover_after_s", ">= 0", self.takeover_after_s)
+        require(max(1.0, self.takeover_after_s) <= self.session_expiry_s <= MAX_SESSION_EXPIRY_S,
+                "workers.session_expiry_s",
+                f"within max(1, workers.takeover_after_s)..{MAX_SESSION_EXPIRY_S}", self.session_expiry_s)
         if self.shared_group:
             validate_name(self.shared_group, "workers.shared_group")
 

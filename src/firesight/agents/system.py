@@ -22,15 +22,21 @@ from firesight.agents.runtime_config import RunConfig
 log = logging.getLogger(__name__)
 
 
-def service_client(name: str, url: str, registry: Any, *, will: Any = None, persistent: bool = False) -> Any:
+def service_client(name: str, url: str, registry: Any, *, will: Any = None, persistent: bool = False,
+                   mqtt_version: int = 311, session_expiry_s: int | None = None, manual_ack: bool = False) -> Any:
     """A connected service client: with a service certificate on ``mqtts://``, plain on
     ``mqtt://`` (the embedded broker's internal listener). ``persistent``: a persistent
-    session (``clean_session=False``), returned *not yet connected* so that its user routes
-    its filters before the broker delivers what it queued (the ingest gateway connects it)."""
+    session (``clean_session=False``; on MQTT 5 with ``session_expiry_s``), returned *not yet
+    connected* so that its user routes its filters before the broker delivers what it
+    queued (the ingest gateway connects it). ``mqtt_version`` 311 or 5; ``manual_ack``: QoS 1
+    messages acknowledged once handled (:class:`firesight.iot.client.MqttClient`)."""
     from firesight.iot.client import ServiceClient
 
     kwargs: dict[str, Any] = {"reconnect_min_s": 0.2, "reconnect_max_s": 5.0, "max_queued": 100_000,
-                              "clean_session": not persistent}
+                              "clean_session": not persistent, "mqtt_version": mqtt_version,
+                              "manual_ack": manual_ack}
+    if persistent and mqtt_version == 5:
+        kwargs["session_expiry_s"] = session_expiry_s
     if will is not None:
         kwargs["will"] = will
     if url.startswith(("mqtts://", "ssl://")):
@@ -40,6 +46,26 @@ def service_client(name: str, url: str, registry: Any, *, will: Any = None, pers
     else:
         client = ServiceClient(name, url, client_id=name, **kwargs)
     return client if persistent else client.connect()
+
+
+def embedded_broker(broker: Any) -> bool:
+    """Whether ``broker`` is the embedded (amqtt) broker: MQTT 3.1.1 only, and it gives up
+    on a delivery whose PUBACK takes over 5 s (the message is then dropped), so its
+    clients acknowledge on arrival."""
+    from firesight.iot.broker import EmbeddedBroker
+
+    return isinstance(broker, EmbeddedBroker)
+
+
+def client_mqtt_version(config: RunConfig, broker: Any) -> int:
+    """The service clients' MQTT version (``broker.mqtt_version``), checked against the
+    broker in use."""
+    from firesight.errors import InvalidParameterError
+
+    version = config.broker.mqtt_version
+    if version != 311 and embedded_broker(broker):
+        raise InvalidParameterError("broker.mqtt_version", "311 with the embedded broker (MQTT 3.1.1 only)", version)
+    return version
 
 
 def build_channels(config: RunConfig) -> dict[str, Any]:
@@ -123,7 +149,8 @@ def defender_spec(config: RunConfig, registry: Any, queue: Any, broker: Any, ser
         broker.add_listener(lambda event: defender.record_broker_event(event) if attached[0] else None)
 
     def agent() -> Any:
-        client = service_client(f"defender-{config.workers.id}", service_url, registry)
+        client = service_client(f"defender-{config.workers.id}", service_url, registry,
+                                mqtt_version=client_mqtt_version(config, broker))
         return DefenderAgent(defender, queue, client, period_s=settings.period_s, site_of=registry_site(registry),
                              observe=not hooks)
 
@@ -255,6 +282,7 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
         service_url = getattr(broker, "plain_url", None) or broker.url
     else:
         device_url = service_url = config.broker.url
+    mqtt_version = client_mqtt_version(config, broker)
     worker = config.workers.id
     names = [f"monitoring-{worker}", f"analysis-{worker}", "shadow-service"]
     if config.dashboard.enabled:
@@ -279,14 +307,17 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
         if config.workers.shared_group:
             will = (worker_topic(worker), b"offline", 1, True)
         # a persistent session keeps the readings published while it is down (one worker:
-        # every device; scale-out: the devices this worker serves)
-        client = service_client(names[0], service_url, registry, will=will, persistent=True)
+        # every device; scale-out: the devices this worker serves); on a real broker the
+        # readings are acknowledged once handled, so none dies with the process unhandled
+        client = service_client(names[0], service_url, registry, will=will, persistent=True,
+                                mqtt_version=mqtt_version, session_expiry_s=config.workers.session_expiry_s,
+                                manual_ack=not embedded_broker(broker))
         return MonitoringAgent(client, queue, state_store=metadata, step_s=step_s, window_s=window_s, site=site,
                                worker_id=worker, shared_group=config.workers.shared_group,
                                settings=config.monitoring, takeover_after_s=config.workers.takeover_after_s)
 
     def analysis() -> Any:
-        client = service_client(names[1], service_url, registry)
+        client = service_client(names[1], service_url, registry, mqtt_version=mqtt_version)
         return AnalysisAgent(client, queue, model["bundle"], model_version=model["version"], state_store=metadata,
                              object_store=objects, worker_id=worker, settings=config.analysis,
                              field_windows=field_sampler(config, queue))
@@ -381,8 +412,9 @@ def _start_http(system: RunningSystem, base: Any, registry: Any) -> None:
         settings = config.dashboard
         system.dashboard = DashboardServer.from_config(DashboardConfig(host=settings.host, port=settings.port),
                                                        app_config=base).start()
-        system.dashboard_bridge = BrokerBridge(system.dashboard.feed,
-                                               service_client("dashboard", system.service_url, registry)).start()
+        bridge_client = service_client("dashboard", system.service_url, registry,
+                                       mqtt_version=client_mqtt_version(config, system.broker))
+        system.dashboard_bridge = BrokerBridge(system.dashboard.feed, bridge_client).start()
     if config.metrics.enabled:
         from firesight.web.metrics_server import MetricsServer
 
