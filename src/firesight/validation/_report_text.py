@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from firesight.validation._report_sections import criteria_sections, office_section
+from firesight.validation.office import OFFICE_CRITERIA
+
 _FAA_COLUMNS = [
     ("test", "test", 0), ("quantity", "quantity", 0), ("unit", "unit", 0),
     ("rmse", "RMSE", 1), ("measured_peak", "measured peak", 1), ("model_peak", "model peak", 1),
@@ -31,7 +34,8 @@ def _mean_verdict(row) -> str:
     return f"too {'warm' if rel > 0 else 'cool'} by {abs(100 * rel):.0f} %"
 
 
-def render(result, *, command, table_md, fmt, faa_fire, faa_tests, bounds, lepton) -> str:
+def render(result, *, command, table_md, fmt, faa_fire, faa_tests, fuel_yields, criteria, known_failures,
+           lepton) -> str:
     """Markdown text of the validation report."""
     faa = result["faa_table"]
     faa_only = faa[~faa["quantity"].str.startswith("DelCo")]
@@ -56,11 +60,11 @@ def render(result, *, command, table_md, fmt, faa_fire, faa_tests, bounds, lepto
     peak_hrr = max(faa_fire["ramp_fraction"]) * faa_fire["mass_flux_kg_m2_s"] * 1000 * \
         faa_fire["area_m2"] * faa_fire["heat_of_combustion_kj_per_g"]
 
-    b707_co2 = faa_only[faa_only["test"].isin([1, 2, 3])
-                        & faa_only["quantity"].str.startswith("CO2")
-                        & ~faa_only["quantity"].str.contains("SCD41")]["peak_error_rel"]
-    alt_yield = 2.82  # C8H8 carbon balance after CO and soot
-    alt_rel = (1 + b707_co2) * alt_yield / faa_fire["co2_yield_g_per_g"] - 1
+    co2_rows = faa_only[faa_only["quantity"].str.startswith("CO2") & ~faa_only["quantity"].str.contains("SCD41")]
+    t1_co2 = co2_rows[co2_rows["test"] == 1]
+    c8h8_co2 = co2_rows[co2_rows["test"].isin([2, 3])]
+    y1, y2 = fuel_yields(1), fuel_yields(2)
+    b12 = faa_only[faa_only["test"].isin([1, 2]) & ~faa_only["quantity"].str.contains("SCD41")]
     far = faa_only[(faa_only["test"] == 4) & faa_only["quantity"].str.contains("CO2")
                    & ~faa_only["quantity"].str.contains("Fwd|SCD41")]["peak_error_rel"]
     clamp_lag = (delco["t_scd41_at_limit_s"] - delco["t_measured_over_limit_s"]) \
@@ -78,19 +82,19 @@ def render(result, *, command, table_md, fmt, faa_fire, faa_tests, bounds, lepto
             delays.append(sensor["t_rise_model_s"].iloc[0] - bare["t_rise_model_s"].iloc[0])
     delays = pd.Series(delays if delays else [float("nan")])
 
-    check_lines = ["| bound | worst value | allowed | within |", "|---|---|---|---|"]
-    for name, (worst, low, high, ok) in checks.items():
-        check_lines.append(f"| `{name}` | {fmt(worst, 2)} | {fmt(low, 2)} … {fmt(high, 2)} | "
-                           f"{'yes' if ok else '**no**'} |")
+    criteria_md, results_md, known_md, n_ok, n_all = criteria_sections(
+        checks, criteria, known_failures, fmt, OFFICE_CRITERIA if result.get("office") else None)
+    office_md = office_section(result["office"], fmt) if result.get("office") else ""
 
-    return f"""# Validation against real fire measurements
+    return f"""# Validation against real measurements
 
 The physics that makes firesight's training data (fire → plume and ceiling jet → room zone
 model → SCD41 device model) compared with real measurements from NIST's fire-model
 validation collection: the FAA cargo-compartment tests (small flaming fires, the scale a
-detector must catch) and the DelCo trainer burns (fires far past detection scale). The
+detector must catch) and the DelCo trainer burns (fires far past detection scale); and the
+generator's ordinary-room scenarios compared with a real occupied office. The
 measurements are read from `../shared/real-data/` and never copied into this repository
-(credit: National Institute of Standards and Technology, `firemodels/exp`).
+(credit for the fire data: National Institute of Standards and Technology, `firemodels/exp`).
 
 Every number and picture on this page comes from
 
@@ -98,9 +102,12 @@ Every number and picture on this page comes from
 {command}
 ```
 
-(SCD41 device draws seeded with `--seed {result['seed']}`). The models are described in
-[physics.md](physics.md); the integration test `tests/integration/validation/` runs the
-same comparison and asserts the bounds listed at the end.
+(SCD41 device draws and synthetic scenarios seeded with `--seed {result['seed']}`). The models are
+described in [physics.md](physics.md). Each comparison is held to an accuracy criterion
+stated beforehand with its source ([Accuracy criteria](#accuracy-criteria), at the end);
+the rows that fail one are marked **outside** and explained there, and the integration
+test `tests/integration/validation/` runs the same comparison and requires exactly those
+failures.
 
 ## FAA cargo compartments: small flaming fires
 
@@ -108,16 +115,21 @@ same comparison and asserts the bounds listed at the end.
 validation suite describes it (`FAA_B707_Test_*.fds`, `FAA_DC10.fds`): a mass-loss ramp on a
 0.1 m square peaking at {fmt(peak_hrr, 1)} kW after 80 s (21 kJ/g), radiative fraction
 {faa_fire['radiative_fraction']}, soot and CO yields {faa_fire['soot_yield_g_per_g']} and 0.065
-g/g. The CO2 yield, {faa_fire['co2_yield_g_per_g']} g/g, is the carbon balance of the CH12.2
-"mixed polymers" fuel that the suite's test 1 and DC-10 inputs use (its test 2 and 3 inputs
-use C8H8, which would give {alt_yield} g/g: the modelled CO2 scales with the yield, so the
-B707 CO2 peak errors would become +{fmt(100 * alt_rel.min(), 0)} to +{fmt(100 * alt_rel.max(), 0)} %). B707 bay: 6.73 m long, 1.37 m
+g/g. Each test burns its own input's fuel: the test 1 and DC-10 inputs give "C = 1, H = 12.2"
+(so written; more hydrogen per carbon than any real fuel), the test 2 and 3 inputs C8H8. The
+carbon balance after CO and soot (soot as pure carbon) gives CO2 yields of
+{fmt(y1['co2_yield_g_per_g'], 2)} g/g (CH12.2) and {fmt(y2['co2_yield_g_per_g'], 2)} g/g (C8H8), and all
+hydrogen to water H2O yields of {fmt(y1['h2o_yield_g_per_g'], 2)} and {fmt(y2['h2o_yield_g_per_g'], 2)} g/g. B707 bay: 6.73 m long, 1.37 m
 high, 3.18 m wide at the ceiling, modelled as a rectangle of equal volume (2.68 m wide),
 closed (leaks only by thermal expansion), 0.58 mm fibreglass ceiling liner. DC-10 bay: 14.0 m
 × 4.24 m (equal volume) × 1.68 m, exhaust 0.188 m³/s ({fmt(faa_tests[4].air_changes_per_hour, 1)}
 air changes per hour), 1 mm steel lining. Sensor and fire positions are those of the FDS
 inputs; the DC-10 "Fwd Pan" sampler is taken to be the FDS input's `GasMid` point (y = 2.67 m),
 the one nearest the fire.
+
+**No FDS column.** FDS's own predictions of these tests are not in `../shared/real-data/` (it
+holds the measurements only: `TestCase*_FAA_EXPDATA.csv` and the DelCo test files), so this
+page compares with the measurements alone and quotes no FDS numbers.
 
 **Metrics.** RMSE over the whole record; peak error = model peak − measured peak (as a
 fraction of the measured peak); t_rise = first time the rise reaches 25 % of the measured
@@ -132,9 +144,9 @@ readings with the measured rise.
 **Where it agrees.** In the B707 tests the ceiling thermocouple above the fire (test 1:
 {fmt(t1['measured_peak'])} K measured, {fmt(t1['model_peak'])} K modelled) follows Alpert's
 plume-impingement correlation, scaled to the fire's convective output, far below the heat
-release and ceiling height Alpert fitted it on; the time the ceiling starts to warm is within
-{fmt(checks['b707_tc_t_rise_abs_s'][0], 0)} s, and the CO2 peaks near the ceiling within
-{fmt(100 * b707_co2.abs().max(), 0)} % and {fmt(checks['b707_co2_t_rise_abs_s'][0], 0)} s.
+release and ceiling height Alpert fitted it on; in tests 1 and 2 the ceiling starts to warm
+within {fmt(b12[b12['unit'] == 'K']['t_rise_error_s'].abs().max(), 0)} s of the measurement. With its own fuel (CH12.2), test 1's CO2 peaks near the ceiling
+lie within {fmt(100 * t1_co2['peak_error_rel'].abs().max(), 0)} % of the measured ones.
 
 **Where it disagrees, and why.**
 
@@ -144,6 +156,14 @@ release and ceiling height Alpert fitted it on; the time the ceiling starts to w
   in the bay the ceiling jet cools as it spreads along a 6.7 m ceiling, and the layer gas
   radiates to the walls, which the model ignores. (Before the ceiling jet was taken as a
   rise over the entrained gas instead of over the layer, the model read 11.4 K here.)
+* *CO2 of tests 2 and 3 (C8H8).* With their inputs' C8H8 the model releases
+  {fmt(y2['co2_yield_g_per_g'] / y1['co2_yield_g_per_g'], 1)}× test 1's CO2 per gram burnt and over-predicts the aft sampler's peak
+  {fmt(1 + c8h8_co2['peak_error_rel'].min(), 1)}–{fmt(1 + c8h8_co2['peak_error_rel'].max(), 1)}×. The measurements do not show that
+  difference: the same sampler, under the same fire ramp at other places in the bay, read
+  {fmt(float(t1_co2[t1_co2['quantity'].str.contains('Aft')]['measured_peak'].iloc[0]), 0)} ppm in test 1 and
+  {fmt(c8h8_co2['measured_peak'].min(), 0)}–{fmt(c8h8_co2['measured_peak'].max(), 0)} ppm in tests 2 and 3. The inputs are kept as
+  written (each test its own fuel, nothing chosen to fit), and these rows fail their
+  criterion.
 * *Late decline of CO2.* The measured CO2 under the ceiling falls after about 150 s while the
   fire still burns at half its peak; the closed zone model keeps it near its peak. The bay's
   real leakage and the layer's descent to the floor sampling heights are not in the model.
@@ -211,12 +231,24 @@ keeps the lower layer at {fmt(zone['model_min_lower_o2_pct'], 1)} % O2 or more. 
 4 % — but firesight's scenarios must keep fires well-ventilated (see
 [physics.md](physics.md), "Known limits").
 
-## Bounds asserted by the integration test
+{office_md}
+## Accuracy criteria
 
-{chr(10).join(check_lines)}
+Each criterion was stated before the comparison was run, from a published source; none
+was widened to fit today's numbers. Where the model fails one, the row below says
+**outside** and the integration test (`tests/integration/validation/`) requires exactly
+the failures listed in `KNOWN_FAILURES` (`src/firesight/validation/criteria.py`): a row
+that newly fails, or a listed one that passes again, fails the test. Peak and timing
+criteria hold firesight's zone model to the accuracy of CFAST, NIST's zone model, on its
+own validation set: the central 95 % of CFAST's model/experiment ratio M/E for the same
+quantity (CFAST Validation Guide, NIST TN 1889v3, model-uncertainty statistics; the
+distribution of ln(M/E) as in the FDS Validation Guide and NUREG-1824 Supplement 1).
 
-`b707_*`: FAA tests 1–3; `dc10_*`: test 4, where only the CO2 nearest the fire is held to
-±50 % and the temperature over-prediction is held below 10× (documented above);
-`scd41_added_delay_s`: delay the SCD41 model adds to the CO2 rise; `delco_*`: the test 2 burn
-room and the SCD41 clamp.
+{criteria_md}
+
+**{n_ok} of {n_all} checks pass.**
+
+{results_md}
+
+{known_md}
 """

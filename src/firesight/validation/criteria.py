@@ -132,11 +132,47 @@ CRITERIA: dict[str, Criterion] = {c.name: c for c in (
 #: Rows the model is known to fail, as (criterion, row label): the integration test fails
 #: when this set and the report's failing rows differ, so the list cannot silently grow
 #: (and a fixed failure must be struck from it). Why each fails: docs/validation.md.
-KNOWN_FAILURES: frozenset[tuple[str, str]] = frozenset()
+KNOWN_FAILURES: frozenset[tuple[str, str]] = frozenset({
+    # DC-10 (test 4): the model's ceiling is far too hot and too early (measured rise at
+    # most 2.3 K under a 4.9 kW fire; ventilation sweeps the plume, or the fire was smaller
+    # than the FDS ramp), and the 14 m bay is not well mixed along its length.
+    ("plume_temperature_peak", "FAA test 4: ceiling dT at TC23 (r = 0.29 m)"),
+    ("ceiling_jet_temperature_peak", "FAA test 4: ceiling dT, mean of 45 TCs"),
+    ("co2_peak", "FAA test 4: CO2 rise at Aft Pan"),
+    ("co2_peak", "FAA test 4: CO2 rise at TC5"),
+    ("threshold_crossing_time", "FAA test 4: ceiling dT at TC23 (r = 0.29 m)"),
+    ("threshold_crossing_time", "FAA test 4: ceiling dT, mean of 45 TCs"),
+    ("threshold_crossing_time", "FAA test 4: CO2 rise at Fwd Pan"),
+    ("threshold_crossing_time", "FAA test 4: CO2 rise at Aft Pan"),
+    # B707 tests 2 and 3 burn their inputs' C8H8 (CO2 yield 2.82 g/g, 2.3x test 1's fuel):
+    # about 3x the measured CO2, which reaches its threshold early.
+    ("co2_peak", "FAA test 2: CO2 rise at Aft Pan"),
+    ("co2_peak", "FAA test 3: CO2 rise at Aft Pan"),
+    ("threshold_crossing_time", "FAA test 3: CO2 rise at Aft Pan"),
+    # Test 3, fire by the side wall: a wall plume is not Alpert's free plume.
+    ("threshold_crossing_time", "FAA test 3: ceiling dT at TC14 (r = 0.19 m)"),
+    # Test 1, aft sampler: the modelled CO2 reaches it 16 s late (ratio 1.57 of 1.49).
+    ("threshold_crossing_time", "FAA test 1: CO2 rise at Aft Pan"),
+    # DelCo burn room: no doorway flow in the zone model (products diluted by the whole
+    # opening flow; the analyser also clips near 10 %), and a lumped lining.
+    ("co2_peak", "DelCo test 2: burn room: CO2 at sampler A (1.22 m)"),
+    ("threshold_crossing_time", "DelCo test 2: burn room: upper-layer temperature"),
+    ("threshold_crossing_time", "DelCo test 2: burn room: CO2 at sampler A (1.22 m)"),
+    # The real office (firesight.validation.office): synthetic arrivals raise CO2 about 3x
+    # as fast as the office's, some synthetic rooms sit at outdoor air (the office never
+    # fell below 448 ppm on a working day), and synthetic rooms drift about 9x as fast.
+    ("normal_day_arrival_rate", "normal_day median [ppm/min]"),
+    ("people_gathering_arrival_rate", "people_gathering median [ppm/min]"),
+    ("normal_day_co2_level", "normal_day 5th percentile [ppm]"),
+    ("normal_day_temperature_drift", "normal_day / real 90th percentile of the absolute drift"),
+})
 
 
 def _row_label(row) -> str:
-    return f"test {int(row['test'])}: {row['quantity']}"
+    quantity = str(row["quantity"])
+    if quantity.startswith("DelCo "):
+        return f"DelCo test {int(row['test'])}: {quantity.removeprefix('DelCo ')}"
+    return f"FAA test {int(row['test'])}: {quantity}"
 
 
 def _criterion_for_row(quantity: str) -> str | None:

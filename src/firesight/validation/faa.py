@@ -10,10 +10,16 @@ Inputs taken from the FDS validation suite's description of the same tests [1] (
 fitting to the measurements): the fire's mass-loss ramp (0.016 kg/(m2 s) on a 0.1 m
 square, times a ramp peaking at 1.45 after 80 s: 4.9 kW at 21 kJ/g), soot and CO yields
 (0.125, 0.065 g/g), radiative fraction 0.55, sensor and fire positions, ceiling linings
-(0.58 mm fibreglass in the B707, 1 mm steel in the DC-10) and the DC-10 ventilation. The
-CO2 yield (2.82 g/g) is the carbon balance of the C8H8 "mixed polymers" fuel of [1]
-after CO and soot. The sloped floor corners are kept by using a rectangular room of the
-same volume (effective width 2.68 m and 4.24 m); radial distances use the real layout.
+(0.58 mm fibreglass in the B707, 1 mm steel in the DC-10) and the DC-10 ventilation.
+
+Each test burns its own input's fuel (``&REAC``): ``FAA_B707_Test_1.fds`` and
+``FAA_DC10.fds`` give C = 1, H = 12.2 (written so; more hydrogen per carbon than any real
+fuel), ``FAA_B707_Test_2.fds`` and ``_3.fds`` give C = 8, H = 8. The CO2 and H2O yields are
+the carbon and hydrogen balance of that formula after the CO and soot yields (soot taken
+as pure carbon, all hydrogen to water, :func:`carbon_balance_yields`): CO2 1.25 g/g and
+H2O 4.5 g/g for CH12.2, CO2 2.82 g/g and H2O 0.69 g/g for C8H8. The sloped floor corners
+are kept by using a rectangular room of the same volume (effective width 2.68 m and
+4.24 m); radial distances use the real layout.
 
 References
 ----------
@@ -35,16 +41,15 @@ from firesight.physics.room import Room, RoomSources, simulate_room
 from firesight.validation.metrics import compare_series
 from firesight.validation.nist import read_faa_test
 
-__all__ = ["FAA_FIRE", "FaaTest", "FAA_TESTS", "faa_hrr_kw", "simulate_faa_test",
-           "nearest_thermocouple", "compare_faa_test", "faa_rows_frame"]
+__all__ = ["FAA_FIRE", "FAA_FUELS", "FaaTest", "FAA_TESTS", "carbon_balance_yields", "faa_hrr_kw", "fuel_yields",
+           "simulate_faa_test", "nearest_thermocouple", "compare_faa_test", "faa_rows_frame"]
 
-#: The FAA fire source as the FDS validation inputs describe it [1].
+#: The FAA fire source as the FDS validation inputs describe it [1] (all four tests).
 FAA_FIRE = {
     "mass_flux_kg_m2_s": 0.016,
     "area_m2": 0.01,
     "heat_of_combustion_kj_per_g": 21.0,
-    "co2_yield_g_per_g": 1.25,
-    "h2o_yield_g_per_g": 0.68,
+    "co_yield_g_per_g": 0.065,
     "soot_yield_g_per_g": 0.125,
     "radiative_fraction": 0.55,
     "diameter_m": 0.113,  # equal-area circle of the 0.1 m square
@@ -59,6 +64,28 @@ FAA_FIRE = {
                       0.74661875, 0.7488125, 0.728375, 0.71961875, 0.715975, 0.72108125,
                       0.69041875, 0.0),
 }
+
+#: Fuel formula (C, H) of each test's ``&REAC`` line in the FDS inputs [1].
+FAA_FUELS = {1: (1.0, 12.2), 2: (8.0, 8.0), 3: (8.0, 8.0), 4: (1.0, 12.2)}
+
+_M_C, _M_H, _M_CO, _M_CO2, _M_H2O = 12.011, 1.008, 28.010, 44.009, 18.015
+
+
+def carbon_balance_yields(carbon: float, hydrogen: float, *, co_yield_g_per_g: float,
+                          soot_yield_g_per_g: float) -> dict[str, float]:
+    """CO2 and H2O yields [g/g] of a fuel C_carbon H_hydrogen: the carbon left after CO
+    and soot (taken as pure carbon) burns to CO2, all hydrogen to water.
+
+    Returns ``{"co2_yield_g_per_g", "h2o_yield_g_per_g"}``.
+    """
+    m_fuel = carbon * _M_C + hydrogen * _M_H
+    carbon_fraction = carbon * _M_C / m_fuel
+    carbon_left = carbon_fraction - co_yield_g_per_g * _M_C / _M_CO - soot_yield_g_per_g
+    if carbon_left < 0:
+        raise ValueError(f"CO and soot yields take more carbon than C{carbon:g}H{hydrogen:g} holds")
+    return {"co2_yield_g_per_g": carbon_left * _M_CO2 / _M_C,
+            "h2o_yield_g_per_g": hydrogen * _M_H / m_fuel * _M_H2O / (2 * _M_H)}
+
 
 _B707_X = (-1.37, -0.4567, 0.0, 0.4567, 1.37)
 _B707_Y = (0.17, 1.08, 1.99, 2.91, 3.82, 4.74, 5.65, 6.57)
@@ -131,15 +158,23 @@ def _room_and_sources(cfg: FaaTest, time_s):
                 wall_heat_capacity_j_m2k=cfg.lining_heat_capacity_j_m2k)
     hrr = faa_hrr_kw(time_s)
     mass_g_s = hrr / FAA_FIRE["heat_of_combustion_kj_per_g"]
+    yields = fuel_yields(cfg.test)
     sources = RoomSources(
         plume_hrr_kw=hrr, plume_xy_m=np.array(_to_room(cfg, *cfg.fire_xy_m)),
         plume_radiative_fraction=FAA_FIRE["radiative_fraction"],
-        co2_g_s=mass_g_s * FAA_FIRE["co2_yield_g_per_g"],
-        h2o_g_s=mass_g_s * FAA_FIRE["h2o_yield_g_per_g"],
+        co2_g_s=mass_g_s * yields["co2_yield_g_per_g"],
+        h2o_g_s=mass_g_s * yields["h2o_yield_g_per_g"],
         soot_g_s=mass_g_s * FAA_FIRE["soot_yield_g_per_g"],
         plume_diameter_m=FAA_FIRE["diameter_m"], plume_base_height_m=0.02,
     )
     return room, sources
+
+
+def fuel_yields(test: int) -> dict[str, float]:
+    """CO2 and H2O yields [g/g] of FAA test ``test``'s own fuel (:data:`FAA_FUELS`)."""
+    carbon, hydrogen = FAA_FUELS[test]
+    return carbon_balance_yields(carbon, hydrogen, co_yield_g_per_g=FAA_FIRE["co_yield_g_per_g"],
+                                 soot_yield_g_per_g=FAA_FIRE["soot_yield_g_per_g"])
 
 
 def _to_room(cfg: FaaTest, x, y):
