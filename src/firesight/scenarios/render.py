@@ -60,7 +60,8 @@ from firesight.scenarios._render_kernels import (
     supersampling,
 )
 from firesight.scenarios.scene import ThermalObject, ThermalScene
-from firesight.sensors.lepton import LeptonCamera, LeptonFrames
+from firesight.sensors.frames import LeptonFrames
+from firesight.sensors.lepton import LeptonCamera
 
 #: The room and smoke layer (which come from a zone model on a ~1 s grid), and objects
 #: that do not change within an interval, are rendered every BASE_STEP_S [s] and
@@ -398,7 +399,7 @@ def render_thermal(scene: ThermalScene, camera: LeptonCamera, frame_times_s) -> 
     parts = list(iter_render_thermal(scene, camera, t, chunk_frames=max(int(t.size), 1)))
     if not parts:
         h, w = camera.height_px, camera.width_px
-        return LeptonFrames(np.zeros((0, h, w), np.uint16), t, np.zeros(0, np.uint8),
-                            np.zeros(0, np.float32), np.zeros(0, np.uint8), np.zeros(0, np.uint32),
-                            np.zeros(0, bool))
+        return LeptonFrames(frames=np.zeros((0, h, w), np.uint16), time_s=t, gain=np.zeros(0, np.uint8),
+                            resolution_k=np.zeros(0, np.float32), ffc_state=np.zeros(0, np.uint8),
+                            frame_counter=np.zeros(0, np.uint32), valid=np.zeros(0, bool))
     return parts[0]

@@ -29,6 +29,8 @@ import numpy as np
 from numba import njit
 
 from firesight.errors import require
+from firesight.sensors.frames import (FFC_IMMINENT, FFC_IN_PROGRESS, GAIN_HIGH, GAIN_LOW, TLINEAR_RESOLUTION_K,
+                                      LeptonFrames)
 from firesight.sensors.pose import CameraPose
 from firesight.units import ZERO_CELSIUS_K, tlinear_to_celsius
 
@@ -44,8 +46,8 @@ LEPTON35 = {
     "netd_k": 0.050,  # thermal sensitivity < 50 mK
     "high_gain_range_c": (-10.0, 140.0),
     "low_gain_range_c": (-10.0, 400.0),
-    "high_gain_resolution_k": 0.01,
-    "low_gain_resolution_k": 0.1,
+    "high_gain_resolution_k": TLINEAR_RESOLUTION_K[GAIN_HIGH],
+    "low_gain_resolution_k": TLINEAR_RESOLUTION_K[GAIN_LOW],
     "high_gain_accuracy_c": 5.0,
     "low_gain_accuracy_c": 10.0,
     "ffc_interval_s": 180.0,
@@ -67,10 +69,6 @@ LEPTON35_MODEL = {
     "gain_low_to_high_fraction": 1.0,  # ... at least this fraction of pixels is below it
     "noise_bank_size": 1 << 19,
 }
-
-GAIN_HIGH, GAIN_LOW = 0, 1
-FFC_NORMAL, FFC_IMMINENT, FFC_IN_PROGRESS = 0, 1, 2
-
 
 @dataclass
 class LeptonFaults:
@@ -94,36 +92,6 @@ class LeptonFaults:
         for name in ("dead_pixel_fraction", "stuck_frame_prob", "dropped_frame_prob"):
             value = getattr(self, name)
             require(0.0 <= value <= 1.0, name, "within [0, 1]", value)
-
-
-@dataclass
-class LeptonFrames:
-    """A run of device frames, as read over VoSPI with telemetry [1, 2].
-
-    ``frames`` (n, 120, 160) uint16 TLinear counts; ``time_s`` float64 [s]; ``gain``
-    uint8 (0 high, 1 low); ``resolution_k`` float32 [K per count] (0.01 or 0.1);
-    ``ffc_state`` uint8 (0 normal, 1 imminent, 2 in progress); ``frame_counter`` uint32;
-    ``valid`` bool (False for a dropped frame, whose content repeats the last frame or
-    is zero before any frame).
-    """
-
-    frames: np.ndarray
-    time_s: np.ndarray
-    gain: np.ndarray
-    resolution_k: np.ndarray
-    ffc_state: np.ndarray
-    frame_counter: np.ndarray
-    valid: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.frames.shape[0])
-
-    @staticmethod
-    def concatenate(parts: list["LeptonFrames"]) -> "LeptonFrames":
-        """Join chunks in order."""
-        require(len(parts) > 0, "parts", "at least one LeptonFrames", len(parts))
-        names = ("frames", "time_s", "gain", "resolution_k", "ffc_state", "frame_counter", "valid")
-        return LeptonFrames(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names})
 
 
 #: TLinear counts to temperature [C] (:func:`firesight.units.tlinear_to_celsius`).

@@ -69,7 +69,8 @@ def _loaded_after(modules: str, prefixes: tuple[str, ...]) -> list[str]:
 
 def test_importing_sensors_loads_no_scenario_module():
     upper = ("firesight.scenarios", "firesight.datasets", "firesight.features", "firesight.detection")
-    assert _loaded_after("firesight.sensors, firesight.physics", upper) == []
+    sensors = "firesight.sensors.frames, firesight.sensors.lepton, firesight.sensors.scd41, firesight.physics"
+    assert _loaded_after(sensors, upper) == []
     assert _loaded_after("firesight.scenarios", upper) != []  # positive control
 
 
@@ -77,6 +78,14 @@ def test_units_loads_neither_numba_nor_physics():
     """The services convert TLinear counts with :mod:`firesight.units`; it must stay light."""
     heavy = ("numba", "scipy", "firesight.physics", "firesight.sensors")
     assert _loaded_after("firesight.units, firesight._atomic", heavy) == []
+
+
+def test_reading_frames_loads_no_camera_model():
+    """Dataset and replay readers build :class:`~firesight.sensors.frames.LeptonFrames`;
+    that must not compile or load the camera model's numba kernels."""
+    heavy = ("numba", "firesight.sensors.lepton")
+    assert _loaded_after("firesight.sensors, firesight.sensors.frames, firesight.datasets.reader", heavy) == []
+    assert _loaded_after("firesight.sensors.lepton", heavy) != []  # positive control
 
 
 def test_camera_pose_is_one_type():
