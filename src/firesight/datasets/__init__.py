@@ -3,6 +3,6 @@ resumable writer (:func:`generate_dataset`), the reader (:func:`open_dataset`) a
 catalog (:mod:`~firesight.datasets.catalog`)."""
 
 from firesight.datasets.generate import generate_dataset
-from firesight.datasets.reader import Dataset, LazyFrames, ScenarioData, ThermalRecord, open_dataset
+from firesight.datasets.reader import Dataset, LazyFrames, ScenarioData, open_dataset
 
-__all__ = ["Dataset", "LazyFrames", "ScenarioData", "ThermalRecord", "generate_dataset", "open_dataset"]
+__all__ = ["Dataset", "LazyFrames", "ScenarioData", "generate_dataset", "open_dataset"]

@@ -23,7 +23,7 @@ import pandas as pd
 from firesight.datasets import layout
 from firesight.errors import DataError, NotFoundError
 from firesight.ports import ObjectStore
-from firesight.units import tlinear_to_celsius
+from firesight.sensors.frames import LeptonFrames
 
 
 class LazyFrames:
@@ -55,35 +55,9 @@ class LazyFrames:
 
 
 @dataclass
-class ThermalRecord:
-    """Lepton frames of one scenario.
-
-    ``frames`` is a lazily read array (:class:`LazyFrames` over zarr) of shape (n, 120, 160), dtype uint16, TLinear
-    (kelvin / ``resolution_k``); slicing it reads only the chunks needed. The per-frame
-    arrays are in memory: ``time_s`` [s], ``gain`` (0 high, 1 low), ``resolution_k`` [K per
-    count], ``ffc_state`` (Lepton FFC state), ``frame_counter``, ``valid`` (False for
-    dropped frames).
-    """
-
-    frames: LazyFrames
-    time_s: np.ndarray
-    gain: np.ndarray
-    resolution_k: np.ndarray
-    ffc_state: np.ndarray
-    frame_counter: np.ndarray
-    valid: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.frames.shape[0])
-
-    def celsius(self, index: int | slice) -> np.ndarray:
-        """Frames ``index`` converted to degrees Celsius [C] (float32)."""
-        return tlinear_to_celsius(self.frames[index], self.resolution_k[index], dtype=np.float32)
-
-
-@dataclass
 class ScenarioData:
-    """One scenario: its identity, label, ignition time, metadata and the three records."""
+    """One scenario: its identity, label, ignition time, metadata and the three records
+    (``thermal``: its Lepton frames, read lazily through :class:`LazyFrames`)."""
 
     id: str
     family: str
@@ -91,7 +65,7 @@ class ScenarioData:
     is_fire: bool
     ignition_time_s: float | None
     meta: dict
-    thermal: ThermalRecord
+    thermal: LeptonFrames
     scd41: pd.DataFrame
     truth: pd.DataFrame
 
@@ -218,7 +192,7 @@ def open_zarr_group(store: ObjectStore, key: str, *, mode: str = "r"):
                                                 read_only=(mode == "r")), mode=mode)
 
 
-def _read_thermal(store: ObjectStore, scenario_id: str) -> ThermalRecord:
+def _read_thermal(store: ObjectStore, scenario_id: str) -> LeptonFrames:
     key = layout.scenario_key(scenario_id, layout.THERMAL)
     where = store.fs_url(key)
     if not store.exists(key + "/zarr.json"):
@@ -246,4 +220,4 @@ def _read_thermal(store: ObjectStore, scenario_id: str) -> ThermalRecord:
         if values.shape != (n,):
             raise DataError(f"{where}/{name}: shape {values.shape}, expected ({n},) like frames")
         per_frame[name] = values.astype(dtype, copy=False)
-    return ThermalRecord(frames=LazyFrames(frames, f"{where}/frames"), **per_frame)
+    return LeptonFrames(frames=LazyFrames(frames, f"{where}/frames"), **per_frame)

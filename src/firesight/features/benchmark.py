@@ -100,13 +100,14 @@ def bench_feature_stages(*, frames: int = 2000, duration_s: float = 120.0, repea
     per_reading = _best_of(repeats, lambda: [scd41_window_features(
         scd41_reading_table(scd.time_s, scd.co2_ppm, scd.temperature_c, scd.humidity_rh), t)
         for t in readings[:, 0]])
-    from firesight.datasets.reader import LazyFrames, ScenarioData, ThermalRecord
+    from firesight.datasets.reader import LazyFrames, ScenarioData
+    from firesight.sensors.frames import LeptonFrames
 
     n = int(duration_s * FRAME_RATE_HZ)
-    thermal = ThermalRecord(frames=LazyFrames(rec["frames"][:n], "synthetic"), time_s=rec["time_s"][:n],
-                            gain=np.zeros(n, np.uint8), resolution_k=rec["resolution_k"][:n],
-                            ffc_state=rec["ffc_state"][:n], frame_counter=np.arange(n, dtype=np.uint32),
-                            valid=rec["valid"][:n])
+    thermal = LeptonFrames(frames=LazyFrames(rec["frames"][:n], "synthetic"), time_s=rec["time_s"][:n],
+                           gain=np.zeros(n, np.uint8), resolution_k=rec["resolution_k"][:n],
+                           ffc_state=rec["ffc_state"][:n], frame_counter=np.arange(n, dtype=np.uint32),
+                           valid=rec["valid"][:n])
     scenario = ScenarioData(id="bench", family="synthetic", label="fire", is_fire=True,
                             ignition_time_s=rec["ignition_time_s"], meta={}, thermal=thermal,
                             scd41=scd[scd.time_s < duration_s], truth=pd.DataFrame())

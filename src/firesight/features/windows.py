@@ -91,8 +91,9 @@ def _scd41_table_from_frame(scd41: pd.DataFrame | None, where: str) -> np.ndarra
 
 
 def scenario_frame_table(thermal, *, chunk_frames: int = 256, where: str = "thermal") -> np.ndarray:
-    """Per-frame rows (:data:`FRAME_COLUMNS`) of a scenario's :class:`ThermalRecord`, read in
-    chunks. Frames flagged invalid or frozen by FFC (``ffc_state`` 2) are left out."""
+    """Per-frame rows (:data:`FRAME_COLUMNS`) of a scenario's Lepton frames
+    (:class:`~firesight.sensors.frames.LeptonFrames`), read in chunks. Frames flagged
+    invalid or frozen by FFC (``ffc_state`` 2) are left out."""
     if thermal is None or len(thermal) == 0:
         return np.zeros((0, len(FRAME_COLUMNS)))
     n = len(thermal)
@@ -144,7 +145,7 @@ def compute_scenario_features(scenario, *, step_s: float = 1.0, window_s: float 
     ----------
     scenario : ScenarioData
         From :meth:`firesight.datasets.Dataset.load` (or any object with ``thermal`` — a
-        ThermalRecord or None — and ``scd41`` — a DataFrame with ``time_s, co2_ppm,
+        LeptonFrames or None — and ``scd41`` — a DataFrame with ``time_s, co2_ppm,
         temperature_c, humidity_rh`` and optionally ``status`` — or None).
     step_s : float
         Emission period [s]; windows end at the multiples of ``step_s`` between the first

@@ -15,10 +15,11 @@ from firesight.adapters.local.metadata import SQLiteMetadataStore
 from firesight.adapters.local.queue import SQLiteMessageQueue
 from firesight.agents.monitoring import MonitoringAgent
 from firesight.agents.system import service_client
-from firesight.datasets.reader import ScenarioData, ThermalRecord
+from firesight.datasets.reader import ScenarioData
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.fleet import FleetSimulator, SimulatorSettings
 from firesight.iot.registry import DeviceRegistry
+from firesight.sensors.frames import LeptonFrames
 from support.mqtt import start_broker
 from support.waiting import wait_until
 
@@ -49,9 +50,9 @@ def history_scenario():
     n = 17
     time_s = np.arange(n) / 8.7
     frames = (29_315 + np.random.default_rng(0).integers(0, 20, (n, 120, 160))).astype(np.uint16)
-    thermal = ThermalRecord(frames=frames, time_s=time_s, gain=np.zeros(n, np.uint8),
-                            resolution_k=np.full(n, 0.01, np.float32), ffc_state=np.zeros(n, np.uint8),
-                            frame_counter=np.arange(n, dtype=np.uint32), valid=np.ones(n, bool))
+    thermal = LeptonFrames(frames=frames, time_s=time_s, gain=np.zeros(n, np.uint8),
+                           resolution_k=np.full(n, 0.01, np.float32), ffc_state=np.zeros(n, np.uint8),
+                           frame_counter=np.arange(n, dtype=np.uint32), valid=np.ones(n, bool))
     t_scd = np.arange(-120.0, 2.0, 5.0)
     scd41 = pd.DataFrame({"time_s": t_scd, "co2_ppm": 450.0 + 0.5 * np.arange(len(t_scd)),
                           "temperature_c": 21.0, "humidity_rh": 45.0, "status": np.zeros(len(t_scd), np.uint8)})

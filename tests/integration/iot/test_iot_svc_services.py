@@ -13,7 +13,7 @@ import pytest
 from firesight.adapters.local.metadata import SQLiteMetadataStore
 from firesight.adapters.local.objectstore import FsspecObjectStore
 from firesight.adapters.local.queue import SQLiteMessageQueue
-from firesight.datasets.reader import ScenarioData, ThermalRecord
+from firesight.datasets.reader import ScenarioData
 from firesight.errors import AccessDeniedError
 from firesight.iot.broker import BrokerConfig, EmbeddedBroker
 from firesight.iot.ca import CertificateAuthority
@@ -25,6 +25,7 @@ from firesight.iot.mosquitto import MosquittoBroker, find_mosquitto
 from firesight.iot.registry import DeviceRegistry
 from firesight.iot.rules import RulesEngine, RulesService, load_rules
 from firesight.iot.shadow import ShadowManager, ShadowRejected, ShadowService
+from firesight.sensors.frames import LeptonFrames
 
 SITE = "lab"
 WAIT_S = 10.0
@@ -195,9 +196,9 @@ def _tiny_scenario(duration_s=6.0):
     n = int(duration_s * 8.7)
     time_s = np.arange(n) / 8.7
     frames = np.full((n, 120, 160), 29515, np.uint16)
-    thermal = ThermalRecord(frames=frames, time_s=time_s, gain=np.zeros(n, np.uint8),
-                            resolution_k=np.full(n, 0.01, np.float32), ffc_state=np.zeros(n, np.uint8),
-                            frame_counter=np.arange(n, dtype=np.uint32), valid=np.ones(n, bool))
+    thermal = LeptonFrames(frames=frames, time_s=time_s, gain=np.zeros(n, np.uint8),
+                           resolution_k=np.full(n, 0.01, np.float32), ffc_state=np.zeros(n, np.uint8),
+                           frame_counter=np.arange(n, dtype=np.uint32), valid=np.ones(n, bool))
     t_scd = np.arange(0, duration_s, 5.0)
     scd41 = pd.DataFrame({"time_s": t_scd, "co2_ppm": 450.0, "temperature_c": 21.0, "humidity_rh": 45.0,
                           "status": np.zeros(len(t_scd), np.uint8)})

@@ -16,6 +16,7 @@ from firesight.datasets import catalog, generate_dataset, open_dataset
 from firesight.datasets.generate import family_for_index, open_writable_store, validate_arguments
 from firesight.datasets.writer import manifest_table
 from firesight.errors import DataError, InvalidParameterError, NotFoundError
+from firesight.sensors.frames import LeptonFrames
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +43,7 @@ def test_reader_returns_the_documented_records(tiny):
     s = ds.load(fire_id)
     assert s.is_fire and s.label == "fire" and s.family == "tf3_smouldering_cotton"
     assert s.ignition_time_s == float(s.truth.loc[s.truth["state"] != 0, "time_s"].iloc[0])
+    assert isinstance(s.thermal, LeptonFrames)  # the type the camera model renders
     assert s.thermal.frames.shape == (30, 120, 160) and s.thermal.frames.dtype == np.uint16
     assert s.thermal.frames[2:4].shape == (2, 120, 160)
     np.testing.assert_allclose(s.thermal.time_s, np.arange(30.0))

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from firesight.datasets.reader import LazyFrames, ScenarioData, ThermalRecord
+from firesight.datasets.reader import LazyFrames, ScenarioData
+from firesight.sensors.frames import LeptonFrames
 
 FRAME_RATE_HZ = 8.7
 
@@ -44,9 +45,9 @@ def synthetic_scenario(*, duration_s=90.0, ignition_time_s=30.0, fire=True, seed
             ffc[k] = 2
             frames[k] = frames[k - 1]
     valid = np.ones(n, bool)
-    thermal = ThermalRecord(frames=LazyFrames(frames, "synthetic"), time_s=time_s, gain=gain,
-                            resolution_k=resolution, ffc_state=ffc, frame_counter=np.arange(n, dtype=np.uint32),
-                            valid=valid) if with_camera else None
+    thermal = LeptonFrames(frames=LazyFrames(frames, "synthetic"), time_s=time_s, gain=gain,
+                           resolution_k=resolution, ffc_state=ffc, frame_counter=np.arange(n, dtype=np.uint32),
+                           valid=valid) if with_camera else None
     t_scd = np.arange(-scd41_history_s, duration_s, scd41_period_s)
     after = np.clip(t_scd - ignition_time_s, 0, None) if fire else np.zeros_like(t_scd)
     co2 = 430.0 + 3.0 * (after - 60.0 * (1 - np.exp(-after / 60.0))) + rng.normal(0, 2.0, t_scd.size)

@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from firesight.datasets.reader import ScenarioData, ThermalRecord
+from firesight.datasets.reader import ScenarioData
 from firesight.errors import InvalidParameterError
 from firesight.iot.codec import FeaturesMessage, SCD41Message, ThermalMessage, decode
 from firesight.iot.fleet import SimulatorSettings, VirtualDevice, device_epoch_ms
+from firesight.sensors.frames import LeptonFrames
 
 FRAME_RATE_HZ = 8.7
 
@@ -29,8 +30,8 @@ def _scenario(duration_s=40.0, seed=0):
     ffc[(time_s >= 10) & (time_s < 10.9)] = 2
     valid = np.ones(n, bool)
     valid[50] = False
-    thermal = ThermalRecord(frames=frames, time_s=time_s, gain=hot.astype(np.uint8), resolution_k=resolution,
-                            ffc_state=ffc, frame_counter=np.arange(n, dtype=np.uint32), valid=valid)
+    thermal = LeptonFrames(frames=frames, time_s=time_s, gain=hot.astype(np.uint8), resolution_k=resolution,
+                           ffc_state=ffc, frame_counter=np.arange(n, dtype=np.uint32), valid=valid)
     t_scd = np.arange(0, duration_s, 5.0)
     status = np.zeros(len(t_scd), np.uint8)
     status[2] = 1  # missing
