@@ -68,12 +68,12 @@ def replay_first_alarm_s(data, scenario_id):
     from firesight.datasets import open_dataset
     from firesight.detection.models import default_model_path, load_bundle
     from firesight.detection.online import replay_recording
-    from firesight.detection.recordings import ThermalRecording
+    from firesight.sensors.frames import LeptonFrames
 
     sc = open_dataset(data).load(scenario_id)
     th = sc.thermal
     valid = np.asarray(th.valid)
-    rec = ThermalRecording(time_s=np.asarray(th.time_s)[valid], frames=np.asarray(th.frames[:])[valid],
-                           resolution_k=np.asarray(th.resolution_k)[valid], ffc_state=np.asarray(th.ffc_state)[valid])
+    rec = LeptonFrames(time_s=np.asarray(th.time_s)[valid], frames=np.asarray(th.frames[:])[valid],
+                       resolution_k=np.asarray(th.resolution_k)[valid], ffc_state=np.asarray(th.ffc_state)[valid])
     report = replay_recording(load_bundle(default_model_path()), sc.scd41[sc.scd41["status"] == 0], rec)
     return report["first_alarm_s"]

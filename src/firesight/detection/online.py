@@ -25,9 +25,9 @@ import pandas as pd
 
 from firesight.detection.alerts import AlertState
 from firesight.detection.bundle import DetectorBundle
-from firesight.detection.recordings import ThermalRecording
 from firesight.errors import DataError, require
 from firesight.features.windows import emission_times
+from firesight.sensors.frames import LeptonFrames
 
 
 class OnlineDetector:
@@ -146,7 +146,7 @@ def replay_scd41_vectorised(bundle: DetectorBundle, scd41: pd.DataFrame, *, vari
 
 
 def replay_recording(bundle: DetectorBundle, scd41: pd.DataFrame | None,
-                     thermal: ThermalRecording | None = None, *, step_s: float | None = None,
+                     thermal: LeptonFrames | None = None, *, step_s: float | None = None,
                      window_s: float | None = None, vectorised: bool | None = None) -> dict:
     """Run recorded readings through :class:`OnlineDetector`; return the replay report.
 

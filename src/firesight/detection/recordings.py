@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import struct
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from firesight.errors import DataError
+from firesight.sensors.frames import LeptonFrames
 
 #: Columns of an SCD41 recording (ARCHITECTURE.md payload names).
 SCD41_CSV_COLUMNS: tuple[str, ...] = ("time_s", "co2_ppm", "temperature_c", "humidity_rh")
@@ -36,18 +36,6 @@ NPZ_ARRAYS: tuple[str, ...] = ("frames", "time_s", "resolution_k", "ffc_state")
 #: Local file header of a zip member (PKWARE APPNOTE 4.3.7): signature, versions, flags,
 #: method, time, date, CRC, sizes, name length, extra length.
 _ZIP_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
-
-
-@dataclass(frozen=True)
-class ThermalRecording:
-    """Lepton frames: ``frames`` (n, 120, 160) uint16 TLinear (an array, or
-    :class:`NpzFrames` read on demand), ``time_s`` [s], ``resolution_k`` [K per count] per
-    frame, ``ffc_state`` per frame (0 idle)."""
-
-    frames: Any
-    time_s: np.ndarray
-    resolution_k: np.ndarray
-    ffc_state: np.ndarray
 
 
 def _increasing(time_s: np.ndarray, where: str) -> None:
@@ -212,12 +200,14 @@ def _npy_header(zf: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[tuple[int
         return tuple(shape), bool(fortran_order), np.dtype(dtype), fh.tell()
 
 
-def read_thermal_npz(path: str | os.PathLike) -> ThermalRecording:
+def read_thermal_npz(path: str | os.PathLike) -> LeptonFrames:
     """A Lepton recording: ``.npz`` with ``frames`` (n, 120, 160) uint16, ``time_s`` (n,)
     and ``resolution_k`` (scalar or (n,); default 0.01 K); optional ``ffc_state`` (n,).
 
     Only these arrays are read; ``frames`` on demand (:class:`NpzFrames`), so memory stays
-    flat in the recording's length.
+    flat in the recording's length. The recording holds no gain, frame counter or dropped
+    frames: :class:`~firesight.sensors.frames.LeptonFrames` fills them in (gain from
+    ``resolution_k``, counter from 0, every frame valid).
     """
     p = Path(path)
     try:
@@ -260,4 +250,4 @@ def read_thermal_npz(path: str | os.PathLike) -> ThermalRecording:
     ffc = np.asarray(small.get("ffc_state", np.zeros(n)), dtype=np.uint8)
     if ffc.shape != (n,):
         raise DataError(f"{p}: ffc_state must have one value per frame, got {ffc.shape}")
-    return ThermalRecording(frames=frames, time_s=time_s, resolution_k=res, ffc_state=ffc)
+    return LeptonFrames(frames=frames, time_s=time_s, resolution_k=res, ffc_state=ffc)

@@ -138,9 +138,9 @@ def read_lepton_y16(path: Path | str):
     """Real Lepton 3.5 frames (PureThermal Y16 recorder, gzip): magic ``PTY16V1``, a
     little-endian u32 header length and JSON header, then per frame a u64 index, f64 time
     [s], i64 time [ms] and 120 x 160 u16 centikelvin pixels. Returns a
-    :class:`firesight.detection.recordings.ThermalRecording` (0.01 K per count, times from
-    the first frame)."""
-    from firesight.detection.recordings import ThermalRecording
+    :class:`firesight.sensors.frames.LeptonFrames` (0.01 K per count, times from the first
+    frame)."""
+    from firesight.sensors.frames import LeptonFrames
 
     p = _require_file(Path(path))
     try:
@@ -159,8 +159,8 @@ def read_lepton_y16(path: Path | str):
     frames = np.frombuffer(body, dtype=record)
     time_s = frames["time_s"] - frames["time_s"][0]
     n = len(frames)
-    return ThermalRecording(frames=np.ascontiguousarray(frames["pixels"]), time_s=time_s,
-                            resolution_k=np.full(n, 0.01, np.float32), ffc_state=np.zeros(n, np.uint8))
+    return LeptonFrames(frames=np.ascontiguousarray(frames["pixels"]), time_s=time_s,
+                        resolution_k=np.full(n, 0.01, np.float32), ffc_state=np.zeros(n, np.uint8))
 
 
 # -- real fires through the SCD41 model -------------------------------------------------------

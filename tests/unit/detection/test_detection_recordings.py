@@ -7,6 +7,7 @@ import pytest
 
 from firesight.detection.recordings import read_scd41_csv, read_thermal_npz
 from firesight.errors import DataError
+from firesight.sensors.frames import LeptonFrames
 
 
 def write(tmp_path, text, name="r.csv"):
@@ -44,7 +45,9 @@ def test_thermal_npz_checks(tmp_path):
     ok = tmp_path / "ok.npz"
     np.savez(ok, frames=np.full((3, 120, 160), 29315, np.uint16), time_s=np.arange(3) / 8.7)
     rec = read_thermal_npz(ok)
+    assert isinstance(rec, LeptonFrames)  # the type the camera model and the dataset reader give
     assert rec.resolution_k.tolist() == pytest.approx([0.01] * 3)
+    assert rec.ffc_state.tolist() == [0, 0, 0] and rec.valid.all() and rec.gain.tolist() == [0, 0, 0]
     bad_shape = tmp_path / "shape.npz"
     np.savez(bad_shape, frames=np.zeros((3, 160, 120), np.uint16), time_s=np.arange(3.0))
     with pytest.raises(DataError, match=r"shape \(3, 160, 120\)"):
@@ -154,3 +157,29 @@ def test_thermal_npz_damaged_frames_fail_clearly(tmp_path):
     with pytest.raises(DataError, match="frames"):
         for i in range(20):
             rec.frames[i]
+
+
+def test_real_lepton_y16_frames_are_read_into_the_one_frame_type(tmp_path):
+    """PureThermal Y16 recorder layout (:func:`firesight.validation.realcheck.read_lepton_y16`):
+    magic, u32 header length, JSON header, then per frame u64 index, f64 time [s], i64 time
+    [ms] and 120 x 160 u16 centikelvin pixels."""
+    import gzip
+    import json
+    import struct
+
+    from firesight.validation.realcheck import read_lepton_y16
+
+    header = json.dumps({"height": 120, "width": 160}).encode()
+    record = np.dtype([("index", "<u8"), ("time_s", "<f8"), ("time_ms", "<i8"), ("pixels", "<u2", (120, 160))])
+    frames = np.zeros(3, dtype=record)
+    frames["index"] = [10, 11, 12]
+    frames["time_s"] = [100.0, 100.115, 100.23]
+    frames["pixels"] = np.arange(3, dtype=np.uint16)[:, None, None] + 29315
+    path = tmp_path / "r.raw.y16.gz"
+    path.write_bytes(gzip.compress(b"PTY16V1\n" + struct.pack("<I", len(header)) + header + frames.tobytes()))
+    rec = read_lepton_y16(path)
+    assert isinstance(rec, LeptonFrames) and len(rec) == 3
+    np.testing.assert_allclose(rec.time_s, [0.0, 0.115, 0.23], atol=1e-9)
+    np.testing.assert_array_equal(rec.frames[:, 0, 0], [29315, 29316, 29317])
+    np.testing.assert_allclose(rec.celsius(2), 20.02, atol=1e-3)
+    assert rec.resolution_k.tolist() == pytest.approx([0.01] * 3) and rec.valid.all()
