@@ -176,6 +176,11 @@ class MonitoringAgent(SharedDevices):
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "MonitoringAgent":
+        # the feature code (numpy, scipy) is imported now, not by the first device's monitor
+        # under self._lock: seconds on a busy machine, holding up claims and the readings
+        # the broker has in flight (acknowledged once handled)
+        import firesight.features  # noqa: F401
+
         self._stop.clear()
         self.started_at = time.time()
         self._started_ms = int(self.started_at * 1000)  # readings made before this are late
