@@ -2,7 +2,11 @@
 processes) share the devices; one is SIGKILLed mid-stream while the devices keep
 publishing, and restarted within ``workers.takeover_after_s``. Every SCD41 reading of every
 device is handled exactly once overall, by the device's one worker, in order: the broker
-queued the killed worker's readings in its session and the restarted worker resumed them."""
+queued the killed worker's readings in its session and the restarted worker resumed them.
+
+The workers' clients are built as :func:`firesight.agents.system.start_system` builds them on
+Mosquitto (readings acknowledged once handled), on MQTT 3.1.1 and on MQTT 5 with a Session
+Expiry Interval (``workers.session_expiry_s``) longer than the downtime."""
 
 from __future__ import annotations
 
@@ -37,11 +41,11 @@ from firesight.agents.monitoring import MonitoringAgent, worker_topic
 from firesight.agents.system import service_client
 from firesight.config import Config
 from firesight.iot import open_registry
-home, url, worker, out = sys.argv[1:5]
+home, url, worker, out, version = sys.argv[1:6]
 base = Config(home=home)
 registry = open_registry(base)
 client = service_client(f"monitoring-{worker}", url, registry, will=(worker_topic(worker), b"offline", 1, True),
-                        persistent=True)
+                        persistent=True, mqtt_version=int(version), session_expiry_s=60, manual_ack=True)
 agent = MonitoringAgent(client, bootstrap.message_queue(base), state_store=bootstrap.metadata_store(base),
                         site="lab", worker_id=worker, shared_group="firesight", takeover_after_s=30.0)
 log = open(out, "a", buffering=1)
@@ -60,9 +64,9 @@ while True:
 """
 
 
-def _worker(home: Path, url: str, worker: str, out: Path) -> subprocess.Popen:
+def _worker(home: Path, url: str, worker: str, out: Path, version: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", _WORKER, str(home), url, worker, str(out)],
+    proc = subprocess.Popen([sys.executable, "-c", _WORKER, str(home), url, worker, str(out), str(version)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     line = proc.stdout.readline()
     if line.strip() != "ready":
@@ -102,7 +106,8 @@ class Fleet:
             cl.close()
 
 
-def test_killed_worker_resumes_its_devices_from_its_persistent_session(tmp_path):
+@pytest.mark.parametrize("version", [311, 5])
+def test_killed_worker_resumes_its_devices_from_its_persistent_session(tmp_path, version):
     home = tmp_path / "home"
     registry = open_registry(Config(home=home))
     creds = [registry.register_device(f"node-{i}", site="lab") for i in range(DEVICES)]
@@ -113,15 +118,15 @@ def test_killed_worker_resumes_its_devices_from_its_persistent_session(tmp_path)
     outs = {w: tmp_path / f"{w}.log" for w in ("w0", "w1")}
     fleet = None
     try:
-        procs["w0"] = _worker(home, broker.url, "w0", outs["w0"])
-        procs["w1"] = _worker(home, broker.url, "w1", outs["w1"])
+        procs["w0"] = _worker(home, broker.url, "w0", outs["w0"], version)
+        procs["w1"] = _worker(home, broker.url, "w1", outs["w1"], version)
         fleet = Fleet(creds, broker.url)
         fleet.play(5.0)                                  # both workers claim and serve
         procs["w1"].send_signal(signal.SIGKILL)          # mid-stream, no clean stop
         procs["w1"].wait(10)
         killed_at = fleet.seq
         fleet.play(4.0)                                  # the devices keep publishing
-        procs["w1"] = _worker(home, broker.url, "w1", outs["w1"])
+        procs["w1"] = _worker(home, broker.url, "w1", outs["w1"], version)
         fleet.play(4.0)
         last = fleet.seq
         time.sleep(3.0)
