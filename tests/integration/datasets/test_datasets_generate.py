@@ -98,7 +98,7 @@ def test_resume_after_kill_leaves_only_whole_scenarios_and_finishes_identically(
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--duration-s", "-5"], "duration_s must be a number of seconds in [30, 604800], got -5.0"),
+    (["--duration-s", "-5"], "duration_s must be a number of seconds in [30, 604800], or None (each family's natural length), got -5.0"),
     (["--families", "tf1_open_wood,bonfire"], "families must be names from `firesight scenarios`"),
 ])
 def test_invalid_arguments_fail_at_once_naming_the_parameter(args, message, tmp_path):
