@@ -15,22 +15,19 @@ broker has acknowledged every QoS 1 message published so far: paho's ``disconnec
 sends DISCONNECT at once, ahead of the messages it still holds back beyond its in-flight
 window (20), which would then never be sent.
 
-Protocol and sessions: ``mqtt_version`` 311 (MQTT 3.1.1, the default; the embedded broker
-speaks nothing else) or 5 (MQTT 5.0: Mosquitto, AWS IoT Core) is the caller's choice, never
-probed. A persistent session (``clean_session=False``) is on MQTT 5 a CONNECT with Clean
-Start 0 and a Session Expiry Interval (``session_expiry_s``): the broker drops the session,
-its subscriptions and queued messages that long after the client went away; on MQTT 3.1.1
-the broker's own setting decides (1 h on the embedded broker and the generated Mosquitto
-configuration).
+Protocol: ``mqtt_version`` 311 (MQTT 3.1.1, the default; all the embedded broker speaks) or
+5 (Mosquitto, AWS IoT Core) is the caller's choice, never probed. An MQTT 5 persistent
+session (``clean_session=False``) connects with Clean Start 0 and a Session Expiry Interval
+(``session_expiry_s``): the broker drops it that long after the client went; on MQTT 3.1.1
+the broker's own setting decides (1 h on the embedded broker and our Mosquitto).
 
 Acknowledgement after handling (``manual_ack=True``): a QoS 1 message is acknowledged
-(PUBACK) only once every callback that took it is done with it: a callback with an ``ack``
-parameter gets a one-shot ``ack()`` to call when it has handled the message (from any
-thread), any other callback is done when it returns. Until then the broker holds the
-message as in flight; if the client dies first, a persistent session gets it again (DUP) at
-the next connection, in order, ahead of what was queued. An ``ack()`` of a message from an
-earlier connection is dropped (counted in ``acks_dropped``): the broker delivers that message
-again on the new one, so it is handled again rather than a reused packet id acknowledged.
+(PUBACK) once every callback that took it is done: a callback with an ``ack`` parameter gets
+a one-shot ``ack()`` to call when it has handled the message (any thread), any other is done
+when it returns. If the client dies first, a persistent session gets the message again (DUP)
+at the next connection, in order, ahead of what was queued. An ``ack()`` of a message from
+an earlier connection is dropped (``acks_dropped``): the broker delivers it again on the
+new one, and its packet id may by then name another message.
 
 References
 ----------
