@@ -10,11 +10,8 @@ Expiry Interval (``workers.session_expiry_s``) longer than the downtime."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -27,6 +24,7 @@ from firesight.iot.client import DeviceClient
 from firesight.iot.codec import encode_scd41, encode_status
 
 from support.mqtt import start_broker
+from support.processes import start_ready_script
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.timeout(120)]
 
@@ -65,15 +63,7 @@ while True:
 
 
 def _worker(home: Path, url: str, worker: str, out: Path, version: int) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", _WORKER, str(home), url, worker, str(out), str(version)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    line = proc.stdout.readline()
-    if line.strip() != "ready":
-        proc.kill()
-        pytest.fail(f"worker {worker} did not start: {line}{proc.stdout.read()}")
-    threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
-    return proc
+    return start_ready_script(_WORKER, str(home), url, worker, str(out), str(version), name=f"worker {worker}")
 
 
 class Fleet:

@@ -12,11 +12,8 @@ process; this test then fails on the lost readings.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -29,6 +26,7 @@ from firesight.iot.client import DeviceClient
 from firesight.iot.codec import encode_scd41, encode_status
 
 from support.mqtt import start_broker
+from support.processes import start_ready_script
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.timeout(150)]
 
@@ -77,15 +75,7 @@ while True:
 
 
 def _worker(home: Path, url: str, out: Path, version: int, slow_s: float) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", _WORKER, str(home), url, str(out), str(version), str(slow_s)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    line = proc.stdout.readline()
-    if line.strip() != "ready":
-        proc.kill()
-        pytest.fail(f"worker did not start: {line}{proc.stdout.read()}")
-    threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep the pipe drained
-    return proc
+    return start_ready_script(_WORKER, str(home), url, str(out), str(version), str(slow_s))
 
 
 def _read(path: Path) -> dict[str, dict[str, list[int]]]:
