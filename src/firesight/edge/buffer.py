@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 
+from firesight._sqlite import enable_wal
 from firesight.errors import require
 
 _SCHEMA = """
@@ -56,7 +57,7 @@ class DiskBuffer:
             os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
+        enable_wal(self._conn)
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
         self._count, self._bytes = self._conn.execute(

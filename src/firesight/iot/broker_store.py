@@ -20,6 +20,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from firesight._sqlite import enable_wal
+
 
 @dataclass(frozen=True)
 class StoredSession:
@@ -50,7 +52,7 @@ class SessionStore:
             pass
         self._lock = threading.Lock()
         self._db = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        enable_wal(self._db)
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("CREATE TABLE IF NOT EXISTS sessions (client_id TEXT PRIMARY KEY, certificate_id TEXT, "
                          "subscriptions TEXT NOT NULL, updated_ms INTEGER NOT NULL)")

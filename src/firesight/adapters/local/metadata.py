@@ -9,6 +9,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
+from firesight._sqlite import enable_wal
 from firesight.errors import ConflictError, InvalidParameterError
 from firesight.ports import Item, MetadataStore
 
@@ -45,7 +46,10 @@ class SQLiteMetadataStore(MetadataStore):
                 pass
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL" if path != ":memory:" else "PRAGMA journal_mode=MEMORY")
+        if path != ":memory:":
+            enable_wal(self._conn)  # two processes opening a fresh file at once: see firesight._sqlite
+        else:
+            self._conn.execute("PRAGMA journal_mode=MEMORY")
         self._conn.execute(_SCHEMA)
         self._conn.commit()
 

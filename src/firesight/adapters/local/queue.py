@@ -21,6 +21,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 
+from firesight._sqlite import enable_wal
 from firesight.errors import InvalidParameterError, NotFoundError, require
 from firesight.ports import Item, MessageQueue
 
@@ -79,7 +80,7 @@ class SQLiteMessageQueue(MessageQueue):
         self._conn = sqlite3.connect(path, check_same_thread=False, timeout=30,
                                      isolation_level=None)
         if path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            enable_wal(self._conn)
         self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:
