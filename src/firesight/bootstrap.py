@@ -99,7 +99,7 @@ def model_registry(config: Config | None = None) -> ModelRegistry:
         return SageMakerModelRegistry(uri[len("sagemaker://"):].strip("/"),
                                       artifacts=object_store(cfg.model_artifacts_url, cfg),
                                       image_uri=cfg.serving_image_uri, settings=aws_settings(cfg))
-    from firesight.registry.mlflow_registry import MLflowModelRegistry
+    from firesight.model_registry.mlflow_registry import MLflowModelRegistry
 
     return MLflowModelRegistry(uri)
 

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 
 from firesight.config import load_config
-from firesight.detection.models import default_model_path
+from firesight.detection.shipped_model import default_model_path
 from firesight.errors import InvalidParameterError, NotFoundError
-from firesight.registry import APPROVED, PENDING, REJECTED, load_approved_model
+from firesight.model_registry import APPROVED, PENDING, REJECTED, load_approved_model
 from support.moto import unique_name
 
 
 @pytest.fixture(params=["local", "aws"])
 def registry(request, tmp_path):
     if request.param == "local":
-        from firesight.registry import MLflowModelRegistry
+        from firesight.model_registry import MLflowModelRegistry
 
         return MLflowModelRegistry(f"sqlite:///{tmp_path / 'mlflow.db'}")
     from firesight.adapters.aws.s3 import S3ObjectStore

@@ -66,7 +66,7 @@ def replay_first_alarm_s(data, scenario_id):
     import numpy as np
 
     from firesight.datasets import open_dataset
-    from firesight.detection.models import default_model_path, load_bundle
+    from firesight.detection.shipped_model import default_model_path, load_bundle
     from firesight.detection.online import replay_recording
     from firesight.sensors.frames import LeptonFrames
 

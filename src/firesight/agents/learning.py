@@ -352,7 +352,7 @@ class ApprovedVersionWatch:
 
     Parameters
     ----------
-    registry : firesight.registry.ModelRegistry
+    registry : firesight.model_registry.ModelRegistry
     current : str or None
         The version running now (None: the shipped default).
     """
@@ -380,8 +380,8 @@ def running_model_reference(config: Any = None) -> TrainingReference | None:
     """The training reference of the model the services load now (approved, else shipped;
     the shipped default has none)."""
     from firesight.config import load_config
-    from firesight.detection.models import default_model_path
-    from firesight.registry import load_approved_model, registry_for
+    from firesight.detection.shipped_model import default_model_path
+    from firesight.model_registry import load_approved_model, registry_for
 
     cfg = (config or load_config()).resolved()
     registry = registry_for(cfg)

@@ -122,7 +122,7 @@ def _publisher_child(url: str, creds: list, site: str, seconds: float, start_at:
 def _hair_trigger_model(path: Path) -> str:
     from firesight.detection.alerts import AlertPolicy
     from firesight.detection.bundle import DetectorBundle
-    from firesight.detection.models import default_model_path, load_bundle
+    from firesight.detection.shipped_model import default_model_path, load_bundle
 
     bundle = load_bundle(default_model_path())
     policy = AlertPolicy(watch_on=0.0, alarm_on=0.0, alarm_off=0.0, min_consecutive=5, clear_consecutive=10**6)

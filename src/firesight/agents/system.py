@@ -263,7 +263,7 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
     from firesight.agents.analysis import AnalysisAgent
     from firesight.agents.monitoring import MonitoringAgent, worker_topic
     from firesight.iot import open_registry
-    from firesight.registry.resolve import load_model
+    from firesight.model_registry.resolve import load_model
 
     base = config.base_config()
     registry = open_registry(base)
@@ -351,7 +351,7 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
         on_stop.append(detach)
     holder: dict[str, Coordinator] = {}
     if not config.model.ref and config.model.poll_s > 0:
-        from firesight.registry.resolve import registry_for
+        from firesight.model_registry.resolve import registry_for
 
         def approved() -> str | None:
             if base.registry_uri.startswith("sqlite:///"):

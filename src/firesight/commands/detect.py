@@ -172,7 +172,7 @@ def train(
     path = bundle.save(out)
     console.print(f"model written to {path} ({_folder_mb(path):.2f} MB)")
     if register:
-        from firesight.registry import registry_for
+        from firesight.model_registry import registry_for
 
         version = registry_for().register(
             path, metrics=metrics, params={"kind": kind, "seed": seed, **_flat(bundle.info["params"])},
@@ -234,7 +234,7 @@ def evaluate(
 ) -> None:
     """Judge the model, its degraded modes and the baselines per scenario (EVALUATION.md)."""
     from firesight.detection.scoring import evaluate_suite
-    from firesight.registry import load_model
+    from firesight.model_registry import load_model
 
     if split not in ("all", "test"):
         raise InvalidParameterError("split", "'all' or 'test'", split)
@@ -291,7 +291,7 @@ def policy(
     from firesight.detection.alerts import AlertPolicy
     from firesight.detection.guard import CONFIRM_GRID
     from firesight.detection.policy import POLICY_GRID, choose_guards, choose_policies
-    from firesight.registry import load_model
+    from firesight.model_registry import load_model
 
     bundle, ref = load_model(model)
     ids = (bundle.info.get("split") or {}).get("test_ids")
@@ -352,7 +352,7 @@ def realcheck(
     seed: int = typer.Option(0, "--seed", help="Seed of the added reading noise and SCD41 devices (default 0)."),
 ) -> None:
     """Replay real recordings (ordinary rooms, real fires) through the model and the baseline rules."""
-    from firesight.registry import load_model
+    from firesight.model_registry import load_model
     from firesight.validation.nist import default_real_data_dir
     from firesight.validation.realcheck import realcheck_markdown, run_realcheck
 
@@ -386,7 +386,7 @@ def replay(
     """Replay recorded readings through the online decision path."""
     from firesight.detection.online import replay_recording
     from firesight.detection.recordings import read_scd41_csv, read_thermal_npz
-    from firesight.registry import load_model
+    from firesight.model_registry import load_model
 
     if scd41 is None and thermal is None:
         raise InvalidParameterError("--scd41/--thermal", "at least one recording", None)
@@ -405,7 +405,7 @@ def replay(
 
 def models_list() -> None:
     """List registered model versions with their approval state."""
-    from firesight.registry import registry_for
+    from firesight.model_registry import registry_for
 
     versions = registry_for().list_versions()
     table = Table(title="firesight-detector versions")
@@ -420,7 +420,7 @@ def models_list() -> None:
 
 def models_approve(version: str = typer.Argument(..., help="Model version number.")) -> None:
     """Set a version's state to Approved (services load the newest approved version)."""
-    from firesight.registry import registry_for
+    from firesight.model_registry import registry_for
 
     entry = registry_for().approve(version)
     audit_record("ApproveModelVersion", None, {"version": version}, response={"status": entry["status"]}, source="models")
@@ -429,7 +429,7 @@ def models_approve(version: str = typer.Argument(..., help="Model version number
 
 def models_reject(version: str = typer.Argument(..., help="Model version number.")) -> None:
     """Set a version's state to Rejected."""
-    from firesight.registry import registry_for
+    from firesight.model_registry import registry_for
 
     entry = registry_for().reject(version)
     audit_record("RejectModelVersion", None, {"version": version}, response={"status": entry["status"]}, source="models")

@@ -1,7 +1,7 @@
 """Fire detectors, baselines, alert decision and scenario-level evaluation.
 
 Public names are re-exported here. Detection imports no MLflow, web, MQTT or SQL library;
-the registry lives in :mod:`firesight.registry`.
+the registry lives in :mod:`firesight.model_registry`.
 """
 
 from firesight.detection.alerts import LEVELS, AlertPolicy, AlertState, alert_levels

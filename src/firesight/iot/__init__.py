@@ -1,7 +1,7 @@
 """firesight.iot: devices on MQTT like AWS IoT Core.
 
 Topics (:mod:`.topics`), payload codec (:mod:`.codec`), device registry and certificates
-(:mod:`.registry`, :mod:`.ca`), policies (:mod:`.policy`), the embedded broker
+(:mod:`.device_registry`, :mod:`.ca`), policies (:mod:`.policy`), the embedded broker
 (:mod:`.broker`), Mosquitto (:mod:`.mosquitto`), MQTT clients (:mod:`.client`) and the
 ingest gateway (:mod:`.gateway`). Importing this package opens no connection, reads no
 environment variable and starts nothing; amqtt loads only with :mod:`.broker`.
@@ -32,7 +32,7 @@ from firesight.iot.topics import alerts_topic, device_topic, parse_device_topic,
 
 if TYPE_CHECKING:
     from firesight.config import Config
-    from firesight.iot.registry import DeviceRegistry
+    from firesight.iot.device_registry import DeviceRegistry
 
 
 def pki_dir(config: Config | None = None) -> Path:
@@ -50,7 +50,7 @@ def open_registry(config: Config | None = None) -> DeviceRegistry:
     from firesight.bootstrap import metadata_store
     from firesight.config import load_config
     from firesight.iot.ca import CertificateAuthority
-    from firesight.iot.registry import DeviceRegistry
+    from firesight.iot.device_registry import DeviceRegistry
 
     cfg = (config or load_config()).resolved()
     passphrase = os.environ.get("FIRESIGHT_CA_PASSPHRASE", "").encode() or None

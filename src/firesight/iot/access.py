@@ -36,7 +36,7 @@ from cryptography import x509
 from firesight.errors import NotFoundError
 from firesight.iot.ca import CertificateAuthority, certificate_id, common_name
 from firesight.iot.policy import BUILTIN_POLICIES, ConnectionContext, Policy, is_allowed
-from firesight.iot.registry import DeviceRegistry, Identity
+from firesight.iot.device_registry import DeviceRegistry, Identity
 from firesight.iot.topics import TOPIC_ROOT
 
 #: amqtt session attribute holding the connection's :class:`Access`

@@ -51,7 +51,7 @@ from firesight.iot.access import (
 from firesight.iot.broker_net import ConnectionLimits, GuardedListener, GuardedReader, server_ssl_context
 from firesight.iot.broker_store import SessionStore
 from firesight.iot.codec import MAX_PAYLOAD_BYTES
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 
 log = logging.getLogger(__name__)
 

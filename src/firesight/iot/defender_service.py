@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def registry_quarantine(registry: Any) -> Callable[[str], None]:
-    """The quarantine mitigation for a :class:`firesight.iot.registry.DeviceRegistry`:
+    """The quarantine mitigation for a :class:`firesight.iot.device_registry.DeviceRegistry`:
     attach the deny-all ``firesight-quarantine`` policy to every ACTIVE certificate of the
     thing. An explicit Deny wins over any Allow, so the broker refuses the device's next
     publish, subscribe and connection."""

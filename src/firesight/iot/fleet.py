@@ -350,7 +350,7 @@ class FleetSimulator:
         cert_path, key_path = ca.thing_paths(thing)
         if cert_path.exists() and key_path.exists():
             from firesight.iot.ca import certificate_id
-            from firesight.iot.registry import DeviceCredentials
+            from firesight.iot.device_registry import DeviceCredentials
 
             cid = certificate_id(cert_path.read_bytes())
             try:

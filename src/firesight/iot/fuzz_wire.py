@@ -106,7 +106,7 @@ def _run(payloads: int, rng: np.random.Generator, devices: int, shadow_share: fl
     from firesight.iot.ca import CertificateAuthority
     from firesight.iot.client import DeviceClient, ServiceClient
     from firesight.iot.gateway import GatewayConfig, IngestGateway
-    from firesight.iot.registry import DeviceRegistry
+    from firesight.iot.device_registry import DeviceRegistry
     from firesight.iot.rules import RulesEngine, RulesService, load_rules
     from firesight.iot.shadow import ShadowManager, ShadowService
 

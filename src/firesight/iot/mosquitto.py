@@ -68,7 +68,7 @@ from firesight.iot.mosquitto_dynsec import (
     principal_grants,
     sync_dynsec,
 )
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 
 #: Room for the fixed header, topic and packet id on top of the 128 KB payload [bytes].
 PACKET_OVERHEAD_BYTES = 1024

@@ -57,7 +57,7 @@ from cryptography import x509
 
 from firesight.errors import FiresightError
 from firesight.iot.policy import ConnectionContext, mosquitto_acl_lines
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 
 #: The admin identity's certificate CN, dynamic-security username and role name. Thing
 #: and service names are ``[a-zA-Z0-9:_-]``, so no registered principal can be it.

@@ -1,7 +1,7 @@
 """The served model: one bundle loaded once, each variant compiled for fast scoring.
 
 :class:`InferenceService` is what the endpoint, batch transform and the benchmark call. It
-loads a model through :func:`firesight.registry.load_model` (a folder, ``default`` or
+loads a model through :func:`firesight.model_registry.load_model` (a folder, ``default`` or
 ``registry:VERSION``), compiles every variant with :class:`CompiledDetector` and turns
 probabilities into alert levels with the variant's :class:`AlertPolicy`.
 
@@ -59,7 +59,7 @@ class InferenceService:
         approved registry version, else the shipped model)."""
         from pathlib import Path
 
-        from firesight.detection.models import default_model_path, load_bundle
+        from firesight.detection.shipped_model import default_model_path, load_bundle
 
         text = None if ref is None else str(ref)
         # a folder or the shipped model: no registry (and no MLflow import) needed
@@ -69,7 +69,7 @@ class InferenceService:
         if text and not text.startswith("registry:") and Path(text).is_dir():
             return cls(load_bundle(text), {"source": "path", "version": None,
                                            "path": str(Path(text).resolve())})
-        from firesight.registry import load_model
+        from firesight.model_registry import load_model
 
         bundle, where = load_model(text)
         return cls(bundle, where)

@@ -46,12 +46,12 @@ def model_info(config=None) -> dict:
     """The model the services run: the newest approved registry version, else the shipped
     default (read from the registry and the bundle's JSON, without loading the model)."""
     from firesight.config import load_config
-    from firesight.detection.models import default_model_path
+    from firesight.detection.shipped_model import default_model_path
 
     cfg = (config or load_config()).resolved()
     uri = cfg.registry_uri
     if uri.startswith("sqlite:///") and Path(uri[len("sqlite:///"):]).exists():
-        from firesight.registry import registry_for
+        from firesight.model_registry import registry_for
 
         entry = registry_for(cfg).approved_version()
         if entry is not None:

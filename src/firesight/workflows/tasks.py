@@ -151,7 +151,7 @@ def evaluate(ctx: TaskContext, payload: Mapping) -> dict:
     """
     from firesight.detection.data import read_feature_table
     from firesight.detection.scoring import evaluate_suite
-    from firesight.registry import load_approved_model, load_model
+    from firesight.model_registry import load_approved_model, load_model
 
     ref = payload["model"]
     bundle, where = load_approved_model(ctx.config) if ref == "current" else load_model(ref, ctx.config)
@@ -170,14 +170,14 @@ def register(ctx: TaskContext, payload: Mapping) -> dict:
     """Register the candidate as PendingManualApproval and store its evaluation beside the
     current model's (one comparison record per version in :data:`COMPARISONS_TABLE`)."""
     from firesight.bootstrap import metadata_store
-    from firesight.registry import PENDING, registry_for
+    from firesight.model_registry import PENDING, registry_for
 
     candidate, current = payload["evaluations"]
     model = payload["trained"]
     metrics = {f"test_{k}": v for k, v in candidate.items()
                if k in ("detection_rate", "false_alarms_per_1000h", "false_alarm_scenarios",
                         "median_time_to_alarm_s", "roc_auc") and v is not None}
-    from firesight.detection.models import load_bundle
+    from firesight.detection.shipped_model import load_bundle
 
     registry = registry_for(ctx.config)
     data_ref = ",".join(_by_name(payload["datasets"], "train")["urls"])  # inside the run's own folder

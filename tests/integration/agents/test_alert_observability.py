@@ -33,10 +33,10 @@ from firesight.agents.system import service_client
 from firesight.bootstrap import notifier_channels
 from firesight.detection.alerts import AlertPolicy
 from firesight.detection.bundle import DetectorBundle
-from firesight.detection.models import default_model_path, load_bundle
+from firesight.detection.shipped_model import default_model_path, load_bundle
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.codec import encode_scd41, encode_status, encode_thermal
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from firesight.ops import metrics
 from firesight.ops.logs import configure_logging
 from support.mqtt import device_client, start_broker

@@ -18,7 +18,7 @@ from firesight.agents.system import service_client
 from firesight.datasets.reader import ScenarioData
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.fleet import FleetSimulator, SimulatorSettings
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from firesight.sensors.frames import LeptonFrames
 from support.mqtt import start_broker
 from support.waiting import wait_until

@@ -20,7 +20,7 @@ from firesight.agents.monitoring import MonitoringAgent
 from firesight.agents.system import service_client
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.codec import encode_scd41, encode_status
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from firesight.ops import metrics
 from support.mqtt import device_client, start_broker
 from support.waiting import wait_until

@@ -29,7 +29,7 @@ def aws_config(moto_settings, tmp_path, boto_client):
 def test_defaults_are_local(tmp_path):
     cfg = load_config(environ={"FIRESIGHT_HOME": str(tmp_path)})
     from firesight.adapters.local import FsspecObjectStore, SQLiteMessageQueue, SQLiteMetadataStore
-    from firesight.registry import MLflowModelRegistry
+    from firesight.model_registry import MLflowModelRegistry
 
     assert isinstance(bootstrap.metadata_store(cfg), SQLiteMetadataStore)
     assert isinstance(bootstrap.object_store(config=cfg), FsspecObjectStore)

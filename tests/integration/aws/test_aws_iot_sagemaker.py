@@ -33,7 +33,7 @@ def _certificate_pem(common_name: str) -> str:
 
 def test_fleet_provisioning_from_firesight_definitions(moto_settings):
     from firesight.iot.policy import BUILTIN_POLICIES, DEFAULT_DEVICE_POLICY_NAME, Policy
-    from firesight.iot.registry import DEFAULT_THING_TYPE, DEFAULT_THING_TYPES
+    from firesight.iot.device_registry import DEFAULT_THING_TYPE, DEFAULT_THING_TYPES
 
     iot = IoTControlPlane(settings=moto_settings)
     spec = DEFAULT_THING_TYPES[DEFAULT_THING_TYPE]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from firesight.detection.models import default_model_path
+from firesight.detection.shipped_model import default_model_path
 
 REPORT_KEYS = ("detection_rate", "false_alarms_per_1000h", "false_alarm_scenarios", "time_to_alarm_s",
                "roc_auc", "missed")

@@ -6,7 +6,7 @@ import pytest
 
 from firesight.config import load_config
 from firesight.errors import InvalidParameterError, NotFoundError
-from firesight.registry import (APPROVED, PENDING, REJECTED, load_approved_model, load_model,
+from firesight.model_registry import (APPROVED, PENDING, REJECTED, load_approved_model, load_model,
                                 registry_for)
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from firesight.detection.alerts import LEVEL_CODE, alert_levels
 from firesight.detection.bundle import DetectorBundle
-from firesight.detection.models import default_model_path
+from firesight.detection.shipped_model import default_model_path
 from firesight.detection.online import OnlineDetector, replay_recording, replay_scd41_vectorised
 from firesight.features import FEATURE_NAMES, compute_scenario_features
 

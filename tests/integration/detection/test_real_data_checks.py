@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from firesight.detection.bundle import DetectorBundle
-from firesight.detection.models import default_model_path
+from firesight.detection.shipped_model import default_model_path
 from firesight.validation.realcheck import DELCO_TESTS, FAA_TESTS, run_realcheck
 
 REAL = Path(__file__).resolve().parents[3] / ".." / "shared" / "real-data"

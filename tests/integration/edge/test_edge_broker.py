@@ -23,7 +23,7 @@ from firesight.iot.client import DeviceClient, ServiceClient
 from firesight.iot.codec import SCD41Message, StatusMessage, ThermalMessage
 from firesight.iot.gateway import GatewayConfig, IngestGateway
 from firesight.iot.mosquitto import MosquittoBroker
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from firesight.iot.shadow import ShadowManager, ShadowService, shadow_topic
 from support.edge_fakes import FakeSCD41Bus
 from support.mqtt import start_broker

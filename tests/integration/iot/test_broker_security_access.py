@@ -17,7 +17,7 @@ from firesight.errors import AccessDeniedError
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.client import DeviceClient, PayloadTooLargeError, ServiceClient
 from firesight.iot.codec import encode_scd41
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from support.mqtt import Inbox
 
 pytestmark = pytest.mark.timeout(120)

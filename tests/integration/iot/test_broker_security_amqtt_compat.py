@@ -28,7 +28,7 @@ from firesight.iot._amqtt_compat import (
 )
 from firesight.iot.broker import EmbeddedBroker
 from firesight.iot.ca import CertificateAuthority
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 
 
 def test_the_installed_amqtt_is_the_tested_one():

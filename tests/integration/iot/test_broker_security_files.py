@@ -21,7 +21,7 @@ from firesight.adapters.local.metadata import SQLiteMetadataStore
 from firesight.errors import InvalidParameterError
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.mosquitto import MosquittoBroker, find_mosquitto, mosquitto_acl
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -26,7 +26,7 @@ from firesight.iot.broker import BrokerConfig, ConnectionLimits, EmbeddedBroker
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.client import DeviceClient, ServiceClient, tls_context
 from firesight.iot.codec import encode_scd41
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from support.mqtt import Inbox
 
 pytestmark = pytest.mark.timeout(120)

@@ -15,7 +15,7 @@ from firesight.adapters.local.metadata import SQLiteMetadataStore
 from firesight.iot.broker import BrokerConfig, ConnectionLimits, EmbeddedBroker
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.client import DeviceClient, ServiceClient
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 
 pytestmark = pytest.mark.timeout(90)
 

@@ -13,7 +13,7 @@ from firesight.adapters.local.metadata import SQLiteMetadataStore
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.client import ServiceClient
 from firesight.iot.gateway import GatewayConfig, IngestGateway
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from support.mqtt import device_client
 
 pytestmark = pytest.mark.timeout(120)

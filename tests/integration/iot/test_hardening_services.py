@@ -17,7 +17,7 @@ from firesight.adapters.local.metadata import SQLiteMetadataStore
 from firesight.adapters.local.objectstore import FsspecObjectStore
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.client import ServiceClient
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from firesight.iot.rules import RulesEngine, RulesService, load_rules
 from firesight.iot.shadow import ShadowManager, ShadowService
 from support.mqtt import device_client

@@ -22,7 +22,7 @@ import pytest
 from firesight.adapters.local.metadata import SQLiteMetadataStore
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.client import ServiceClient
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from firesight.iot.shadow import ShadowManager, ShadowService
 from support.mqtt import Inbox, start_broker
 

@@ -20,7 +20,7 @@ from firesight.iot.ca import CertificateAuthority
 from firesight.iot.client import DeviceClient, MqttClient, ServiceClient
 from firesight.iot.codec import SCD41Message, ThermalMessage, encode_scd41, encode_thermal
 from firesight.iot.gateway import IngestGateway
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from support.mqtt import Inbox, device_client
 
 pytestmark = pytest.mark.timeout(120)

@@ -15,7 +15,7 @@ from firesight.errors import ConflictError, InvalidParameterError, NotFoundError
 from firesight.iot.ca import CertificateAuthority, certificate_id
 from firesight.iot.mosquitto import mosquitto_acl
 from firesight.iot.policy import QUARANTINE_POLICY_NAME
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 
 
 @pytest.fixture

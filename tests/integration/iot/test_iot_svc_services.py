@@ -22,7 +22,7 @@ from firesight.iot.codec import encode_scd41
 from firesight.iot.defender import Defender, DefenderService, registry_quarantine
 from firesight.iot.fleet import FleetSimulator, SimulatorSettings
 from firesight.iot.mosquitto import MosquittoBroker, find_mosquitto
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from firesight.iot.rules import RulesEngine, RulesService, load_rules
 from firesight.iot.shadow import ShadowManager, ShadowRejected, ShadowService
 from firesight.sensors.frames import LeptonFrames

@@ -19,7 +19,7 @@ import pytest
 from firesight.adapters.local.metadata import SQLiteMetadataStore
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.client import ServiceClient
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from support.mqtt import Inbox, device_client, start_broker
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.timeout(120)]

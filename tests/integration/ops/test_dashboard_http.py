@@ -19,7 +19,7 @@ from firesight.iot.broker import BrokerConfig, EmbeddedBroker
 from firesight.iot.ca import CertificateAuthority
 from firesight.iot.client import DeviceClient, ServiceClient
 from firesight.iot.codec import encode_scd41, encode_thermal
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from firesight.iot.topics import alerts_topic
 from firesight.ops.audit import AuditTrail
 from firesight.ops.tokens import TokenStore

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from firesight.detection.models import default_model_path
+from firesight.detection.shipped_model import default_model_path
 
 REPO = Path(__file__).resolve().parents[3]
 

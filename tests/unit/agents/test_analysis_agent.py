@@ -16,7 +16,7 @@ from firesight.agents.events import ALERT_EVENTS_QUEUE, AlertEvent
 from firesight.agents.quality import DeviceMonitor
 from firesight.detection.alerts import AlertPolicy
 from firesight.detection.bundle import DetectorBundle
-from firesight.detection.models import default_model_path, load_bundle
+from firesight.detection.shipped_model import default_model_path, load_bundle
 from firesight.detection.online import OnlineDetector
 
 from unit.agents.test_monitoring_quality import feed, stream

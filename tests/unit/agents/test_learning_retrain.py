@@ -16,7 +16,7 @@ from firesight.agents.learning import (FEEDBACK_TABLE, RUNS_TABLE, ApprovedVersi
                                        LearningSettings, running_model_reference)
 from firesight.bootstrap import metadata_store
 from firesight.config import load_config
-from firesight.registry import APPROVED, PENDING, registry_for
+from firesight.model_registry import APPROVED, PENDING, registry_for
 from firesight.workflows import workflow_runner
 from firesight.workflows.tasks import COMPARISONS_TABLE
 

@@ -35,7 +35,7 @@ EXAMPLES = settings(max_examples=12, deadline=None, derandomize=True, phases=[Ph
 
 @pytest.fixture(scope="module")
 def model() -> DetectorBundle:
-    from firesight.detection.models import default_model_path
+    from firesight.detection.shipped_model import default_model_path
 
     return DetectorBundle.load(default_model_path())
 

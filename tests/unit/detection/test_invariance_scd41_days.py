@@ -25,7 +25,7 @@ H = 3600.0
 
 @pytest.fixture(scope="module")
 def model() -> DetectorBundle:
-    from firesight.detection.models import default_model_path
+    from firesight.detection.shipped_model import default_model_path
 
     return DetectorBundle.load(default_model_path())
 

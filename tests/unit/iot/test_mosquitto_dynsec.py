@@ -21,7 +21,7 @@ from firesight.iot.mosquitto_dynsec import (
     principal_grants,
 )
 from firesight.iot.policy import QUARANTINE_POLICY_NAME
-from firesight.iot.registry import DeviceRegistry
+from firesight.iot.device_registry import DeviceRegistry
 from firesight.iot.topics import validate_name
 
 

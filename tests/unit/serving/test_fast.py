@@ -10,7 +10,7 @@ import pytest
 from firesight.detection.boosting import XGBoostDetector
 from firesight.detection.ensemble import EnsembleDetector
 from firesight.detection.forest import RandomForestDetector
-from firesight.detection.models import default_model_path, load_bundle
+from firesight.detection.shipped_model import default_model_path, load_bundle
 from firesight.detection.sequence import LSTMDetector
 from firesight.errors import DataError, InvalidParameterError
 from firesight.serving.fast import CompiledDetector, _right_threshold

@@ -10,8 +10,8 @@ import pytest
 from firesight.agents.drift import TrainingReference
 from firesight.bootstrap import metadata_store
 from firesight.config import load_config
-from firesight.detection.models import load_bundle
-from firesight.registry import PENDING, registry_for
+from firesight.detection.shipped_model import load_bundle
+from firesight.model_registry import PENDING, registry_for
 from firesight.workflows import run_workflow
 from firesight.workflows.tasks import COMPARISONS_TABLE
 

@@ -7,9 +7,9 @@ adapter (MLflow is imported only when a registry is used) and
 """
 
 from firesight.ports import ModelRegistry
-from firesight.registry.mlflow_registry import (
+from firesight.model_registry.mlflow_registry import (
     APPROVAL_STATES, APPROVAL_TAG, APPROVED, MODEL_NAME, PENDING, REJECTED, MLflowModelRegistry)
-from firesight.registry.resolve import load_approved_model, load_model, registry_for
+from firesight.model_registry.resolve import load_approved_model, load_model, registry_for
 
 __all__ = ["APPROVAL_STATES", "APPROVAL_TAG", "APPROVED", "MLflowModelRegistry", "MODEL_NAME", "ModelRegistry",
            "PENDING", "REJECTED", "load_approved_model", "load_model", "registry_for"]

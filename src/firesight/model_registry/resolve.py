@@ -13,7 +13,7 @@ from pathlib import Path
 
 from firesight.config import Config, load_config
 from firesight.detection.bundle import DetectorBundle
-from firesight.detection.models import default_model_path, load_bundle
+from firesight.detection.shipped_model import default_model_path, load_bundle
 from firesight.errors import NotFoundError
 from firesight.ports import ModelRegistry
 
