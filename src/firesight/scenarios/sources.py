@@ -27,6 +27,7 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -98,8 +99,27 @@ def _horizontal(name, x, y, z, width, depth, temperature_c, emissivity, occlusio
                          orientation="horizontal", occlusion=float(occlusion))
 
 
-def _placed(rng, ctx: SourceContext, size_m: float, z_m: float, view: str | None = None) -> dict:
-    return place_source(rng, ctx.room, ctx.camera, size_m=size_m, z_m=z_m, view=view)
+#: Least horizontal distance from the node to a stationary cooking appliance [m]. NFPA 72
+#: (2013 and later editions), Chapter 29: household smoke alarms and detectors are not
+#: installed within a 10 ft (3.0 m) radial distance of a stationary or fixed cooking
+#: appliance unless listed for that location, and beyond 6 ft (1.8 m) where the 10 ft
+#: exclusion would leave no place for a required one; the node is installed as one. (In a
+#: room too small even for that, :func:`~firesight.scenarios.sampler.place_source` falls
+#: back to the room's centre.)
+COOKING_CLEARANCE_M = (3.0, 1.83)
+
+
+def _placed(rng, ctx: SourceContext, size_m: float, z_m: float, view: str | None = None,
+            min_distance_m: float | tuple[float, ...] = 1.0) -> dict:
+    """A source placed at least ``min_distance_m`` (horizontally) from the node; with a
+    tuple, the first distance the room allows."""
+    clearances = min_distance_m if isinstance(min_distance_m, tuple) else (min_distance_m,)
+    for clearance in clearances:
+        pos = place_source(rng, ctx.room, ctx.camera, size_m=size_m, z_m=z_m, view=view,
+                           min_distance_m=clearance)
+        if math.hypot(pos["x_m"] - ctx.camera["x_m"], pos["y_m"] - ctx.camera["y_m"]) >= clearance:
+            break
+    return pos
 
 
 def _span(rng, duration_s: float, start=(0.1, 0.4), length=(0.3, 0.8)) -> tuple[float, float]:
@@ -110,7 +130,7 @@ def _span(rng, duration_s: float, start=(0.1, 0.4), length=(0.3, 0.8)) -> tuple[
 # --- cooking -----------------------------------------------------------------------------
 
 def sample_gas_stove(rng, ctx):
-    pos = _placed(rng, ctx, 0.6, 0.9)
+    pos = _placed(rng, ctx, 0.6, 0.9, min_distance_m=COOKING_CLEARANCE_M)
     start, end = _span(rng, ctx.duration_s)
     vessel = choose(rng, ["pot", "pan"])
     return {**pos, "kind": "gas_stove", "start_s": start, "end_s": end, "burners": int(rng.integers(1, 3)),
@@ -151,7 +171,7 @@ def model_gas_stove(spec, t, ctx):
 
 
 def sample_electric_cooking(rng, ctx):
-    pos = _placed(rng, ctx, 0.6, 0.9)
+    pos = _placed(rng, ctx, 0.6, 0.9, min_distance_m=COOKING_CLEARANCE_M)
     start, end = _span(rng, ctx.duration_s)
     return {**pos, "kind": "electric_cooking", "start_s": start, "end_s": end,
             "hob": choose(rng, ["radiant", "induction"]), "power_kw": r(rng.uniform(1.0, 2.5)),
@@ -201,7 +221,7 @@ def model_toaster(spec, t, ctx):
 
 
 def sample_oven_door(rng, ctx):
-    pos = _placed(rng, ctx, 0.6, 0.0)
+    pos = _placed(rng, ctx, 0.6, 0.0, min_distance_m=COOKING_CLEARANCE_M)
     openings = sorted(r(rng.uniform(0.2, 0.85) * ctx.duration_s, 2) for _ in range(int(rng.integers(1, 4))))
     return {**pos, "kind": "oven_door", "oven_c": r(rng.uniform(160.0, 230.0), 1),
             "door_glass_c": r(rng.uniform(35.0, 60.0), 1), "open_s": openings,

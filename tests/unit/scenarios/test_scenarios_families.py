@@ -216,3 +216,21 @@ def test_scenarios_run_at_their_familys_natural_length_unless_one_is_asked_for()
     fire = natural.built.params["fire"]
     hp = fire["hotplate"]
     assert hp["onset_c"] + hp["rate_c_per_s"] * (900.0 - fire["ignition_time_s"]) >= hp["max_c"]
+
+
+@pytest.mark.parametrize("family", ["gas_stove_cooking", "electric_cooking", "oven_door"])
+def test_the_node_keeps_nfpa_72s_distance_from_cooking_appliances(family):
+    # NFPA 72 chapter 29: no household smoke alarm or detector within 10 ft (3.0 m) of a
+    # stationary cooking appliance; beyond 6 ft (1.8 m) where the room leaves no such place
+    import math
+
+    distances = []
+    for seed in range(60):
+        params = get_family(family).sample(np.random.default_rng(seed), 300.0)
+        source, camera = params["sources"][0], params["camera"]
+        room = params["room"]
+        d = math.hypot(source["x_m"] - camera["x_m"], source["y_m"] - camera["y_m"])
+        distances.append(d)
+        if math.hypot(room["width_m"], room["depth_m"]) > 6.0:  # room enough for 3 m anywhere
+            assert d >= 1.83, (seed, d, room)
+    assert np.mean(np.array(distances) >= 3.0) > 0.7
