@@ -19,6 +19,16 @@ References
    5-7 kJ per g of fuel, CO/CO2 mass ratio 0.3-1, aerosol (smoke) yields 0.05-0.2 g/g.
 .. [4] V. Babrauskas, Ignition Handbook (Fire Science Publishers, 2003), Table "heats of
    combustion": paraffin wax 42-43 kJ/g.
+.. [5] Cooking oil as triolein, C57H104O6 (M = 885.4 g/mol), the typical triglyceride of
+   vegetable oils: gross heat of combustion about 39 kJ/g; yields from its stoichiometry
+   at a combustion efficiency of 0.9 (a model assumption for a sooty pan fire).
+.. [6] Lithium-ion battery vent gas and electrolyte: dimethyl carbonate C3H6O3 (heat of
+   combustion 15.8 kJ/g, NIST Chemistry WebBook) stands for the carbonate solvents; the
+   vent gas itself is rich in CO2, CO and H2 (A. W. Golubkov et al., "Thermal-runaway
+   experiments on consumer Li-ion batteries with metal-oxide and olivin-type cathodes",
+   RSC Advances 4 (2014) 3633-3642). CO2 yield = DMC's complete-combustion 1.47 g/g less
+   incomplete combustion plus vented CO2; CO and smoke yields are model assumptions (H2 is
+   not tracked: no sensor of the node sees it).
 """
 
 from __future__ import annotations
@@ -124,6 +134,15 @@ FUEL_PROPERTIES: dict[str, Fuel] = {
     "propane": Fuel(
         "propane", 43.7, 2.85, 0.005, 0.024, 1.55, 0.29,
         f"{_TEWARSON}: propane (DelCo burner fires); H2O from C3H8 stoichiometry",
+    ),
+    "cooking_oil": Fuel(
+        "cooking_oil", 35.0, 2.55, 0.02, 0.03, 0.952, 0.30,
+        "triolein C57H104O6 [5]: 39 kJ/g gross x 0.9; CO2 2.83 and H2O 1.058 g/g complete x 0.9; "
+        "CO, soot and radiative fraction: assumptions for a sooty pan fire (n-heptane-like)",
+    ),
+    "li_ion_battery": Fuel(
+        "li_ion_battery", 15.0, 1.4, 0.08, 0.08, 0.55, 0.25,
+        "carbonate electrolyte (DMC, 15.8 kJ/g) and vent gases [6]; yields model assumptions",
     ),
 }
 

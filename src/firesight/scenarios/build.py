@@ -9,6 +9,8 @@ imports neither.
 
 Labels come only from the simulated truth: ``state`` (0 none, 1 smouldering, 2
 flaming) per time step, and ``ignition_time_s``, the first time ``state`` leaves 0.
+``precursor`` marks the steps where a fire's fuel or apparatus is being heated towards
+ignition while ``state`` is still 0 (:func:`firesight.scenarios.fires.precursor_flags`).
 
 References
 ----------
@@ -28,7 +30,8 @@ import pandas as pd
 
 from firesight.physics.fuels import FUEL_PROPERTIES
 from firesight.physics.room import Room, RoomSources, simulate_room
-from firesight.scenarios.fires import fire_objects, simulate_fire_spec
+from firesight.scenarios.fires import fire_objects, precursor_flags
+from firesight.scenarios.fires_home import fire_apparatus, fire_history
 from firesight.scenarios.profiles import first_order
 from firesight.scenarios.scene import CameraPose, SmokeLayer, ThermalObject, ThermalScene
 from firesight.scenarios.sources import Contribution, SourceContext, model_source
@@ -140,9 +143,15 @@ def build_scenario(params: dict, rng: np.random.Generator, *, frame_rate_hz: flo
     scale = float(params.get("time_compression") or 1.0)
     ctx = SourceContext(room=rd, camera=params["camera"], duration_s=duration, rng=rng)
     parts = [model_source(spec, ts, ctx) for spec in params["sources"]]
+    fire = params.get("fire")
+    if fire is not None:
+        fine = fire_history(fire, ts)
+        coarse = fire_history(fire, tp)
+        apparatus = fire_apparatus(fire, fine, ambient_c)  # hob and pan, battery pack, ...
+        if apparatus is not None:
+            parts.append(apparatus)
     totals = _sum_contributions(parts, ts, tp, scale)
 
-    fire = params.get("fire")
     objects: list[ThermalObject] = [obj for part in parts for obj in part.objects]
     state = np.zeros(tp.size, dtype=np.int8)
     hrr = np.zeros(tp.size)
@@ -156,8 +165,6 @@ def build_scenario(params: dict, rng: np.random.Generator, *, frame_rate_hz: flo
         plume = flame_parts[0].plume
     co2, h2o, soot = totals["co2_g_s"], totals["h2o_g_s"], totals["soot_g_s"]
     if fire is not None:
-        fine = simulate_fire_spec(fire, ts)
-        coarse = simulate_fire_spec(fire, tp)
         fire_objs, fine_height = fire_objects(fire, fine, ambient_c, rng)
         objects.extend(fire_objs)
         state, hrr = coarse.state.astype(np.int8), coarse.hrr_kw
@@ -204,6 +211,7 @@ def build_scenario(params: dict, rng: np.random.Generator, *, frame_rate_hz: flo
         "co2_ppm_true": history.co2_ppm_at_sensor, "temperature_c_true": history.temperature_c_at_sensor,
         "humidity_rh_true": history.humidity_rh_at_sensor, "co2_ppm_mean": history.co2_ppm_mean,
         "nuisance_flame_hrr_kw": totals["flame_kw"],
+        "precursor": precursor_flags(fire, tp, state, ambient_c),
     })
     burning = np.flatnonzero(state != 0)
     ignition = float(tp[burning[0]]) if burning.size else None

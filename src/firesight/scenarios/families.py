@@ -20,6 +20,7 @@ from firesight.errors import InvalidParameterError, require
 from firesight.physics.constants import standard_atmosphere_pressure_pa
 from firesight.scenarios.build import BuiltScenario, build_scenario
 from firesight.scenarios.fires import FIRE_SAMPLERS
+from firesight.scenarios.fires_home import HOME_FIRE_SAMPLERS
 from firesight.scenarios.sampler import aim_camera, choose, node_sensor, r, sample_camera, sample_room
 from firesight.scenarios.sources import SOURCE_KINDS, SourceContext, sample_people
 
@@ -53,7 +54,15 @@ DEFAULT_DURATION_S = 300.0
 NATURAL_DURATION_S = {
     "tf2_smouldering_wood": 900.0, "tf3_smouldering_cotton": 900.0, "tf7_slow_smouldering": 900.0,
     "gas_stove_cooking": 600.0, "electric_cooking": 600.0,
+    # home fires (fires_home): a pan of oil is cooking until it ignites (cooking's 10 min);
+    # a cigarette smoulder on bedding runs for tens of minutes (Ohlemiller; Holleyhead
+    # 1999), like the EN 54 smouldering tests; a chair reaches its 0.5-2 MW peak minutes
+    # after ignition (CBUF)
+    "cooking_oil_pan_fire": 600.0, "mattress_cigarette": 900.0, "upholstered_chair": 600.0,
 }
+#: fire family name -> spec sampler: the EN 54 test fires and two ignition sequences
+#: (:mod:`firesight.scenarios.fires`) and the home fires (:mod:`firesight.scenarios.fires_home`)
+ALL_FIRE_SAMPLERS = {**FIRE_SAMPLERS, **HOME_FIRE_SAMPLERS}
 
 
 @dataclass(frozen=True)
@@ -148,7 +157,7 @@ def _occupied_start(rng, params) -> None:
 
 def _fire_sampler(rng, family: Family, duration_s: float) -> dict:
     params, ctx = _base(rng, family, duration_s)
-    params["fire"] = FIRE_SAMPLERS[family.name](rng, ctx)
+    params["fire"] = ALL_FIRE_SAMPLERS[family.name](rng, ctx)
     _maybe_background(rng, params, ctx, FIRE_BACKGROUND_PROBABILITY)
     return _finish(rng, params, ctx, params["fire"])
 
@@ -256,6 +265,19 @@ _FIRE_DESCRIPTIONS = {
                          "and dense smoke) then ignites and grows slow-medium to 20-100 kW.",
     "smoulder_to_flaming": "Upholstered furniture (PU foam or cotton) smoulders from a small hidden glow, "
                            "then transitions to flaming and grows medium-fast to 100-600 kW.",
+    "cooking_oil_pan_fire": "A pan of oil left on a hob (electric radiant, induction or gas): the oil heats past "
+                            "its smoke point (precursor: looks like cooking), auto-ignites at 350-430 C and grows "
+                            "fast to 30-100 kW.",
+    "waste_bin_fire": "A household waste bin of paper and plastics: medium growth to 10-50 kW, sometimes after "
+                      "a short smoulder from a discarded cigarette.",
+    "mattress_cigarette": "A cigarette on bedding (precursor: the lit cigarette lying there), then a long, "
+                          "CO-rich smoulder of 0.02-0.3 kW, partly under the covers; 30 % turn to flaming late.",
+    "lithium_ion_battery": "A laptop or e-bike pack in thermal runaway: cells self-heat to 150-210 C and vent "
+                           "smoke and CO2 (precursor), then jet flames burst cell by cell at 10-120 kW.",
+    "upholstered_chair": "An upholstered armchair lit by a small flame: fast-ultrafast growth to 0.5-2 MW "
+                         "(CBUF), capped at the room's ventilation limit; dense black smoke.",
+    "wall_corner_fire": "Trash or lining burning against a wall or in a corner (ISO 9705-like): medium-fast "
+                        "growth to 50-300 kW, taller wall-attached flames and a heated wall behind them.",
 }
 
 _NUISANCE_DESCRIPTIONS = {

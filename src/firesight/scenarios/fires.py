@@ -5,7 +5,11 @@ A flaming fire is a partly transparent vertical flame of Heskestad mean height o
 burning area, flickering at the puffing frequency, above a hot fuel bed; a smouldering
 fire is a small hot glow spot (or, for pyrolysis fires, the hot plate under the wood);
 an overheating cable is a thin hot line before it ignites. Heat release, burning state
-and products come from :func:`firesight.physics.fire.simulate_fire`.
+and products come from :func:`firesight.physics.fire.simulate_fire`. The home fires
+(cooking oil, waste bin, cigarette on bedding, battery, armchair, wall/corner) are in
+:mod:`firesight.scenarios.fires_home`; :func:`precursor_flags` labels the steps where a
+fire's fuel or apparatus is heated towards ignition before it ignites (the hotplate of
+TF2/TF7, the overloaded cable, the home fires' hob, cigarette and self-heating cells).
 
 References
 ----------
@@ -54,13 +58,19 @@ from firesight.units import ZERO_CELSIUS_K as K0
 FLAME_ABSORPTION_PER_M = {
     "wood": 0.8, "cotton": 0.8, "polyurethane_foam": 1.2, "pvc_cable": 1.2, "n_heptane": 1.1,
     "ethanol": 0.1, "methane": 0.05, "candle_wax": 0.3, "propane": 0.6,
+    # home fires (:mod:`firesight.scenarios.fires_home`): cooking oil burns with a sooty,
+    # luminous flame (taken as n-heptane's 1.1 1/m) and battery jet flames carry glowing
+    # particles (1.0 1/m); both model assumptions
+    "cooking_oil": 1.1, "li_ion_battery": 1.0,
 }
 #: Mean flame temperature over the visible flame (McCaffrey [4], continuous region) [K].
 FLAME_TEMPERATURE_K = (1100.0, 1250.0)
 #: Burning fuel-bed surface temperature [C]: charring solids glow at 600-800 C;
-#: liquid pools sit near their boiling point (n-heptane 98 C, ethanol 78 C).
+#: liquid pools sit near their boiling point (n-heptane 98 C, ethanol 78 C); burning cooking
+#: oil near its autoignition temperature (about 380 C) and a battery's casing in thermal
+#: runaway at 600-700 C (Yu et al. 2024, :mod:`firesight.scenarios.fires_home`).
 FUEL_BED_C = {"wood": 700.0, "cotton": 650.0, "polyurethane_foam": 450.0, "pvc_cable": 500.0,
-              "n_heptane": 98.0, "ethanol": 78.0}
+              "n_heptane": 98.0, "ethanol": 78.0, "cooking_oil": 380.0, "li_ion_battery": 650.0}
 
 
 def _fire_base(rng, ctx, diameter_m: float, z_m: float, view: str | None = None) -> dict:
@@ -231,7 +241,9 @@ def fire_objects(spec: dict, history: FireHistory, ambient_c: float, rng: np.ran
     flaming = (history.state == 2).astype(float)
     smouldering = (history.state == 1).astype(float)
     d_burn = burning_diameter_m(history.hrr_kw, spec)
-    height = heskestad_flame_height(history.hrr_kw, d_burn) * flaming
+    # a flame against a wall or in a corner is as tall as a free flame of 2x or 4x the heat
+    # release (mirror images, ``flame_hrr_factor``; fires_home.wall_corner_fire)
+    height = heskestad_flame_height(history.hrr_kw * spec.get("flame_hrr_factor", 1.0), d_burn) * flaming
     # small flames still stand about one burning diameter tall where the correlation clips to 0
     height = np.where(flaming > 0, np.maximum(height, 0.6 * d_burn), 0.0)
     flicker = flame_flicker(t, d_burn, rng)  # puffs at the burning, not the fuel's, diameter
@@ -270,6 +282,46 @@ def fire_objects(spec: dict, history: FireHistory, ambient_c: float, rng: np.ran
 
 def _dt(t: np.ndarray) -> float:
     return float(t[1] - t[0]) if t.size > 1 else 1.0
+
+
+# --- precursor phases ------------------------------------------------------------------------
+
+def precursor_start_s(spec: dict, ambient_c: float) -> float | None:
+    """Time the fuel or the apparatus starts being heated towards ignition [s] (negative when
+    it started before the recording), or None for a fire without a precursor phase.
+
+    * an explicit ``precursor_start_s`` (the home fires of
+      :mod:`firesight.scenarios.fires_home`: hob switched on under a pan of oil, a battery's
+      self-heating, a cigarette lying on bedding);
+    * EN 54 TF2 / TF7: the hotplate rises from ambient at ``rate_c_per_s`` and passes
+      ``onset_c``, where the wood starts to pyrolyse (the ignition), at ``ignition_time_s``;
+      so it starts heating ``(onset_c - ambient) / rate_c_per_s`` before ignition (its
+      switch-on, not the ignition);
+    * ``cable_overheating``: the overload heating starts ``overload_s`` before the
+      insulation pyrolyses (the ignition).
+    """
+    if spec.get("precursor_start_s") is not None:
+        return float(spec["precursor_start_s"])
+    t_ign = float(spec["ignition_time_s"])
+    if "hotplate" in spec:
+        hp = spec["hotplate"]
+        return t_ign - max(hp["onset_c"] - ambient_c, 0.0) / hp["rate_c_per_s"]
+    if "cable" in spec:
+        return t_ign - float(spec["cable"]["overload_s"])
+    return None
+
+
+def precursor_flags(spec: dict | None, time_s: np.ndarray, state: np.ndarray, ambient_c: float) -> np.ndarray:
+    """True where the fuel or apparatus is being heated towards ignition and the fire has
+    not yet ignited: from :func:`precursor_start_s` up to the first time ``state`` leaves 0
+    (the truth's ignition); False everywhere for non-fires and fires without a precursor."""
+    t = np.asarray(time_s, dtype=float)
+    start = None if spec is None else precursor_start_s(spec, ambient_c)
+    if start is None:
+        return np.zeros(t.size, dtype=bool)
+    burning = np.flatnonzero(np.asarray(state) != 0)
+    end = float(t[burning[0]]) if burning.size else np.inf
+    return (t >= start) & (t < end)
 
 
 #: fire family name -> spec sampler

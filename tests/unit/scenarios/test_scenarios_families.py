@@ -205,7 +205,10 @@ def test_simulate_scenario_is_reproducible_and_streams_frames():
 def test_scenarios_run_at_their_familys_natural_length_unless_one_is_asked_for():
     # EN 54-7 / ISO 7240-9 smouldering test fires run 10-15 min (TF2's hotplate reaches
     # 600 C in about 11 min); cooking runs 10-60 min (issue 8 section 1.5).
-    assert {f.name for f in FAMILIES.values() if f.natural_duration_s == 900.0} == SMOULDERING_ONLY
+    # a cigarette smoulder on bedding runs for tens of minutes (Ohlemiller, SFPE Handbook
+    # Ch. 2-9; Holleyhead 1999), so it gets the smouldering tests' 15 min too
+    assert {f.name for f in FAMILIES.values() if f.natural_duration_s == 900.0} == SMOULDERING_ONLY | {
+        "mattress_cigarette"}
     assert get_family("gas_stove_cooking").natural_duration_s == 600.0
     assert get_family("tf1_open_wood").natural_duration_s == 300.0
     natural = simulate_scenario("tf2_smouldering_wood", seed=3, index=1, duration_s=None, frame_rate_hz=1.0)
