@@ -20,7 +20,7 @@ from firesight.errors import DataError, InvalidParameterError
 #: Columns of a feature table that are not features.
 META_COLUMNS: tuple[str, ...] = ("scenario_id", "family", "label", "is_fire", "ignition_time_s",
                                  "time_s", "burning", "truth_state", "state", "hrr_kw", "seed",
-                                 "source_view")
+                                 "source_view", "precursor")
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

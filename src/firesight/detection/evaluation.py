@@ -46,6 +46,9 @@ class ScenarioTimeline:
         Truth per window (burning or not), for ``roc_auc``.
     start_s : float
         Start of the recording [s] (default 0).
+    precursor : numpy.ndarray of bool, optional
+        Truth per window: a fire's fuel or apparatus is being heated towards ignition
+        (``state`` still 0), from the dataset's ``precursor`` column; None when absent.
     """
 
     scenario_id: str
@@ -57,6 +60,7 @@ class ScenarioTimeline:
     score: np.ndarray | None = None
     burning: np.ndarray | None = None
     start_s: float = 0.0
+    precursor: np.ndarray | None = None
 
     @property
     def is_fire(self) -> bool:
@@ -87,7 +91,9 @@ def scenario_outcome(tl: ScenarioTimeline) -> dict:
     -------
     dict with ``scenario_id``, ``family``, ``is_fire``, ``detected`` (bool),
     ``time_to_alarm_s`` (float or None), ``false_alarm_episodes`` (int),
-    ``non_fire_time_s`` [s], ``first_alarm_s`` (float or None).
+    ``non_fire_time_s`` [s], ``first_alarm_s`` (float or None), ``precursor_alarm``
+    (bool: a false alarm episode of a fire scenario started in a window of its precursor
+    phase; it is counted as a false alarm all the same).
     """
     episodes = alarm_episodes(tl.time_s, tl.alarm)
     end_s = tl.start_s + float(tl.duration_s)
@@ -101,10 +107,15 @@ def scenario_outcome(tl: ScenarioTimeline) -> dict:
     else:
         false_eps = [s for s, _ in episodes]
         detected, tta, non_fire_s = False, None, float(tl.duration_s)
+    precursor_alarm = False
+    if tl.is_fire and tl.precursor is not None and false_eps:
+        pre = np.asarray(tl.precursor, dtype=bool)
+        idx = np.searchsorted(np.asarray(tl.time_s, dtype=float), false_eps)
+        precursor_alarm = bool(pre[np.clip(idx, 0, pre.size - 1)].any())
     return {"scenario_id": tl.scenario_id, "family": tl.family, "is_fire": tl.is_fire,
             "detected": detected, "time_to_alarm_s": tta,
             "false_alarm_episodes": len(false_eps), "non_fire_time_s": non_fire_s,
-            "first_alarm_s": episodes[0][0] if episodes else None}
+            "first_alarm_s": episodes[0][0] if episodes else None, "precursor_alarm": precursor_alarm}
 
 
 def _stats_s(values: list[float]) -> dict:
@@ -149,13 +160,17 @@ def summarize_outcomes(outcomes: list[dict], *, roc_auc: float | None = None,
     ``false_alarm_scenarios`` (count), ``false_alarm_ids``, ``false_alarms_by_family``,
     ``non_fire_hours``, ``time_to_alarm_s`` (``median``, ``p90``, ``max``, ``n``,
     ``by_family``, and ``by_class`` when ``classes`` maps fire scenario ids to a class such
-    as ``flaming_in_view``), ``roc_auc``, ``missed`` (list of ``{id, family}``).
+    as ``flaming_in_view``), ``roc_auc``, ``missed`` (list of ``{id, family}``),
+    ``precursor_alarm_scenarios`` and ``precursor_alarm_ids``: fire scenarios whose false
+    alarm started while the fuel was being heated towards ignition (reported apart; they
+    stay in the false-alarm counts above; 0 when the truth has no precursor labels).
     """
     fires = [o for o in outcomes if o["is_fire"]]
     detected = [o for o in fires if o["detected"]]
     non_fire_s = float(sum(o["non_fire_time_s"] for o in outcomes))
     fa_episodes = int(sum(o["false_alarm_episodes"] for o in outcomes))
     fa_scen = [o for o in outcomes if o["false_alarm_episodes"] > 0]
+    precursor_scen = [o for o in outcomes if o.get("precursor_alarm")]
     by_family: dict[str, list[float]] = {}
     for o in fires:
         by_family.setdefault(o["family"], [])
@@ -203,6 +218,8 @@ def summarize_outcomes(outcomes: list[dict], *, roc_auc: float | None = None,
         "roc_auc": roc_auc,
         "missed": [{"id": o["scenario_id"], "family": o["family"]}
                    for o in fires if not o["detected"]],
+        "precursor_alarm_scenarios": len(precursor_scen),
+        "precursor_alarm_ids": sorted(o["scenario_id"] for o in precursor_scen),
     }
 
 

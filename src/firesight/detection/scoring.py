@@ -52,6 +52,7 @@ def scenario_timelines(table: pd.DataFrame, probability: np.ndarray,
         raise DataError(f"probability has shape {p.shape}, expected ({len(table)},)")
     out = []
     has_truth = "burning" in table.columns
+    has_precursor = "precursor" in table.columns  # feature tables of datasets with precursor labels
     for sid, idx in table.groupby("scenario_id", sort=True).indices.items():
         rows = table.iloc[idx]
         t = rows["time_s"].to_numpy(dtype=float)
@@ -63,7 +64,8 @@ def scenario_timelines(table: pd.DataFrame, probability: np.ndarray,
             scenario_id=str(sid), family=str(rows["family"].iloc[0]), ignition_time_s=ign,
             duration_s=float(t[-1] - t[0] + step), start_s=float(t[0] - step), time_s=t,
             alarm=levels == LEVEL_CODE["alarm"], score=p[idx],
-            burning=rows["burning"].to_numpy(dtype=bool) if has_truth else None))
+            burning=rows["burning"].to_numpy(dtype=bool) if has_truth else None,
+            precursor=rows["precursor"].fillna(False).to_numpy(dtype=bool) if has_precursor else None))
     return out
 
 

@@ -8,7 +8,8 @@ a local file is replaced atomically, an S3 object by a single PUT), so a failed 
 any earlier file untouched and both engines write identical files. Progress is reported
 to a callback; drawing a bar is the CLI's business.
 
-Output columns: :data:`ID_COLUMNS`, ``time_s``, :data:`FEATURE_NAMES`, :data:`TRUTH_COLUMNS`.
+Output columns: :data:`ID_COLUMNS`, ``time_s``, :data:`FEATURE_NAMES`, :data:`TRUTH_COLUMNS`, and
+``precursor`` (bool, the truth's precursor label at the window's end) when the dataset has it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,12 @@ def label_scenario_features(scenario, features: pd.DataFrame) -> pd.DataFrame:
     table["truth_state"] = state.to_numpy()
     table["burning"] = (state.to_numpy() != 0).astype(np.int8)
     table["is_fire"] = table["is_fire"].astype(bool)
-    return table[list(OUTPUT_COLUMNS)]
+    columns = list(OUTPUT_COLUMNS)
+    if "precursor" in scenario.truth.columns:  # datasets written since the precursor labels
+        flags = scenario.truth.assign(state=scenario.truth["precursor"].astype(np.int8))
+        table["precursor"] = truth_state_at(table, flags).to_numpy() != 0
+        columns.append("precursor")
+    return table[columns]
 
 
 def resolve_output(out: str) -> str:

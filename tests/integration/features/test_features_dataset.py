@@ -26,7 +26,8 @@ def test_dataset_features_layout_and_labels(tiny_dataset, tmp_path):
     summary = compute_dataset_features(tiny_dataset, out, workers=1)
     table = read_features(out)
     dataset = open_dataset(tiny_dataset)
-    assert list(table.columns) == list(OUTPUT_COLUMNS)
+    # the truth's precursor label rides along after the documented columns (datasets that have it)
+    assert list(table.columns) == [*OUTPUT_COLUMNS, "precursor"]
     assert summary["scenarios"] == 3 and summary["windows"] == len(table)
     assert list(dict.fromkeys(table["scenario_id"])) == dataset.ids  # manifest order
     for scenario_id, rows in table.groupby("scenario_id", sort=False):
@@ -39,6 +40,8 @@ def test_dataset_features_layout_and_labels(tiny_dataset, tmp_path):
         state = np.where(idx >= 0, truth["state"].to_numpy()[np.clip(idx, 0, None)], 0)
         assert (rows["truth_state"].to_numpy() == state).all()
         assert (rows["burning"].to_numpy() == (state != 0)).all()
+        precursor = np.where(idx >= 0, truth["precursor"].to_numpy()[np.clip(idx, 0, None)], False)
+        assert (rows["precursor"].to_numpy() == precursor).all() and not (precursor & (state != 0)).any()
         assert rows["is_fire"].iloc[0] == scenario.is_fire and rows["family"].iloc[0] == scenario.family
         if scenario.is_fire:
             assert rows["ignition_time_s"].iloc[0] == scenario.ignition_time_s
