@@ -42,8 +42,9 @@ SOOT_LWIR_TO_VISIBLE_EXTINCTION = 0.633 / 10.0
 #: Lag of the walls' surface temperature behind the lower-layer air [s] (a thin gypsum
 #: skin: rho c delta / h = 800 * 1090 * 0.01 / 10 ~ 900 s; model assumption).
 WALL_TIME_CONSTANT_S = 900.0
-#: Source kinds whose flames flicker at a few hertz and so need a finer scene grid.
-FLAME_KINDS = ("gas_stove", "candles")
+#: Source kinds whose flames flicker at a few hertz and so need a finer scene grid (the
+#: flambé and a stove's flames when its door opens: :mod:`firesight.scenarios.sources_home`).
+FLAME_KINDS = ("gas_stove", "candles", "wok_flambe", "fireplace_stove")
 
 
 @dataclass

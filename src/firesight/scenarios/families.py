@@ -23,6 +23,7 @@ from firesight.scenarios.fires import FIRE_SAMPLERS
 from firesight.scenarios.fires_home import HOME_FIRE_SAMPLERS
 from firesight.scenarios.sampler import aim_camera, choose, node_sensor, r, sample_camera, sample_room
 from firesight.scenarios.sources import SOURCE_KINDS, SourceContext, sample_people
+from firesight.scenarios.sources_home import HOME_SOURCE_KINDS  # noqa: F401 (registers the home kinds)
 
 LABELS = ("fire", "nuisance", "normal", "fault")
 #: share of fire scenarios that also hold a background nuisance (so that people or a
@@ -54,6 +55,10 @@ DEFAULT_DURATION_S = 300.0
 NATURAL_DURATION_S = {
     "tf2_smouldering_wood": 900.0, "tf3_smouldering_cotton": 900.0, "tf7_slow_smouldering": 900.0,
     "gas_stove_cooking": 600.0, "electric_cooking": 600.0,
+    # home nuisances (sources_home, sources_warm): toast over-running, broiling and wok cooking, a
+    # cigarette or incense, ironing, the humidity tail after a shower and a stove warming up
+    "burnt_toast": 600.0, "broiling": 600.0, "wok_flambe": 600.0, "cigarette_incense": 600.0,
+    "shower_steam": 600.0, "iron_straightener": 600.0, "fireplace_stove": 600.0,
     # home fires (fires_home): a pan of oil is cooking until it ignites (cooking's 10 min);
     # a cigarette smoulder on bedding runs for tens of minutes (Ohlemiller; Holleyhead
     # 1999), like the EN 54 smouldering tests; a chair reaches its 0.5-2 MW peak minutes
@@ -296,6 +301,27 @@ _NUISANCE_DESCRIPTIONS = {
     "hot_drinks": ("hot_drinks", "Mugs poured at 70-90 C and cooling, sometimes after a kettle boils."),
     "candles": ("candles", "1-6 candles lit: small, weakly emitting flames and a little CO2."),
     "hair_dryer": ("hair_dryer", "A person using a hair dryer: a 60-100 C nozzle swaying, 1.2-2 kW."),
+    "burnt_toast": ("burnt_toast", "A toaster over-running: elements glowing through the slots, the bread "
+                    "charring at 200-300 C, dense smoke and a little CO2 from the char."),
+    "broiling": ("broiling", "UL 217's cooking nuisance: hamburgers under an electric or gas broiler; warm door "
+                 "glass, the 230-290 C cavity and glowing element when opened or ajar, fat smoke and vapour."),
+    "wok_flambe": ("wok_flambe", "Wok cooking on a gas burner with one or two flambés: a 0.3-0.8 m alcohol flame "
+                   "for 1-5 s, real CO2 and H2O, reported as nuisance flame HRR."),
+    "cigarette_incense": ("cigarette_incense", "A person smoking (an 8 mm coal at 500-900 C raised for each "
+                          "puff) or incense sticks glowing at 500-650 C; fine smoke, a trickle of CO2."),
+    "shower_steam": ("shower_steam", "A bathroom door opened after a shower: 35-40 C saturated air, a humidity "
+                     "jump and a faint fog cloud, warm tiles in the doorway; no combustion CO2."),
+    "iron_straightener": ("iron_straightener", "A person ironing (soleplate 150-220 C, steam, up to 2.6 kW) or "
+                          "straightening hair (plates 180-230 C)."),
+    "halogen_lamp": ("halogen_lamp", "A 300-500 W halogen torchiere (quartz bulb 520-650 C, warm ceiling above) "
+                     "or work light (hot glass front)."),
+    "pets": ("pets", "One or two cats or dogs (coat 30-35 C) walking between resting places; a little heat and "
+             "CO2."),
+    "fireplace_stove": ("fireplace_stove", "A wood stove or glass-fronted fireplace: 150-300 C glass (opaque in "
+                        "the LWIR), body and flue pipe, 4-9 kW into the room, little CO2; flames seen when the "
+                        "door is opened to reload."),
+    "car_in_garage": ("car_in_garage", "A car driven into a garage: the door opens, the car idles a minute (an "
+                      "exhaust CO2 plume), its hood, grille or tailpipe (60-300 C) cool slowly."),
 }
 
 
