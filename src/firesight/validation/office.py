@@ -62,10 +62,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from firesight.errors import DataError, NotFoundError
+from firesight.validation.realcheck import read_office_log
 
 __all__ = ["OFFICE_CRITERIA", "OFFICE_FILES", "SYNTHETIC_COUNT", "SYNTHETIC_DURATION_S",
-           "read_office_occupancy", "real_office_statistics", "synthetic_statistics",
+           "real_office_statistics", "synthetic_statistics",
            "compare_office", "summarise"]
 
 #: The office log files (``Occupancy_Office/``), joined in time order.
@@ -105,32 +105,6 @@ OFFICE_CRITERIA = {
 }
 
 
-def read_office_occupancy(path: Path | str) -> pd.DataFrame:
-    """One office log file: ``time`` (datetime), ``co2_ppm``, ``temperature_c``,
-    ``occupied`` (bool), sorted, repeated minute stamps reduced to their first row.
-
-    Raises
-    ------
-    NotFoundError
-        The file does not exist.
-    DataError
-        It is not the Occupancy Detection log.
-    """
-    p = Path(path)
-    if not p.is_file():
-        raise NotFoundError(f"real-data file {p} not found")
-    try:
-        raw = pd.read_csv(p)
-        frame = pd.DataFrame({"time": pd.to_datetime(raw["Date"]),
-                              "co2_ppm": raw["CO2"].astype(float),
-                              "temperature_c": raw["Temperature"].astype(float),
-                              "occupied": raw["Occupancy"].astype(int) == 1})
-    except (KeyError, ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{p}: not the Occupancy Detection log ({type(exc).__name__}: {exc})") from exc
-    frame = frame.sort_values("time", kind="stable").drop_duplicates("time", keep="first")
-    return frame.reset_index(drop=True)
-
-
 def _slope_per_min(t_s: np.ndarray, y: np.ndarray) -> float:
     return float(np.polyfit(t_s / 60.0, y, 1)[0])
 
@@ -148,7 +122,7 @@ def real_office_statistics(office_dir: Path | str) -> dict:
     """The three statistics of the real office: ``arrival_rates_ppm_min`` (with
     ``arrival_times``), ``co2_ppm`` (working-day readings) and ``drift_k_per_h``."""
     base = Path(office_dir)
-    log = pd.concat([read_office_occupancy(base / name) for name in OFFICE_FILES], ignore_index=True)
+    log = pd.concat([read_office_log(base / name) for name in OFFICE_FILES], ignore_index=True)
     log = log.sort_values("time", kind="stable").drop_duplicates("time", keep="first").reset_index(drop=True)
     t = (log["time"] - log["time"].iloc[0]).dt.total_seconds().to_numpy()
     co2 = log["co2_ppm"].to_numpy()

@@ -75,13 +75,14 @@ def _require_file(path: Path) -> Path:
 # -- ordinary rooms ---------------------------------------------------------------------------
 def read_office_log(path: Path | str) -> pd.DataFrame:
     """The office log: ``time`` (datetime), ``co2_ppm``, ``temperature_c``, ``humidity_rh``,
-    sorted, repeated minute stamps reduced to their first row."""
+    ``occupied`` (bool), sorted, repeated minute stamps reduced to their first row."""
     p = _require_file(Path(path))
     try:
         raw = pd.read_csv(p)
         frame = pd.DataFrame({"time": pd.to_datetime(raw["Date"]), "co2_ppm": raw["CO2"].astype(float),
                               "temperature_c": raw["Temperature"].astype(float),
-                              "humidity_rh": raw["Humidity"].astype(float)})
+                              "humidity_rh": raw["Humidity"].astype(float),
+                              "occupied": raw["Occupancy"].astype(int) == 1})
     except (KeyError, ValueError, pd.errors.ParserError) as exc:
         raise DataError(f"{p}: not the Occupancy Detection log ({type(exc).__name__}: {exc})") from exc
     frame = frame.sort_values("time", kind="stable").drop_duplicates("time", keep="first")
@@ -128,7 +129,8 @@ def read_scd40_session(path: Path | str) -> pd.DataFrame:
         t = raw["Timestamp"].to_numpy(dtype=float) / 1000.0
         frame = pd.DataFrame({"time_s": t - t[0], "co2_ppm": raw["Gas1"].astype(float),
                               "temperature_c": raw["Temperature"].astype(float),
-                              "humidity_rh": raw["Humidity"].astype(float)})
+                              "humidity_rh": raw["Humidity"].astype(float),
+                              "occupied": raw["Occupancy"].astype(int) == 1})
     except (KeyError, ValueError, IndexError, pd.errors.ParserError) as exc:
         raise DataError(f"{p}: not a SCD40 session log ({type(exc).__name__}: {exc})") from exc
     return frame.drop_duplicates("time_s", keep="first").reset_index(drop=True)
