@@ -5,8 +5,10 @@ as a supervised agent, its violations as ``trouble`` alert events and as the
 The :class:`~firesight.iot.defender.Defender` (metrics, alarm states, quarantined things) is
 built once per run by :func:`build_defender` and outlives restarts of the agent; it is fed
 by the embedded broker's events (``broker.add_listener``) or, on a broker without event
-hooks (Mosquitto), by the agent's own subscription to device topics
-(:meth:`DefenderService.observe_publishes`). :class:`DefenderAgent` runs
+hooks (Mosquitto), by the device messages a subscriber receives: the monitoring agent's
+ingest gateway counts those it takes (``observer``, so no frame is delivered twice) and the
+agent subscribes to the rest (the ``features`` stream; every device topic in a scale-out
+worker, which sees only its share) (:meth:`DefenderService.observe_publishes`). :class:`DefenderAgent` runs
 :class:`~firesight.iot.defender_service.DefenderService`'s evaluation loop and turns each
 violation event into an :class:`~firesight.agents.events.AlertEvent`:
 
@@ -145,14 +147,16 @@ class DefenderAgent:
         Evaluation period [s].
     site_of : callable, optional
         ``thing -> site`` for devices whose site the Defender has not learnt from a topic.
-    observe : bool
-        Count device messages through ``client`` (brokers without event hooks).
+    observe : str or bool, optional
+        A topic filter: count the device messages on it through ``client`` (brokers
+        without event hooks); True: every device topic; None/False: none (the broker's
+        events or the monitoring agent's ingest tap count them).
     backoff_s : (float, float)
         First and largest delay after a failed evaluation [s].
     """
 
     def __init__(self, defender: Any, queue: Any, client: Any = None, *, period_s: float = 5.0,
-                 site_of: Callable[[str], str | None] | None = None, observe: bool = False,
+                 site_of: Callable[[str], str | None] | None = None, observe: str | bool | None = None,
                  backoff_s: tuple[float, float] = (1.0, 60.0)):
         from firesight.iot.defender_service import DefenderService
 
@@ -164,7 +168,10 @@ class DefenderAgent:
     def start(self) -> "DefenderAgent":
         self.defender.on_violation.append(self.on_violation)
         if self.observe and self.client is not None:
-            self.service.observe_publishes(self.client)
+            if isinstance(self.observe, str):
+                self.service.observe_publishes(self.client, self.observe)
+            else:
+                self.service.observe_publishes(self.client)
         self.report_gauge()
         self.service.start()
         return self

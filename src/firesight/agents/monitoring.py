@@ -137,11 +137,16 @@ class MonitoringAgent(SharedDevices):
         From the run configuration.
     clock : callable
         Receiver clock [s] (monotonic) for presence.
+    observer : callable, optional
+        ``observer(topic, payload)`` for every delivered device message (the ingest
+        gateway's tap: Device Defender counts messages here rather than receiving every
+        frame a second time through a subscription of its own).
     """
 
     def __init__(self, client: Any, queue: Any, *, state_store: Any = None, step_s: float = 1.0,
                  window_s: float = 60.0, site: str = "+", worker_id: str = "local", shared_group: str = "",
-                 settings: Any = None, clock: Callable[[], float] = time.monotonic, takeover_after_s: float = 30.0):
+                 settings: Any = None, clock: Callable[[], float] = time.monotonic, takeover_after_s: float = 30.0,
+                 observer: Callable[[str, bytes], None] | None = None):
         from firesight.agents.runtime_config import MonitoringSettings
 
         self.client, self.queue, self.store = client, queue, state_store
@@ -158,7 +163,7 @@ class MonitoringAgent(SharedDevices):
             scd41_stuck_readings=self.settings.scd41_stuck_readings, clock_jump_s=self.settings.clock_jump_s)
         streams = () if shared_group else ("thermal", "scd41", "status")
         self.takeover_after_s = float(takeover_after_s)
-        self.gateway = IngestGateway(client, self._on_message, on_reject=self._on_reject,
+        self.gateway = IngestGateway(client, self._on_message, on_reject=self._on_reject, observer=observer,
                                      config=GatewayConfig(streams=streams, site=site, qos=1, frame_qos=0,
                                                           persistent_session=True,
                                                           reading_queue_size=self.settings.queue_size))

@@ -162,8 +162,8 @@ def run_online_benchmark(kind: str = "embedded", *, devices: int = 10, seconds: 
         registry = open_registry(Config(home=Path(home)))
         site = "bench"
         creds = [registry.register_device(f"dev-{i:04d}", site=site) for i in range(devices)]
-        for w in range(workers):
-            for name in (f"monitoring-w{w}", f"analysis-w{w}"):
+        for w in range(workers):  # every service client a worker runs (Device Defender: one worker)
+            for name in (f"monitoring-w{w}", f"analysis-w{w}", f"defender-w{w}"):
                 registry.register_service(name)
         model = _hair_trigger_model(Path(home) / "bench-model")
         stop = ctx.Event()
@@ -261,6 +261,9 @@ def run_online_benchmark(kind: str = "embedded", *, devices: int = 10, seconds: 
                 "agents": None if worker_cpu <= 0 else round(dev_s / worker_cpu, 1),
                 "agents_and_broker": None if total_cpu <= 0 else round(dev_s / total_cpu, 1)},
             "late_publishes": pub_result["late_publishes"],
+            # an agent that kept restarting (a refused client, say) costs CPU the figures include
+            "agent_restarts": [{name: a.get("restarts", 0) for name, a in h.get("agents", {}).items()
+                                if isinstance(a, dict)} for h in healths],
             "cpu_count": os.cpu_count(),
             "load_average_1m": round(os.getloadavg()[0], 2),
         }

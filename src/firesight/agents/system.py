@@ -135,11 +135,19 @@ def defender_enabled(config: RunConfig) -> bool:
 
 
 def defender_spec(config: RunConfig, registry: Any, queue: Any, broker: Any, service_url: str) -> tuple:
-    """The Device Defender agent's :class:`AgentSpec` and a callable that detaches it from
-    the broker at stop. On a broker with event hooks (the embedded one) the Defender counts
-    its events (connections, refusals, publishes, denials); elsewhere the agent counts the
-    device messages it sees through its own subscription."""
+    """The Device Defender agent's :class:`AgentSpec`, a callable that detaches it from the
+    broker at stop, and the tap for the monitoring agent's ingest (None when not needed).
+
+    On a broker with event hooks (the embedded one) the Defender counts its events
+    (connections, refusals, publishes, denials). Elsewhere it counts the device messages a
+    subscriber receives: with one worker, the monitoring agent already receives every
+    device stream it serves, so its ingest gateway counts them (the tap) and the Defender
+    subscribes only to the ``features`` stream the monitoring agent does not take; a
+    scale-out worker sees only its share of the devices, so its Defender keeps a
+    subscription of its own to every device topic."""
     from firesight.agents.defender_agent import DefenderAgent, build_defender, registry_site
+    from firesight.iot.defender_service import device_message_counter
+    from firesight.iot.topics import device_filter
 
     settings = config.defender
     defender = build_defender(settings.profiles, registry=registry, quarantine=settings.quarantine)
@@ -147,12 +155,14 @@ def defender_spec(config: RunConfig, registry: Any, queue: Any, broker: Any, ser
     attached = [hooks]
     if hooks:
         broker.add_listener(lambda event: defender.record_broker_event(event) if attached[0] else None)
+    tap = None if hooks or config.workers.shared_group else device_message_counter(defender)
+    observe = None if hooks else (device_filter("features", config.site) if tap is not None else "firesight/v1/+/+/#")
 
     def agent() -> Any:
         client = service_client(f"defender-{config.workers.id}", service_url, registry,
                                 mqtt_version=client_mqtt_version(config, broker))
         return DefenderAgent(defender, queue, client, period_s=settings.period_s, site_of=registry_site(registry),
-                             observe=not hooks)
+                             observe=observe)
 
     def detach() -> None:
         attached[0] = False
@@ -160,7 +170,7 @@ def defender_spec(config: RunConfig, registry: Any, queue: Any, broker: Any, ser
     def close(agent: Any) -> None:
         agent.client.close(flush_timeout_s=2.0)
 
-    return AgentSpec("defender", agent, stop_order=1, close=close), detach
+    return AgentSpec("defender", agent, stop_order=1, close=close), detach, tap
 
 
 def learning_agent(config: RunConfig, base: Any, queue: Any, metadata: Any, objects: Any, model: dict) -> Any:
@@ -302,6 +312,9 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
     window_s = float(bundle.info.get("window_s", 60.0))
     site = config.site
 
+    defender_parts = (defender_spec(config, registry, queue, broker, service_url) if defender_enabled(config)
+                      else None)
+
     def monitoring() -> Any:
         will = None
         if config.workers.shared_group:
@@ -314,7 +327,8 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
                                 manual_ack=not embedded_broker(broker))
         return MonitoringAgent(client, queue, state_store=metadata, step_s=step_s, window_s=window_s, site=site,
                                worker_id=worker, shared_group=config.workers.shared_group,
-                               settings=config.monitoring, takeover_after_s=config.workers.takeover_after_s)
+                               settings=config.monitoring, takeover_after_s=config.workers.takeover_after_s,
+                               observer=defender_parts[2] if defender_parts else None)
 
     def analysis() -> Any:
         client = service_client(names[1], service_url, registry, mqtt_version=mqtt_version)
@@ -345,10 +359,9 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
         # stopped first: the shutdown itself (ingest ending) must not raise an alarm
         specs.append(AgentSpec("alarms", lambda: alarm_service(config, queue), stop_order=-1))
     on_stop = []
-    if defender_enabled(config):
-        spec, detach = defender_spec(config, registry, queue, broker, service_url)
-        specs.append(spec)
-        on_stop.append(detach)
+    if defender_parts:
+        specs.append(defender_parts[0])
+        on_stop.append(defender_parts[1])
     holder: dict[str, Coordinator] = {}
     if not config.model.ref and config.model.poll_s > 0:
         from firesight.model_registry.resolve import registry_for

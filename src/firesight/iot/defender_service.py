@@ -46,6 +46,24 @@ def registry_release(registry: Any, thing_name: str) -> None:
         registry.detach_policy(QUARANTINE_POLICY_NAME, cert["certificate_id"])
 
 
+def device_message_counter(defender: Any) -> Callable[[str, bytes], None]:
+    """``count(topic, payload)``: record one device message a subscriber received on
+    ``firesight/v1/{site}/{thing}/{stream}`` as a publish of the thing (the topic's fourth
+    level) to ``defender``, and learn the thing's site. Other topics are ignored. For a
+    subscription of the Defender's own, or as a tap on a subscriber that already receives
+    the device streams (the monitoring agent's ingest gateway), so that no message is
+    delivered twice for counting."""
+    def count(topic: str, payload: bytes) -> None:
+        parts = topic.split("/")
+        if len(parts) == 5:
+            thing = parts[3]
+            if defender.principal_filter is None or defender.principal_filter(thing):
+                defender.record_publish(thing, len(payload))
+                defender.sites.setdefault(thing, parts[2])
+
+    return count
+
+
 class DefenderService:
     """Evaluates a :class:`~firesight.iot.defender.Defender` every ``period_s`` [s] on a
     supervised background thread and publishes each violation as an alert on
@@ -96,15 +114,7 @@ class DefenderService:
         broker accepted arrive, so authorization failures, connects and disconnects need
         the broker's own events; do not combine with :meth:`Defender.record_broker_event`
         on the same broker (messages would count twice)."""
-        def on_message(topic: str, payload: bytes) -> None:
-            parts = topic.split("/")
-            if len(parts) == 5:
-                thing = parts[3]
-                if self.defender.principal_filter is None or self.defender.principal_filter(thing):
-                    self.defender.record_publish(thing, len(payload))
-                    self.defender.sites.setdefault(thing, parts[2])
-
-        client.subscribe(topic_filter, on_message)
+        client.subscribe(topic_filter, device_message_counter(self.defender))
 
     def start(self) -> "DefenderService":
         self._stop.clear()

@@ -111,6 +111,10 @@ class IngestGateway:
         ``handler(message)`` for each accepted :data:`DecodedMessage`.
     on_reject : callable, optional
         ``on_reject(topic, payload, error)`` for each rejected payload.
+    observer : callable, optional
+        ``observer(topic, payload)`` for every message the broker delivers, before it is
+        queued or validated (on the client's network thread: it must be quick, e.g. Device
+        Defender's message counts); an exception in it is counted and ignored.
     config : GatewayConfig, optional
     validator : IngestValidator, optional
         Shared validator (a new one by default).
@@ -120,10 +124,12 @@ class IngestGateway:
 
     def __init__(self, client: MqttClient, handler: Handler, *, on_reject: RejectHandler | None = None,
                  config: GatewayConfig | None = None, validator: IngestValidator | None = None,
-                 clock_ms: Callable[[], int] = lambda: int(time.time() * 1000)):
+                 clock_ms: Callable[[], int] = lambda: int(time.time() * 1000),
+                 observer: Callable[[str, bytes], None] | None = None):
         self.client = client
         self.handler = handler
         self.on_reject = on_reject
+        self.observer = observer
         self.config = config or GatewayConfig()
         for s in self.config.streams:
             if s not in DEVICE_STREAMS:
@@ -256,6 +262,8 @@ class IngestGateway:
 
     # ------------------------------------------------------------------ queues
     def _enqueue(self, topic: str, payload: bytes, ack: Ack | None = None) -> None:
+        if self.observer is not None:
+            self._call(self.observer, "observer", topic, payload)
         item = (topic, payload, time.time_ns(), ack)
         is_frame = topic.endswith("/thermal")
         dropped = None

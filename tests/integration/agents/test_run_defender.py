@@ -31,6 +31,7 @@ from firesight.iot import open_registry
 from firesight.iot.client import DeviceClient
 from firesight.iot.codec import encode_scd41
 from firesight.iot.defender import DEFAULT_PROFILE
+from firesight.iot.topics import device_filter
 from firesight.ops.tokens import TokenStore
 from support.waiting import wait_until
 
@@ -131,3 +132,66 @@ def test_defender_can_be_turned_off(tmp_path):
         assert "defender" not in system.health()["agents"]
     finally:
         system.stop()
+
+
+def test_on_mosquitto_the_defender_counts_each_device_message_once_through_the_ingest_tap(tmp_path):
+    """Mosquitto has no event hooks: the Defender counts the device messages the monitoring
+    agent's ingest gateway receives (no second delivery of every frame to a subscription of
+    its own) and subscribes only to the ``features`` stream, which the monitoring agent does
+    not take. Each message is counted exactly once, an oversized one still raises the
+    violation, and a ``features`` message still counts."""
+    from firesight.iot.mosquitto import MosquittoBroker, find_mosquitto, free_port
+
+    if find_mosquitto() is None:
+        pytest.skip("mosquitto binary not installed (run `make system-deps`)")
+    home = tmp_path / "home"
+    registry = open_registry(Config(home=home))
+    for name in ("monitoring-local", "analysis-local", "shadow-service", "defender-local"):
+        registry.register_service(name)
+    creds = {name: registry.register_device(name, site="lab") for name in ("room-bad", "room-good")}
+    broker = MosquittoBroker(registry, port=free_port(), workdir=tmp_path / "mosq")
+    broker.start()
+    cfg = parse_run_config({
+        "home": str(home), "site": "lab", "broker": {"url": broker.url}, "model": {"poll_s": 0},
+        "coordinator": {"health_interval_s": 0, "restart_min_s": 0.1},
+        "alarms": {"enabled": False}, "learning": {"enabled": False}, "response": {"enabled": False},
+        "defender": {"period_s": 0.2}}, environ={})
+    system = start_system(cfg)
+    devices: list[DeviceClient] = []
+    try:
+        agent = system.coordinator.agent("defender")
+        defender = agent.defender
+        for name in ("room-good", "room-bad"):
+            devices.append(DeviceClient(name, broker.url, cert_path=creds[name].cert_path,
+                                        key_path=creds[name].key_path, ca_path=creds[name].ca_path,
+                                        site="lab").connect())
+        good, bad = devices
+        monitoring = system.coordinator.agent("monitoring")
+        assert wait_until(lambda: monitoring.gateway.filters)  # subscribed before the first publish
+        for seq in range(1, 6):
+            good.publish(good.topic("scd41"), reading_payload(seq), qos=1)
+        good.publish(good.topic("features"), b'{"not": "checked by the counter"}', qos=1)
+        bad.publish(bad.topic("scd41"), b"x" * 70_000, qos=1)
+
+        def sent(thing: str) -> int:
+            return defender.metric_value(thing, "aws:num-messages-sent", 3600.0)
+
+        # positive control first: every message arrived and was counted ...
+        assert wait_until(lambda: sent("room-good") >= 6 and sent("room-bad") >= 1), (sent("room-good"),
+                                                                                    sent("room-bad"))
+        time.sleep(1.0)  # ... and nothing is counted a second time once deliveries settle
+        assert (sent("room-good"), sent("room-bad")) == (6, 1)
+        # the frames reach this process once: the Defender's own client takes only features
+        assert set(agent.client._subscriptions) == {device_filter("features", "lab")}  # noqa: SLF001
+        assert wait_until(lambda: [v["thingName"] for v in defender.active_violations()] == ["room-bad"])
+        assert defender.active_violations()[0]["behavior"]["name"] == "oversized_messages"
+    finally:
+        for device in devices:
+            device.close()
+        system.stop()
+        broker.stop()
+
+
+def reading_payload(seq: int) -> bytes:
+    return encode_scd41(co2_ppm=600.0 + seq, temperature_c=21.0, humidity_rh=40.0,
+                        ts_ms=int(time.time() * 1000), seq=seq)
