@@ -125,7 +125,7 @@ def blur_box(src, dst, r0, r1, c0, c1, taps):
     The result is written into ``dst`` (float32 (h, w), like ``src``) over the footprint
     ``(a0, a1, b0, b1)`` (the box grown by the PSF radius, clipped to the image), which
     is returned. Seven taps (PSF radius 3 px, or a smaller kernel padded with zeros)
-    take an unrolled path.
+    take an unrolled path; longer kernels (a PSF with wide wings) go four taps per pass.
 
     Per output row, the vertical pass fills a private padded row covering columns
     ``b0 - r .. b1 + r`` (zero beyond the box inside the image, the edge value beyond
@@ -161,15 +161,32 @@ def blur_box(src, dst, r0, r1, c0, c1, taps):
             for j in range(nc):
                 vrow[j] = (t0 * s0[j] + t1 * s1[j] + t2 * s2[j] + t3 * s3[j] + t4 * s4[j] + t5 * s5[j]
                            + t6 * s6[j])
-        else:
+        else:  # any odd length: four taps per pass over the row, then the rest one by one
             vrow[:] = 0.0
-            for q in range(2 * r + 1):
+            n_taps = 2 * r + 1
+            z = np.float32(0.0)
+            q = 0
+            while q + 4 <= n_taps:
+                i0, k0 = _source_row(i + q - r, r0, r1, h)
+                i1, k1 = _source_row(i + q + 1 - r, r0, r1, h)
+                i2, k2 = _source_row(i + q + 2 - r, r0, r1, h)
+                i3, k3 = _source_row(i + q + 3 - r, r0, r1, h)
+                t0 = taps[q] if k0 else z
+                t1 = taps[q + 1] if k1 else z
+                t2 = taps[q + 2] if k2 else z
+                t3 = taps[q + 3] if k3 else z
+                s0, s1, s2, s3 = src[i0, c0:c1], src[i1, c0:c1], src[i2, c0:c1], src[i3, c0:c1]
+                for j in range(nc):
+                    vrow[j] += t0 * s0[j] + t1 * s1[j] + t2 * s2[j] + t3 * s3[j]
+                q += 4
+            while q < n_taps:
                 ii, counts = _source_row(i + q - r, r0, r1, h)
                 if counts:
                     t = taps[q]
                     srow = src[ii, c0:c1]
                     for j in range(nc):
                         vrow[j] += t * srow[j]
+                q += 1
         for x in range(lo):  # left of the box: zero, or the edge value beyond the image
             pad[x] = pad[lo] if c0 == 0 and x < r - b0 else 0.0
         for x in range(hi, nb + 2 * r):
@@ -182,8 +199,16 @@ def blur_box(src, dst, r0, r1, c0, c1, taps):
                            + t4 * pad[j + 4] + t5 * pad[j + 5] + t6 * pad[j + 6])
         else:
             drow[:] = 0.0
-            for q in range(2 * r + 1):
+            n_taps = 2 * r + 1
+            q = 0
+            while q + 4 <= n_taps:
+                t0, t1, t2, t3 = taps[q], taps[q + 1], taps[q + 2], taps[q + 3]
+                for j in range(nb):
+                    drow[j] += t0 * pad[j + q] + t1 * pad[j + q + 1] + t2 * pad[j + q + 2] + t3 * pad[j + q + 3]
+                q += 4
+            while q < n_taps:
                 t = taps[q]
                 for j in range(nb):
                     drow[j] += t * pad[j + q]
+                q += 1
     return a0, a1, b0, b1

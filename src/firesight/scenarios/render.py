@@ -15,7 +15,8 @@ The pipeline per scene time sample ("key image"):
    ``L <- (1 - c) L + c [tau_o (eps_o L_b(T_o) + (1 - eps_o) L) + (1 - tau_o) L_b(T_layer)]``
    — radiance, not temperature, is mixed, and a partly transparent flame shows what
    lies behind it.
-4. Optics blur: a Gaussian point-spread function (linear in radiance).
+4. Optics blur: the camera's point-spread function (a Gaussian core with wide wings,
+   :meth:`~firesight.sensors.lepton.LeptonCamera.psf_taps`; linear in radiance).
 5. Apparent temperature: the blackbody temperature of the mixed band radiance.
 
 Two implementations share these equations. The reference one (:func:`render_radiance`,
@@ -97,7 +98,7 @@ class _SceneRenderer:
         span = self.z_max - np.minimum(z_hit, cam_pos[2]).reshape(-1)
         self.length_per_dz = np.where(span > 1e-9, dist.reshape(-1) / np.maximum(span, 1e-9), np.inf)
         self.ray_length_m = dist.reshape(-1)
-        self.psf_kernel = _gaussian_kernel(float(camera.model["psf_sigma_px"]))
+        self.psf_kernel = camera.psf_taps()
         # band radiance of every temperature on the scene grid, once
         surf = _series(scene.surface_temperature_k, self.n_t)
         eps_s = float(scene.surface_emissivity)
@@ -278,16 +279,6 @@ class _SceneRenderer:
         return out, peak, hint
 
 
-def _gaussian_kernel(sigma_px: float) -> np.ndarray:
-    """Normalised 1-D Gaussian taps, radius ceil(3 sigma)."""
-    if sigma_px <= 0:
-        return np.ones(1)
-    r = int(np.ceil(3.0 * sigma_px))
-    x = np.arange(-r, r + 1, dtype=np.float64)
-    k = np.exp(-0.5 * (x / sigma_px) ** 2)
-    return k / k.sum()
-
-
 def _padded_taps(taps: np.ndarray) -> np.ndarray:
     """float32 taps, zero-padded to 7 when shorter (the compiled blur's unrolled case)."""
     r = max(taps.size // 2, 3)
@@ -354,10 +345,7 @@ def iter_render_thermal(scene: ThermalScene, camera: LeptonCamera, frame_times_s
             "non-increasing")
     renderer = _SceneRenderer(scene, camera)
     scene_t = np.asarray(scene.time_s, dtype=np.float64)
-    surface = np.asarray(scene.surface_temperature_k, dtype=np.float64).reshape(-1)
-    fpa_k = np.interp(t, scene_t, surface) if surface.size > 1 else np.full(t.size, surface[0])
-    ffc_state, ref_k = camera.ffc_schedule(t, fpa_k)
-    drift_k = camera.model["drift_k_per_k"] * (fpa_k - ref_k)
+    _, ffc_state, drift_k = camera.fpa_ffc_drift(t, camera_ambient_k(scene, camera, t))
     ka_all, kb_all, w_all = _frame_keys(scene_t, t)
     fpn_counts = camera.fpn_k * np.float32(100.0)
     starts = list(range(0, t.size, int(chunk_frames)))
@@ -391,6 +379,20 @@ def iter_render_thermal(scene: ThermalScene, camera: LeptonCamera, frame_times_s
         prev_keys, prev_peak, prev_hint, prev_lo = keys, peak, hint, k_lo
         yield camera.expose(keys, ka - k_lo, kb - k_lo, w_all[sl], t[sl], ffc_state[sl],
                             drift_k[sl], state, key_peak=peak, key_hint=hint)
+
+
+def camera_ambient_k(scene: ThermalScene, camera: LeptonCamera, frame_times_s) -> np.ndarray:
+    """Air temperature around the camera's node at the frames [K]: the smoke layer's once
+    the layer reaches down to the camera, else the room's (taken as its surfaces'); what
+    drives the FPA temperature (:meth:`LeptonCamera.fpa_ffc_drift`)."""
+    t = np.asarray(frame_times_s, dtype=np.float64)
+    scene_t = np.asarray(scene.time_s, dtype=np.float64)
+    room = _series(scene.surface_temperature_k, scene_t.size)
+    if scene.smoke is not None:
+        depth = _series(scene.smoke.depth_m, scene_t.size)
+        inside = camera.pose.position_m[2] >= scene.height_m - depth
+        room = np.where(inside & (depth > 0), _series(scene.smoke.temperature_k, scene_t.size), room)
+    return np.interp(t, scene_t, room) if scene_t.size > 1 else np.full(t.size, room[0])
 
 
 def render_thermal(scene: ThermalScene, camera: LeptonCamera, frame_times_s) -> LeptonFrames:
