@@ -233,9 +233,13 @@ def _fault_sampler(device: str):
         params, ctx = _base(rng, family, duration_s)
         _maybe_background(rng, params, ctx, 0.8)
         if device == "lepton":
+            # lost VoSPI segments: a discarding host drops the frame, a careless one tears it
             params["faults"]["lepton"] = {"dead_pixel_fraction": r(rng.uniform(0.001, 0.02), 4),
                                           "stuck_frame_prob": r(rng.uniform(0.0, 0.05), 4),
-                                          "dropped_frame_prob": r(rng.uniform(0.01, 0.1), 4)}
+                                          "dropped_frame_prob": r(rng.uniform(0.01, 0.1), 4),
+                                          "torn_segment_prob": r(rng.uniform(0.0, 0.05), 4) if rng.random() < 0.5
+                                          else 0.0,
+                                          "bad_rows": int(rng.random() < 0.3)}
         else:
             params["faults"]["scd41"] = {
                 "stuck_after_s": r(rng.uniform(0.2, 0.8) * duration_s, 2) if rng.random() < 0.5 else None,
