@@ -35,9 +35,8 @@ BACKGROUND_KINDS = ("people", "radiator", "sunlight_patch", "hvac", "hot_drinks"
 #: every window of a scenario sees a full history (the gas features' 10 min baseline and
 #: 5 min rates), as a node that has been on for a while does.
 SCD41_HISTORY_S = 900.0
-#: Room-air trends during that history: CO2 [ppm/min] (people arriving or leaving; the
-#: real office log of ``../shared/real-data/Occupancy_Office`` rises 10-25 ppm/min when
-#: people arrive) and temperature [C/min] (heating cycles), each zero with probability 0.4.
+#: Room-air trends during that history: CO2 [ppm/min] (people arriving or leaving) and
+#: temperature [C/min] (heating cycles), each zero with probability 0.4.
 HISTORY_CO2_TREND_PPM_PER_MIN = (-15.0, 25.0)
 HISTORY_TEMPERATURE_TREND_C_PER_MIN = (-0.05, 0.08)
 #: Share of scenarios in which the SCD41's automatic self-calibration corrects its baseline
@@ -199,14 +198,34 @@ def _empty_room_sampler(rng, family: Family, duration_s: float) -> dict:
     return _finish(rng, params, ctx, centre)
 
 
+#: Occupants of an ordinary working room per 100 m2 of floor: ANSI/ASHRAE Standard
+#: 62.1-2022 Table 6-1's default for office space is 5 people per 100 m2; a room's draw
+#: lies between half and twice that (model assumption), at least one person and at most
+#: :data:`NORMAL_DAY_MAX_PEOPLE`.
+OFFICE_OCCUPANT_DENSITY_PER_100M2 = 5.0
+OCCUPANT_DENSITY_FACTOR = (0.5, 2.0)
+NORMAL_DAY_MAX_PEOPLE = 8
+
+
+def normal_day_occupants(rng, room: dict) -> int:
+    """How many people use ``room`` on an ordinary working day: its floor area times an
+    occupant density drawn around ASHRAE 62.1's office default (see
+    :data:`OFFICE_OCCUPANT_DENSITY_PER_100M2`), rounded, within 1 and
+    :data:`NORMAL_DAY_MAX_PEOPLE`."""
+    floor_m2 = room["width_m"] * room["depth_m"]
+    density = OFFICE_OCCUPANT_DENSITY_PER_100M2 * rng.uniform(*OCCUPANT_DENSITY_FACTOR)
+    return int(min(NORMAL_DAY_MAX_PEOPLE, max(1, round(floor_m2 * density / 100.0))))
+
+
 def _normal_day_sampler(rng, family: Family, duration_s: float) -> dict:
-    """A stretch of an ordinary working day in real time (no time compression, so CO2
-    rises like a real room's, 10-25 ppm/min when people arrive): people arriving one by
-    one, leaving, or sitting and coming and going; HVAC switching once; sun on 60 % of
-    days."""
+    """A stretch of an ordinary working day in real time (no time compression): people
+    arriving one by one, leaving, or sitting and coming and going, as many as the room's
+    floor holds at an office's occupant density (:func:`normal_day_occupants`); HVAC
+    switching once; sun on 60 % of days."""
     params, ctx = _base(rng, family, duration_s)
     phase = choose(rng, ["arrivals", "departures", "occupied"])
-    people = sample_people(rng, ctx, count=(1, 8), present_from_start=phase != "arrivals")
+    n = normal_day_occupants(rng, params["room"])
+    people = sample_people(rng, ctx, count=(n, n), present_from_start=phase != "arrivals")
     for person in people["people"]:
         if phase == "arrivals":
             person["enter_s"] = r(rng.uniform(0.0, 0.8) * duration_s, 3)
