@@ -136,13 +136,19 @@ class WorkerSettings:
     persistent session: the broker keeps a gone worker's subscriptions and queued readings
     this long [s], then drops them (at least ``takeover_after_s``, so the readings a worker
     missed before the takeover wait for it). On MQTT 3.1.1 the broker's own setting
-    applies (1 h on the embedded broker and the generated Mosquitto configuration)."""
+    applies (1 h on the embedded broker and the generated Mosquitto configuration).
+    ``receive_maximum``: with ``broker.mqtt_version`` 5, the Receive Maximum of the
+    monitoring client (1-65535): the broker sends it at most this many QoS 1 readings
+    before they are acknowledged (once handled), so a worker that falls behind leaves the
+    backlog in the broker's session instead of its own memory; 100, as AWS IoT Core's limit
+    of unacknowledged in-flight QoS 1 messages per connection."""
 
     __pydantic_config__ = _STRICT
     id: str = "local"
     shared_group: str = ""
     takeover_after_s: float = 30.0
     session_expiry_s: int = 3600
+    receive_maximum: int = 100
 
     def __post_init__(self) -> None:
         from firesight.iot.client import MAX_SESSION_EXPIRY_S
@@ -153,6 +159,8 @@ class WorkerSettings:
         require(max(1.0, self.takeover_after_s) <= self.session_expiry_s <= MAX_SESSION_EXPIRY_S,
                 "workers.session_expiry_s",
                 f"within max(1, workers.takeover_after_s)..{MAX_SESSION_EXPIRY_S}", self.session_expiry_s)
+        require(1 <= self.receive_maximum <= 65535, "workers.receive_maximum", "within 1..65535",
+                self.receive_maximum)
         if self.shared_group:
             validate_name(self.shared_group, "workers.shared_group")
 

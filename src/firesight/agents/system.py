@@ -23,13 +23,15 @@ log = logging.getLogger(__name__)
 
 
 def service_client(name: str, url: str, registry: Any, *, will: Any = None, persistent: bool = False,
-                   mqtt_version: int = 311, session_expiry_s: int | None = None, manual_ack: bool = False) -> Any:
+                   mqtt_version: int = 311, session_expiry_s: int | None = None, manual_ack: bool = False,
+                   receive_maximum: int | None = None) -> Any:
     """A connected service client: with a service certificate on ``mqtts://``, plain on
     ``mqtt://`` (the embedded broker's internal listener). ``persistent``: a persistent
     session (``clean_session=False``; on MQTT 5 with ``session_expiry_s``), returned *not yet
     connected* so that its user routes its filters before the broker delivers what it
     queued (the ingest gateway connects it). ``mqtt_version`` 311 or 5; ``manual_ack``: QoS 1
-    messages acknowledged once handled (:class:`firesight.iot.client.MqttClient`)."""
+    messages acknowledged once handled, and on MQTT 5 at most ``receive_maximum`` of them
+    unacknowledged (:class:`firesight.iot.client.MqttClient`)."""
     from firesight.iot.client import ServiceClient
 
     kwargs: dict[str, Any] = {"reconnect_min_s": 0.2, "reconnect_max_s": 5.0, "max_queued": 100_000,
@@ -37,6 +39,8 @@ def service_client(name: str, url: str, registry: Any, *, will: Any = None, pers
                               "manual_ack": manual_ack}
     if persistent and mqtt_version == 5:
         kwargs["session_expiry_s"] = session_expiry_s
+    if receive_maximum is not None and mqtt_version == 5:
+        kwargs["receive_maximum"] = receive_maximum
     if will is not None:
         kwargs["will"] = will
     if url.startswith(("mqtts://", "ssl://")):
@@ -324,7 +328,8 @@ def start_system(config: RunConfig, *, broker: Any = None, channels_factory: Any
         # readings are acknowledged once handled, so none dies with the process unhandled
         client = service_client(names[0], service_url, registry, will=will, persistent=True,
                                 mqtt_version=mqtt_version, session_expiry_s=config.workers.session_expiry_s,
-                                manual_ack=not embedded_broker(broker))
+                                manual_ack=not embedded_broker(broker),
+                                receive_maximum=config.workers.receive_maximum)
         return MonitoringAgent(client, queue, state_store=metadata, step_s=step_s, window_s=window_s, site=site,
                                worker_id=worker, shared_group=config.workers.shared_group,
                                settings=config.monitoring, takeover_after_s=config.workers.takeover_after_s,

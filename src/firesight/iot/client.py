@@ -58,7 +58,7 @@ from paho.mqtt.matcher import MQTTMatcher
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from firesight.errors import AccessDeniedError, FiresightError, InvalidParameterError
+from firesight.errors import AccessDeniedError, FiresightError, InvalidParameterError, require
 from firesight.iot.codec import MAX_PAYLOAD_BYTES
 from firesight.iot.topics import DEVICE_STREAMS, device_topic, validate_name
 
@@ -146,6 +146,14 @@ class MqttClient:
     manual_ack : bool
         Acknowledge a QoS 1 message only when its callbacks are done with it (see the
         module docstring); False: on arrival, before the callbacks run.
+    receive_maximum : int, optional
+        MQTT 5 flow control: the Receive Maximum of the CONNECT (1-65535), the most QoS 1
+        messages the broker sends this client before it has acknowledged them; with
+        ``manual_ack`` a slow consumer so holds the backlog in the broker's session rather
+        than in its own memory (MQTT 5.0, 3.1.2.11.3 and 4.9). None: the protocol's
+        default (65,535). Not with MQTT 3.1.1 (no such field). Seen on Mosquitto 2.0.11:
+        the bound holds until the first acknowledgement, after which each PUBACK lets up
+        to Receive Maximum more through (the standard: one).
     """
 
     def __init__(self, client_id: str, broker_url: str, *, cert_path: str | Path | None = None,
@@ -153,7 +161,8 @@ class MqttClient:
                  keepalive_s: int = 30, reconnect_min_s: float = 1.0, reconnect_max_s: float = 60.0,
                  max_queued: int = 1000, will: tuple[str, bytes, int, bool] | None = None,
                  clean_session: bool = True, max_payload_bytes: int = MAX_PAYLOAD_BYTES,
-                 mqtt_version: int = 311, session_expiry_s: int | None = None, manual_ack: bool = False):
+                 mqtt_version: int = 311, session_expiry_s: int | None = None, manual_ack: bool = False,
+                 receive_maximum: int | None = None):
         self.client_id = client_id
         self.broker_url = broker_url
         self.address = BrokerAddress.parse(broker_url)
@@ -162,13 +171,21 @@ class MqttClient:
         self.manual_ack = manual_ack
         self.session_expiry_s = _session_expiry(mqtt_version, clean_session, session_expiry_s)
         self._connect_kwargs: dict[str, object] = {}
+        if receive_maximum is not None:
+            if mqtt_version != 5:
+                raise InvalidParameterError("receive_maximum", "only with mqtt_version 5", receive_maximum)
+            require(1 <= receive_maximum <= 65535, "receive_maximum", "within 1..65535", receive_maximum)
+        self.receive_maximum = receive_maximum
         if mqtt_version == 5:
             self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                        protocol=mqtt.MQTTv5, manual_ack=manual_ack)
             self._connect_kwargs["clean_start"] = clean_session  # every connect, as clean_session
-            if self.session_expiry_s:
+            if self.session_expiry_s or receive_maximum:
                 props = Properties(PacketTypes.CONNECT)
-                props.SessionExpiryInterval = self.session_expiry_s
+                if self.session_expiry_s:
+                    props.SessionExpiryInterval = self.session_expiry_s
+                if receive_maximum:
+                    props.ReceiveMaximum = int(receive_maximum)
                 self._connect_kwargs["properties"] = props
         else:
             self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
