@@ -129,8 +129,7 @@ def read_scd40_session(path: Path | str) -> pd.DataFrame:
         t = raw["Timestamp"].to_numpy(dtype=float) / 1000.0
         frame = pd.DataFrame({"time_s": t - t[0], "co2_ppm": raw["Gas1"].astype(float),
                               "temperature_c": raw["Temperature"].astype(float),
-                              "humidity_rh": raw["Humidity"].astype(float),
-                              "occupied": raw["Occupancy"].astype(int) == 1})
+                              "humidity_rh": raw["Humidity"].astype(float)})
     except (KeyError, ValueError, IndexError, pd.errors.ParserError) as exc:
         raise DataError(f"{p}: not a SCD40 session log ({type(exc).__name__}: {exc})") from exc
     return frame.drop_duplicates("time_s", keep="first").reset_index(drop=True)
