@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -161,15 +162,24 @@ def _save_detector(det: DetectorMixin, folder: Path) -> None:
     (folder / "detector.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
 
 
+#: One skops load at a time in this process: skops reads its arrays with ``np.load``, whose
+#: header parser calls ``ast.literal_eval``, and on CPython before 3.11.8 / 3.12.1 two
+#: threads building ASTs at once can fail with "SystemError: AST constructor recursion
+#: depth mismatch" (CPython gh-106905); the workflows' Parallel branches load bundles in
+#: threads, and CI runs 3.11.7. Loading a model is rare, so the lock costs nothing.
+_SKOPS_LOAD_LOCK = threading.Lock()
+
+
 def _skops_load(path: Path):
     import skops.io as sio
 
-    untrusted = sio.get_untrusted_types(file=path)
-    allowed = [t for t in untrusted if t.startswith(("sklearn.", "numpy."))]
-    if len(allowed) != len(untrusted):
-        raise DataError(f"{path}: holds types outside scikit-learn/numpy: "
-                        f"{sorted(set(untrusted) - set(allowed))}")
-    return sio.load(path, trusted=allowed)
+    with _SKOPS_LOAD_LOCK:
+        untrusted = sio.get_untrusted_types(file=path)
+        allowed = [t for t in untrusted if t.startswith(("sklearn.", "numpy."))]
+        if len(allowed) != len(untrusted):
+            raise DataError(f"{path}: holds types outside scikit-learn/numpy: "
+                            f"{sorted(set(untrusted) - set(allowed))}")
+        return sio.load(path, trusted=allowed)
 
 
 def _load_detector(folder: Path) -> DetectorMixin:

@@ -67,3 +67,18 @@ def test_failed_save_keeps_the_previous_model(bundle, table, tmp_path):
         broken.save(path)  # unfitted: fails before anything is replaced
     assert sorted(p.name for p in path.rglob("*")) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_threads_loading_models_at_once_all_succeed(bundle, table, tmp_path):
+    """The workflows load bundles in parallel branches (threads); on CPython < 3.11.8 two
+    threads parsing numpy headers at once could raise "AST constructor recursion depth
+    mismatch" (CPython gh-106905), so skops loads are serialised. Every load must succeed
+    and give the saved model's numbers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = bundle.save(tmp_path / "m")
+    expected = bundle.predict_proba(table, "full")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        loaded = list(pool.map(lambda _: DetectorBundle.load(path), range(12)))
+    for model in loaded:
+        np.testing.assert_array_equal(model.predict_proba(table, "full"), expected)
