@@ -28,8 +28,10 @@ BENCH_SCENE = {
     ],
     "smoke": "upper layer deepening to 1.0 m, up to 353 K, emissivity up to 0.55",
     "fidelity": "room projection, Planck 8-14 um radiance mixing with supersampled coverage, "
-                "Gaussian PSF, NETD noise, fixed-pattern noise, per-device offset, drift, "
-                "auto gain, TLinear quantisation, FFC schedule with frozen frames",
+                "Gaussian PSF with wide wings (size-of-source effect), row/column/pixel temporal "
+                "noise through the camera's frame filter, row/column/pixel fixed-pattern noise, "
+                "per-device offset, focal-plane drift, auto gain, TLinear quantisation, FFC "
+                "schedule with frozen frames",
 }
 
 
