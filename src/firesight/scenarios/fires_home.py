@@ -286,7 +286,8 @@ def lithium_ion_battery(rng, ctx):
     spec["battery"] = {"kind": kind, "self_heating_s": r(self_heating, 2),
                        "start_c": r(ctx.room["ambient_temperature_c"] + rng.uniform(2.0, 10.0), 1),
                        "runaway_c": r(rng.uniform(*BATTERY_RUNAWAY_C), 1), "vent_c": r(rng.uniform(*BATTERY_VENT_C), 1),
-                       "vent_smoke_g_s": r(loguniform(rng, 0.02, 0.3), 4), "vent_co2_g_s": r(loguniform(rng, 0.01, 0.1), 4),
+                       "vent_smoke_g_s": r(loguniform(rng, 0.02, 0.3), 4),
+                       "vent_co2_g_s": r(loguniform(rng, 0.01, 0.1), 4),
                        "casing_c": r(rng.uniform(600.0, 700.0), 1), "height_m": r(rng.uniform(0.03, 0.12)),
                        "burst_floor": r(rng.uniform(0.25, 0.45)),
                        "bursts": [[r(t, 2), r(rng.uniform(1.5, 5.0), 2)] for t in times]}
@@ -316,7 +317,8 @@ def wall_corner_fire(rng, ctx):
                     alpha=rng.uniform(T_SQUARED_ALPHA_KW_S2["medium"], T_SQUARED_ALPHA_KW_S2["fast"]),
                     peak_hrr_kw=loguniform(rng, 50.0, 300.0), energy_kj=rng.uniform(20e3, 60e3))
     spec["wall"] = _against_wall(rng, ctx, spec, d)
-    spec["wall"].update({"heated_c": r(rng.uniform(*WALL_HEATED_C), 1), "time_constant_s": r(rng.uniform(20.0, 60.0), 1)})
+    spec["wall"].update({"heated_c": r(rng.uniform(*WALL_HEATED_C), 1),
+                         "time_constant_s": r(rng.uniform(20.0, 60.0), 1)})
     return spec
 
 

@@ -228,7 +228,8 @@ def test_wall_and_corner_flames_stand_taller_and_heat_the_wall():
         truth = built.truth
         flaming = (truth["state"] == 2).to_numpy()
         hrr = truth["hrr_kw"].to_numpy()[flaming]
-        free = np.maximum(heskestad_flame_height(hrr, burning_diameter_m(hrr, fire)), 0.6 * burning_diameter_m(hrr, fire))
+        d_burn = burning_diameter_m(hrr, fire)
+        free = np.maximum(heskestad_flame_height(hrr, d_burn), 0.6 * d_burn)  # fires.fire_objects' free flame
         assert np.all(truth["flame_height_m"].to_numpy()[flaming] >= free - 1e-9)
         assert np.mean(truth["flame_height_m"].to_numpy()[flaming] > free * 1.1) > 0.5
         # the fire touches a wall: within its radius plus 2 cm of the room's boundary
