@@ -63,7 +63,7 @@ deploy-check: $(STAMP) $(CHECKOV_VENV)/.installed
 RESULTS_DIR ?= data/results
 results: $(STAMP)
 	rm -rf $(RESULTS_DIR)/test-s606
-	$(BIN)/firesight generate --out $(RESULTS_DIR)/test-s606 --count 135 --seed 606 \
+	$(BIN)/firesight generate --out $(RESULTS_DIR)/test-s606 --count 215 --seed 606 \
 	  --frame-rate-hz 8.7 --workers 2
 	$(BIN)/firesight features --data $(RESULTS_DIR)/test-s606 --out $(RESULTS_DIR)/test-s606-features.parquet --workers 2
 	$(BIN)/firesight evaluate --data $(RESULTS_DIR)/test-s606 --features $(RESULTS_DIR)/test-s606-features.parquet \
