@@ -176,15 +176,19 @@ class MonitoringAgent(SharedDevices):
         self._init_shared()
         self._live_from_ms: dict[tuple[str, str], int] = {}
         self._started_ms: int | None = None
+        self.warm_up_s: float | None = None  # seconds the feature kernels took to get ready
         self.started_at: float | None = None
         weakref.finalize(self, _report_device_states, id(self), None)  # an agent dropped unstopped
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "MonitoringAgent":
-        # the feature code (numpy, scipy) is imported now, not by the first device's monitor
-        # under self._lock: seconds on a busy machine, holding up claims and the readings
-        # the broker has in flight (acknowledged once handled)
-        import firesight.features  # noqa: F401
+        # the feature code (numpy, scipy) is imported, and its numba kernels compiled or
+        # loaded from cache, now, not by the first device's monitor under self._lock: on a
+        # fresh install about 30 s on a 2-core machine, holding up claims and the readings the
+        # broker has in flight (acknowledged once handled) and delaying the first decision
+        from firesight.features.windows import warm_up
+
+        self.warm_up_s = warm_up(self.step_s, self.window_s)
 
         self._stop.clear()
         self.started_at = time.time()
@@ -238,7 +242,8 @@ class MonitoringAgent(SharedDevices):
             served = len(self._served) if self.shared_group else len(self.devices)
         return {"alive": self.alive(), "devices": served, "windows": int(self.counts["windows"]),
                 "events": int(self.counts["events"]), "gateway": self.gateway.stats(),
-                "counts": dict(self.counts), "per_device": devices}
+                "counts": dict(self.counts), "per_device": devices,
+                "warm_up_s": None if self.warm_up_s is None else round(self.warm_up_s, 3)}
 
     # ------------------------------------------------------------------ input
     def _device(self, site: str, thing: str) -> DeviceMonitor:

@@ -312,3 +312,27 @@ def _append(buffer: np.ndarray, n: int, row: np.ndarray) -> tuple[np.ndarray, in
         buffer = np.concatenate([buffer, np.zeros_like(buffer)])
     buffer[n] = row
     return buffer, n + 1
+
+
+def warm_up(step_s: float = 1.0, window_s: float = 60.0) -> float:
+    """Run the online feature code once over a short synthetic stream (SCD41 readings every
+    5 s over the gas features' whole look-back, then a few frames) so that its numba
+    kernels are compiled, or loaded from numba's cache, now rather than on a live device's
+    first window; return the seconds it took. On a fresh install the compilation takes tens
+    of seconds on a 2-core machine: a service that calls this before taking traffic is not
+    blind for that long after it said it started."""
+    import time
+
+    started = time.perf_counter()
+    x = OnlineFeatureExtractor(step_s=step_s, window_s=window_s)
+    span_s = lookback_s() + 60.0
+    for t in np.arange(0.0, span_s, 5.0):
+        x.push_scd41(float(t), 450.0 + 0.1 * t, 21.0 + 0.001 * t, 45.0)
+    rng = np.random.default_rng(0)
+    h, w = LEPTON35_FRAME["height_px"], LEPTON35_FRAME["width_px"]
+    base = np.full((h, w), 29_415, dtype=np.uint16)  # 21 C at 0.01 K per count
+    for k in range(12):
+        frame = base + rng.integers(0, 8, (h, w), dtype=np.uint16)
+        x.push_thermal(span_s - 1.2 + k * 0.115, frame, 0.01)
+        x.emit(span_s - 1.2 + k * 0.115)
+    return time.perf_counter() - started
