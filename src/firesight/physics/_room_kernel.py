@@ -57,7 +57,8 @@ def _burning_fraction(q_kw, chi, z_int, diameter, x_o2_lower, x_o2_upper, lol, h
 def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
                  width, depth, height, t_amb, co2_out, co2_init, h2o_out,
                  h_conv, tau_mix, wall_cap, wall_back, radius, z_sensor, z_base, diameter,
-                 o2_out, lol, h_o2_j_g):
+                 o2_out, lol, h_o2_j_g, t_set, gain_w_k, integral_time_s, heat_cap_w, cool_cap_w,
+                 integral0_w):
     n = t.size
     P = 101325.0
     R = 8.314462618
@@ -93,6 +94,7 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
     hrr_eff = np.empty(n)
     o2_lower = np.empty(n)
     o2_mass = np.empty(n)
+    hvac_w = np.empty(n)
 
     vu = v_min
     tu = t_amb
@@ -110,6 +112,11 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
     lag_c = 0.0
     lag_t = 0.0
     lag_x = 0.0
+    # Thermostat (PI on the lower layer's temperature; zero gain and capacities: none). The
+    # integral term starts at ``integral0_w`` (a controller that has been running) and is
+    # clamped to the capacities (anti-windup).
+    integ = min(max(integral0_w, -cool_cap_w), heat_cap_w)
+    u_hvac = min(max(gain_w_k * (t_set - tl) + integ, -cool_cap_w), heat_cap_w)
 
     for i in range(n):
         # --- sample the state at t[i] ---
@@ -190,6 +197,7 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
         hrr_eff[i] = q_total
         o2_lower[i] = x_o2_l
         o2_mass[i] = mu_o + ml_o
+        hvac_w[i] = u_hvac
         if i == n - 1:
             break
 
@@ -224,8 +232,13 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
             ha_u = h_conv * (a_ceil + perim * d)
             ha_l = h_conv * (area - a_ceil + area + perim * (height - d))
             t_top_l = t_surf if no_layer else t_wall  # lining the ceiling's share meets
+            # The terminal conditions the occupied (lower) zone, where its thermostat is.
+            err = t_set - tl
+            u_hvac = min(max(gain_w_k * err + integ, -cool_cap_w), heat_cap_w)
+            if integral_time_s > 0.0:
+                integ = min(max(integ + dt * gain_w_k * err / integral_time_s, -cool_cap_w), heat_cap_w)
             src_u = qc_w + qd_w * vu / vol
-            src_l = qd_w * vl / vol
+            src_l = qd_w * vl / vol + u_hvac
             # Energy, backward Euler in temperature: C dT/dt = G_in (T_in - T) + Q
             # - hA (T - T_lining), C = P cp V/(R T), G = cp x mass flow [W/K]; gas that
             # leaves at the layer's temperature does not change it.
@@ -326,4 +339,4 @@ def zone_kernel(t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
                 tu = t_mix
                 tl = t_mix
     return (co2_mean, co2_sensor, temp_sensor, xv_sensor, t_upper, layer_depth, co2_upper,
-            od, t_surf_out, t_lower, t_mean, dt_jet_out, co2_mass, hrr_eff, o2_lower, o2_mass)
+            od, t_surf_out, t_lower, t_mean, dt_jet_out, co2_mass, hrr_eff, o2_lower, o2_mass, hvac_w)

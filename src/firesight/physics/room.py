@@ -44,6 +44,11 @@ References
    products is proportional to the excess temperature (both are conserved scalars
    diluted by the same entrainment), the ratio being the products' yield per unit of
    convected heat.
+.. [13] ASHRAE Handbook - Fundamentals (2021), Ch. 7 "Fundamentals of control":
+   proportional control over a throttling range (the error that takes the output from
+   zero to full capacity) and proportional-plus-integral control, whose integral term
+   removes the proportional offset; DOE-2.1E's zone thermostat uses the same
+   throttling-range model.
 """
 
 from __future__ import annotations
@@ -66,6 +71,7 @@ from firesight.units import ZERO_CELSIUS_K
 __all__ = [
     "Room",
     "RoomSources",
+    "Thermostat",
     "RoomHistory",
     "simulate_room",
     "occupant_co2_g_s",
@@ -176,6 +182,50 @@ class Room:
 
 
 @dataclass
+class Thermostat:
+    """A thermostat-controlled heating and cooling terminal (fan coil, VAV box) that holds
+    the occupied (lower) zone at a setpoint with proportional-plus-integral control [13].
+
+    Output :math:`u = K_p (T_{set} - T_l) + I`, :math:`dI/dt = K_p (T_{set} - T_l)/T_i`,
+    :math:`K_p` = the larger capacity / ``throttling_range_k``, clamped to
+    [-``cooling_capacity_kw``, ``heating_capacity_kw``] (the integral too: anti-windup),
+    added to the lower layer's heat.
+
+    Attributes
+    ----------
+    setpoint_c : float
+        Setpoint [C].
+    throttling_range_k : float
+        Error that takes the output from zero to full heating capacity [K] (> 0).
+    integral_time_s : float
+        Integral (reset) time [s]; 0 for proportional-only control.
+    heating_capacity_kw, cooling_capacity_kw : float
+        Largest heat the terminal adds, and removes [kW] (>= 0).
+    initial_output_kw : float or None
+        The integral term at t = 0 [kW]; None: minus the distributed heat at t = 0, a
+        controller that has been holding the room against the loads already present.
+    """
+
+    setpoint_c: float
+    throttling_range_k: float
+    integral_time_s: float
+    heating_capacity_kw: float
+    cooling_capacity_kw: float
+    initial_output_kw: float | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidParameterError` for out-of-range fields."""
+        require(-40 <= self.setpoint_c <= 60, "setpoint_c", "in [-40, 60]", self.setpoint_c)
+        require(np.isfinite(self.throttling_range_k) and self.throttling_range_k > 0, "throttling_range_k",
+                "finite and > 0", self.throttling_range_k)
+        for name in ("integral_time_s", "heating_capacity_kw", "cooling_capacity_kw"):
+            v = getattr(self, name)
+            require(np.isfinite(v) and v >= 0, name, "finite and >= 0", v)
+        if self.initial_output_kw is not None:
+            require(np.isfinite(self.initial_output_kw), "initial_output_kw", "finite", self.initial_output_kw)
+
+
+@dataclass
 class RoomSources:
     """Heat and species sources on the time grid (arrays of shape ``(n_t,)``; scalars
     broadcast).
@@ -201,6 +251,8 @@ class RoomSources:
     plume_species_fraction : array or None
         Share of the species carried by the plume into the upper layer [-]; None means
         ``plume_hrr / (plume_hrr + distributed_heat)`` (species follow the heat).
+    thermostat : Thermostat or None
+        A thermostat-controlled terminal that holds the room at its setpoint; None: none.
     """
 
     plume_hrr_kw: np.ndarray | float
@@ -214,6 +266,7 @@ class RoomSources:
     plume_base_height_m: float = 0.0
     plume_diameter_m: float = 0.3
     plume_species_fraction: np.ndarray | float | None = None
+    thermostat: Thermostat | None = None
 
 
 @dataclass
@@ -230,7 +283,8 @@ class RoomHistory:
     ``ceiling_jet_temperature_rise_k`` the Alpert rise applied at the sensor [K];
     ``co2_mass_g`` the CO2 in the room [g]; ``plume_hrr_kw`` the plume's heat release
     after the oxygen limit [kW]; ``lower_layer_oxygen_mole_fraction`` [-];
-    ``oxygen_mass_g`` the O2 in the room [g].
+    ``oxygen_mass_g`` the O2 in the room [g]; ``hvac_heat_kw`` the heat the thermostat's
+    terminal adds (negative: removes) [kW].
     """
 
     time_s: np.ndarray
@@ -250,6 +304,7 @@ class RoomHistory:
     plume_hrr_kw: np.ndarray | None = None
     lower_layer_oxygen_mole_fraction: np.ndarray | None = None
     oxygen_mass_g: np.ndarray | None = None
+    hvac_heat_kw: np.ndarray | None = None
 
 
 def _series(name, value, n):
@@ -328,6 +383,9 @@ def simulate_room(time_s, room: Room, sources: RoomSources, *, sensor_xyz_m) -> 
     vapour mole fraction times the pressure over the Magnus saturation pressure at the
     sensor temperature [4]. Smoke optical density :math:`D = \\sigma_s m_s/\\ln 10` [7].
 
+    A :class:`Thermostat` adds its PI output to the lower layer's heat at each sub-step,
+    from the lower layer's temperature at the start of the sub-step [13].
+
     References
     ----------
     See the module docstring.
@@ -384,6 +442,7 @@ def simulate_room(time_s, room: Room, sources: RoomSources, *, sensor_xyz_m) -> 
     h2o_out_g_m3 = e_amb * c["molar_mass_h2o_g_mol"] / (_R * t_amb_k)
     o2_out_g_m3 = (c["oxygen_mole_fraction_dry_air"] * (_P - e_amb) * c["molar_mass_o2_g_mol"]
                    / (_R * t_amb_k))
+    thermo = _thermostat_args(sources.thermostat, q_dist[0])
 
     out = zone_kernel(
         t, q_plume, chi, q_dist, co2, h2o, soot, ach, fp,
@@ -392,10 +451,10 @@ def simulate_room(time_s, room: Room, sources: RoomSources, *, sensor_xyz_m) -> 
         room.heat_transfer_coefficient_w_m2k, room.layer_mixing_time_s,
         room.wall_heat_capacity_j_m2k, room.wall_back_conductance_w_m2k, radius, float(xyz[2]),
         sources.plume_base_height_m, sources.plume_diameter_m,
-        o2_out_g_m3, room.lower_oxygen_limit_mole_fraction, c["oxygen_heat_release_j_g"],
+        o2_out_g_m3, room.lower_oxygen_limit_mole_fraction, c["oxygen_heat_release_j_g"], *thermo,
     )
     (co2_mean, co2_sensor, temp_sensor, xv_sensor, t_upper, depth, co2_upper, od, t_surf,
-     t_lower, t_mean, dt_jet, co2_mass, hrr_eff, o2_lower, o2_mass) = out
+     t_lower, t_mean, dt_jet, co2_mass, hrr_eff, o2_lower, o2_mass, hvac_w) = out
     rh = relative_humidity_from_vapour_pressure(xv_sensor * _P, temp_sensor)
     return RoomHistory(
         time_s=t,
@@ -415,4 +474,18 @@ def simulate_room(time_s, room: Room, sources: RoomSources, *, sensor_xyz_m) -> 
         plume_hrr_kw=hrr_eff,
         lower_layer_oxygen_mole_fraction=o2_lower,
         oxygen_mass_g=o2_mass,
+        hvac_heat_kw=hvac_w / 1000.0 if sources.thermostat is not None else None,
     )
+
+
+def _thermostat_args(thermostat: Thermostat | None, q_dist0_kw: float) -> tuple[float, ...]:
+    """The kernel's thermostat arguments: setpoint [K], gain [W/K], integral time [s],
+    heating and cooling capacities [W] and the integral term at t = 0 [W] (all zero
+    without a thermostat: no output)."""
+    if thermostat is None:
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    thermostat.validate()
+    heat_w, cool_w = thermostat.heating_capacity_kw * 1000.0, thermostat.cooling_capacity_kw * 1000.0
+    initial_kw = -q_dist0_kw if thermostat.initial_output_kw is None else thermostat.initial_output_kw
+    return (thermostat.setpoint_c + ZERO_CELSIUS_K, max(heat_w, cool_w) / thermostat.throttling_range_k,
+            float(thermostat.integral_time_s), heat_w, cool_w, initial_kw * 1000.0)

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from firesight.physics.fuels import FUEL_PROPERTIES
-from firesight.physics.room import Room, RoomSources, simulate_room
+from firesight.physics.room import Room, RoomSources, Thermostat, simulate_room
 from firesight.scenarios.fires import fire_objects, precursor_flags
 from firesight.scenarios.fires_home import fire_apparatus, fire_history
 from firesight.scenarios.profiles import first_order
@@ -184,7 +184,8 @@ def build_scenario(params: dict, rng: np.random.Generator, *, frame_rate_hz: flo
                           co2_g_s=co2, h2o_g_s=h2o, soot_g_s=soot,
                           air_changes_per_hour=rd["air_changes_per_hour"] * scale + totals["extra_air_changes_per_hour"],
                           plume_base_height_m=min(plume["z_m"], rd["height_m"] * 0.9),
-                          plume_diameter_m=plume["diameter_m"])
+                          plume_diameter_m=plume["diameter_m"],
+                          thermostat=next((Thermostat(**p.thermostat) for p in parts if p.thermostat), None))
     sensor = params["sensor"]
     sensor_xyz = np.array([sensor["x_m"], sensor["y_m"], sensor["z_m"]])
     history = simulate_room(tp, room, sources, sensor_xyz_m=sensor_xyz)

@@ -217,11 +217,46 @@ def normal_day_occupants(rng, room: dict) -> int:
     return int(min(NORMAL_DAY_MAX_PEOPLE, max(1, round(floor_m2 * density / 100.0))))
 
 
+#: The ``normal_day`` room's HVAC terminal runs under a thermostat (proportional-plus-
+#: integral control; ASHRAE Handbook - Fundamentals 2021, Ch. 7), which holds the room at
+#: its ``ambient_temperature_c`` (the setpoint: the temperature the room was held at
+#: before the scenario, and that of the neighbouring zones and the supply air in the zone
+#: model). Throttling range [K] (error from zero to full output): 1-3 K, around the 2 K
+#: of a room controller's worked example (Vector Controls TRA-F12 manual, 5.8.2) and the
+#: 4 F (2.2 K) and 3 F (1.7 K) of the Carrier E20 and DOE-2.1E examples. Integral time
+#: [s]: 5-15 min (the TRA-F12's 300 s default; its manual asks for more than 2 min for
+#: room temperature, which changes over minutes after the valve moves). Capacity, each way
+#: [W per m2 of floor]: 40-100, of the order of an office's design sensible load (people,
+#: lights, equipment, sun; model assumption), so that the sun through a small room's
+#: window can saturate it.
+THERMOSTAT_THROTTLING_RANGE_K = (1.0, 3.0)
+THERMOSTAT_INTEGRAL_TIME_S = (300.0, 900.0)
+THERMOSTAT_CAPACITY_W_PER_M2 = (40.0, 100.0)
+#: Room-temperature trend of a ``normal_day`` node's history [C/min]: a thermostat-held
+#: room keeps within ASHRAE 55-2020 section 5.3.5's drift/ramp limit of 2.2 K in an hour
+#: (Table 5.3.5), so its trend is drawn within +-2.2 K/h (zero with probability 0.4, as
+#: for every family) instead of :data:`HISTORY_TEMPERATURE_TREND_C_PER_MIN`.
+NORMAL_DAY_HISTORY_TEMPERATURE_TREND_C_PER_MIN = 2.2 / 60.0
+
+
+def normal_day_thermostat(rng, room: dict) -> dict:
+    """The thermostat of a ``normal_day`` room's HVAC terminal (the fields of
+    :class:`firesight.physics.room.Thermostat`), drawn from
+    :data:`THERMOSTAT_THROTTLING_RANGE_K`, :data:`THERMOSTAT_INTEGRAL_TIME_S` and
+    :data:`THERMOSTAT_CAPACITY_W_PER_M2`; setpoint the room's ambient temperature."""
+    capacity_kw = room["width_m"] * room["depth_m"] * rng.uniform(*THERMOSTAT_CAPACITY_W_PER_M2) / 1000.0
+    return {"setpoint_c": room["ambient_temperature_c"],
+            "throttling_range_k": r(rng.uniform(*THERMOSTAT_THROTTLING_RANGE_K), 2),
+            "integral_time_s": r(rng.uniform(*THERMOSTAT_INTEGRAL_TIME_S), 1),
+            "heating_capacity_kw": r(capacity_kw, 3), "cooling_capacity_kw": r(capacity_kw, 3)}
+
+
 def _normal_day_sampler(rng, family: Family, duration_s: float) -> dict:
     """A stretch of an ordinary working day in real time (no time compression): people
     arriving one by one, leaving, or sitting and coming and going, as many as the room's
-    floor holds at an office's occupant density (:func:`normal_day_occupants`); HVAC
-    switching once; sun on 60 % of days."""
+    floor holds at an office's occupant density (:func:`normal_day_occupants`); the HVAC's
+    outdoor air switching once while its thermostat holds the room's temperature
+    (:func:`normal_day_thermostat`); sun on 60 % of days."""
     params, ctx = _base(rng, family, duration_s)
     phase = choose(rng, ["arrivals", "departures", "occupied"])
     n = normal_day_occupants(rng, params["room"])
@@ -244,7 +279,13 @@ def _normal_day_sampler(rng, family: Family, duration_s: float) -> dict:
     params["sources"].append(hvac)
     if rng.random() < 0.6:
         params["sources"].append(SOURCE_KINDS["sunlight_patch"][0](rng, ctx))
-    return _finish(rng, params, ctx, _first_person(people))
+    params = _finish(rng, params, ctx, _first_person(people))
+    # drawn last, so that every other parameter is the one the open-loop HVAC had
+    hvac["thermostat"] = normal_day_thermostat(rng, params["room"])
+    limit = NORMAL_DAY_HISTORY_TEMPERATURE_TREND_C_PER_MIN
+    trend = rng.uniform(-limit, limit) if rng.random() >= 0.4 else 0.0
+    params["scd41_history"]["temperature_trend_c_per_min"] = r(trend, 4)
+    return params
 
 
 def _fault_sampler(device: str):
@@ -369,7 +410,8 @@ def _families() -> dict[str, Family]:
     fams["normal_day"] = Family(
         "normal_day", "normal",
         "A stretch of an ordinary working day in real time: people arriving, leaving or coming and going, "
-        "HVAC switching, sun; CO2 rises like a real office's (10-25 ppm/min).", _normal_day_sampler)
+        "HVAC outdoor air switching under a thermostat that holds the temperature, sun; CO2 rises like a real "
+        "office's (10-25 ppm/min).", _normal_day_sampler)
     fams["empty_room"] = Family("empty_room", "normal", "An empty room: the quiet baseline.", _empty_room_sampler)
     fams["lepton_faults"] = Family(
         "lepton_faults", "fault", "Lepton faults (dead pixels, stuck and dropped frames) over an ordinary room.",

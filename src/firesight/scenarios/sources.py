@@ -63,6 +63,9 @@ class Contribution:
     #: a buoyant flame plume (gas stove): HRR [kW], position, base height, diameter, chi_r
     plume_hrr_kw: np.ndarray | None = None
     plume: dict | None = None
+    #: a thermostat-controlled terminal (an ``hvac`` source with a ``thermostat``): the
+    #: keyword arguments of :class:`firesight.physics.room.Thermostat`
+    thermostat: dict | None = None
 
 
 @dataclass
@@ -468,7 +471,12 @@ def sample_hvac(rng, ctx):
 def model_hvac(spec, t, ctx):
     """HVAC switching on and off: extra outdoor-air changes, supply air warmer or cooler
     than the room (heat = rho cp q dT), and a ceiling diffuser that follows the supply
-    temperature."""
+    temperature.
+
+    With a ``thermostat`` (a dict of :class:`firesight.physics.room.Thermostat`'s fields)
+    the heat is not open-loop: the terminal's thermostat sets it in the room model from
+    the room's temperature, and the outdoor-air changes and the diffuser switch as
+    before."""
     state = np.full(t.shape, 1.0 if spec["initially_on"] else 0.0)
     for toggle in spec["toggles_s"]:
         state = np.where(t >= toggle, 1.0 - state, state)
@@ -478,8 +486,11 @@ def model_hvac(spec, t, ctx):
     diffuser_c = first_order(t, amb + spec["supply_delta_c"] * state, 60.0, initial=amb + spec["supply_delta_c"] * state[0])
     obj = _horizontal("hvac-diffuser", spec["x_m"], spec["y_m"], ctx.room["height_m"] - 0.01, 0.6, 0.6,
                       diffuser_c, 0.9)
-    return Contribution(objects=[obj], heat_kw=AIR_RHO_CP_KJ_M3K * flow_m3_s * spec["supply_delta_c"],
-                        extra_air_changes_per_hour=spec["extra_air_changes_per_hour"] * on)
+    thermostat = spec.get("thermostat")
+    heat = 0.0 if thermostat else AIR_RHO_CP_KJ_M3K * flow_m3_s * spec["supply_delta_c"]
+    return Contribution(objects=[obj], heat_kw=heat,
+                        extra_air_changes_per_hour=spec["extra_air_changes_per_hour"] * on,
+                        thermostat=dict(thermostat) if thermostat else None)
 
 
 def sample_window(rng, ctx):
