@@ -180,7 +180,9 @@ def simulate_scenario(family: str, *, seed: int, index: int, duration_s: float |
     sensor = SCD41Sensor(rng=np.random.default_rng(s_scd41), mode=params["scd41_mode"],
                          faults=SCD41Faults(**faults["scd41"]) if faults["scd41"] else None,
                          asc_steps=[tuple(step) for step in history.get("asc_steps", ())],
-                         sensor_altitude_m=float(site.get("scd41_altitude_setting_m", 0.0)))
+                         sensor_altitude_m=float(site.get("scd41_altitude_setting_m", 0.0)),
+                         # power-on warm-up: only when the scenario says when [s, scenario clock]
+                         power_on_s=history.get("power_on_s"))
     readings = sensor.measure(*scd41_true_fields(built, history), pressure_pa=site.get("pressure_pa")).to_frame()
     n_frames = int(math.floor(float(params["duration_s"]) * frame_rate_hz + 1e-9))
     frame_times = np.arange(n_frames, dtype=np.float64) / float(frame_rate_hz)

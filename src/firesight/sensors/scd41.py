@@ -45,6 +45,8 @@ References
    assembly process". The size of the assembly offset is not published: model assumption
    |assembly offset| <= 12 ppm (3 sigma), combined with the factory offset (22 ppm) to
    25 ppm (3 sigma), inside the ±(40 ppm + 5 %) accuracy bound.
+7. Power-on warm-up (optional, ``power_on_s``): sources and a-priori parameters in
+   :mod:`firesight.sensors.scd41_warmup` (datasheet v1.3 sections 3.1, 3.6.1, 3.7.1, 3.10).
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ from firesight.errors import require
 from firesight.physics.constants import standard_atmosphere_pressure_pa
 from firesight.physics.lag import linear_input_lag
 from firesight.physics.psychrometrics import magnus_saturation_vapour_pressure_pa
+from firesight.sensors import scd41_warmup as warmup
 
 #: Datasheet constants [1].
 SCD41 = {
@@ -201,6 +204,13 @@ class SCD41Sensor:
     ambient_pressure_pa, sensor_altitude_m : float, optional
         The device's pressure-compensation settings [5] (``set_ambient_pressure`` wins
         over ``set_sensor_altitude``); default: sea level, 101,300 Pa.
+    power_on_s : float or None
+        Time the device was powered on and started measuring, on the input time grid [s]
+        [7]. ``None`` (default): long running, settled. Otherwise readings start one
+        interval after ``max(power_on_s, first input time)``, the temperature reading
+        climbs to its settled self-heating and the CO2 reading converges from an offset
+        (:mod:`firesight.sensors.scd41_warmup`), and, unless ``uptime_s`` is given, the
+        ASC initial period runs from power-on.
     constants, model : dict, optional
         Override :data:`SCD41` / :data:`SCD41_MODEL` entries (for tests).
     """
@@ -211,7 +221,8 @@ class SCD41Sensor:
                  model: dict | None = None, asc_steps=(), asc_enabled: bool = True,
                  asc_target_ppm: float | None = None, asc_initial_period_h: float | None = None,
                  asc_standard_period_h: float | None = None, uptime_s: float | None = None,
-                 ambient_pressure_pa: float | None = None, sensor_altitude_m: float = 0.0):
+                 ambient_pressure_pa: float | None = None, sensor_altitude_m: float = 0.0,
+                 power_on_s: float | None = None):
         require(isinstance(rng, np.random.Generator), "rng", "a numpy.random.Generator", type(rng).__name__)
         require(mode in ("periodic", "low_power"), "mode", "'periodic' or 'low_power'", mode)
         self.mode = mode
@@ -263,6 +274,11 @@ class SCD41Sensor:
         self.set_sensor_altitude(sensor_altitude_m)
         if ambient_pressure_pa is not None:
             self.set_ambient_pressure(ambient_pressure_pa)
+        if power_on_s is not None:
+            require(np.isfinite(power_on_s), "power_on_s", "a finite time [s] or None", power_on_s)
+        self.power_on_s = None if power_on_s is None else float(power_on_s)
+        # from the noise stream's seed, not from rng: devices without warm-up are unchanged
+        self.warmup_sign = warmup.device_sign(self.stream_seed)
 
     # --- device settings, named after the SCD4x commands [4, 5] -----------------------------
     def set_automatic_self_calibration_enabled(self, enabled: bool) -> None:
@@ -319,7 +335,10 @@ class SCD41Sensor:
     def asc_schedule(self, t0_s: float, t1_s: float) -> tuple[float, list[tuple[float, float]]]:
         """ASC period ends in ``(t0_s, t1_s]`` as ``(end_s, start_s)`` pairs, and the time
         since the previous correction at ``t0_s`` [s] (the drift age)."""
-        if self.uptime_s is None:
+        if self.uptime_s is None and self.power_on_s is not None:  # ASC starts at power-on
+            age0, first_end = t0_s - self.power_on_s, self.power_on_s + self.asc_initial_period_s
+            start = self.power_on_s
+        elif self.uptime_s is None:
             age0 = self.asc_phase_s % self.asc_standard_period_s
             first_end, start = t0_s + self.asc_standard_period_s - age0, t0_s - age0
         else:
@@ -363,11 +382,12 @@ class SCD41Sensor:
         return correction, tuple(made)
 
     def reading_times(self, time_s) -> np.ndarray:
-        """Times the device delivers a reading: one interval after the start, then every
-        interval, up to the last input time [s]."""
+        """Times the device delivers a reading: one interval after the start (the first
+        input time, or power-on if later), then every interval, up to the last input time [s]."""
         t = np.asarray(time_s, dtype=np.float64)
-        n = int(np.floor((t[-1] - t[0]) / self.interval_s + 1e-9))
-        return t[0] + self.interval_s * np.arange(1, n + 1)
+        start = float(t[0]) if self.power_on_s is None else max(float(t[0]), self.power_on_s)
+        n = max(int(np.floor((t[-1] - start) / self.interval_s + 1e-9)), 0)
+        return start + self.interval_s * np.arange(1, n + 1)
 
     def measure(self, time_s, co2_ppm, temperature_c, humidity_rh, pressure_pa=None) -> SCD41Readings:
         """Device readings from true fields at the sensor position.
@@ -395,7 +415,9 @@ class SCD41Sensor:
         setting the lowest 10 min mean of its period to the target [4]), rounded to 1 ppm
         and clamped to 0–40,000 ppm. Temperature ``y_T + self_heating - offset + e_T + noise``.
         Humidity re-referenced to the reported temperature with the Magnus formula:
-        ``RH = y_RH p_ws(y_T) / p_ws(T_reported) + e_RH + noise``.
+        ``RH = y_RH p_ws(y_T) / p_ws(T_reported) + e_RH + noise``. With ``power_on_s``
+        the self-heating term is ``self_heating (1 - exp(-t_on/tau))`` and the CO2 reading
+        gains ``s (40 ppm + 5 %) exp(-t_on/tau)``, ``t_on`` the time since power-on [7].
         """
         t = np.asarray(time_s, dtype=np.float64)
         arrays = [np.asarray(a, dtype=np.float64) for a in (co2_ppm, temperature_c, humidity_rh)]
@@ -428,6 +450,11 @@ class SCD41Sensor:
         age0, ends = self.asc_schedule(float(t[0]), float(tr[-1]) if n else float(t[0]))
         drift = (age0 + tr - t[0]) * (self.drift_ppm_per_s + self.drift_fraction_per_s * co2)
         co2_out = (1.0 + self.co2_gain_error) * co2 * pressure_ratio + self.co2_offset_ppm + drift
+        heating = np.full(n, self.self_heating_c)
+        if self.power_on_s is not None:  # warm-up [7]
+            since = warmup.elapsed_since_power_on(tr, self.power_on_s)
+            co2_out += warmup.co2_deviation_ppm(since, co2_out, self.warmup_sign)
+            heating += warmup.temperature_deficit_c(since, self.self_heating_c)
         for t_step, step_ppm in self.asc_steps:
             co2_out[tr >= t_step] += step_ppm
         co2_sigma = (c["co2_repeatability_ppm"] * k * self.co2_noise_scale
@@ -437,7 +464,7 @@ class SCD41Sensor:
         co2_out += asc_correction
         co2_out = np.clip(np.rint(co2_out / c["co2_resolution_ppm"]) * c["co2_resolution_ppm"],
                           *c["co2_range_ppm"])
-        temp_out = (temp + self.self_heating_c - self.temperature_offset_c + self.temperature_error_c
+        temp_out = (temp + heating - self.temperature_offset_c + self.temperature_error_c
                     + noise[:, 1] * c["temperature_repeatability_c"] * k)
         rh_out = rh * magnus_saturation_vapour_pressure_pa(temp) / magnus_saturation_vapour_pressure_pa(temp_out)
         rh_out = rh_out + self.humidity_error_rh + noise[:, 2] * c["humidity_repeatability_rh"] * k
