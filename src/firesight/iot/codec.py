@@ -22,7 +22,6 @@ References
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import logging
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pybase64
 
 from firesight.errors import DataError, InvalidParameterError
 from firesight.iot import strict_json
@@ -186,7 +186,7 @@ def encode_thermal(pixels: np.ndarray, *, ts_ms: int, seq: int, resolution_k: fl
     header = _dumps({"ts_ms": int(ts_ms), "seq": int(seq), "width": shape[1], "height": shape[0],
                      "resolution_k": resolution_k, "gain": gain, "ffc_state": ffc_state})
     # base64 needs no JSON escaping: splice it in rather than let json.dumps scan 51 KB
-    return header[:-1] + b',"pixels":"' + base64.b64encode(raw) + b'"}'
+    return header[:-1] + b',"pixels":"' + pybase64.b64encode(raw) + b'"}'
 
 
 
@@ -324,8 +324,10 @@ def _decode_thermal(body: dict[str, Any], env: dict[str, Any]) -> ThermalMessage
     if not isinstance(encoded, str):
         raise PayloadRejected("bad_encoding", "pixels must be a base64 string")
     try:
-        raw = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError) as exc:
+        # pybase64: the same strict alphabet and padding as base64.b64decode(validate=True),
+        # with SIMD decoding (~3 us instead of ~150 us for a frame's 51 KB)
+        raw = pybase64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError, TypeError) as exc:
         raise PayloadRejected("bad_encoding", f"pixels are not valid base64 ({exc})") from None
     expected = width * height * 2
     if len(raw) != expected:

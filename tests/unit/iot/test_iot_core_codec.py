@@ -125,6 +125,23 @@ def test_thermal_rejections_frame_size_encoding_and_range():
             assert _reason(T_THERMAL, json.dumps(body)) == reason
 
 
+def test_thermal_pixels_accept_exactly_strict_rfc4648_base64():
+    """The pixel string is decoded as RFC 4648 section 4 base64 with padding and nothing
+    else (the codec uses pybase64 for speed; it must refuse what the standard library's
+    ``b64decode(validate=True)`` refuses): whitespace, line breaks, the URL-safe alphabet,
+    a missing pad, a leading pad and non-ASCII text are ``bad_encoding``."""
+    good = json.loads(encode_thermal(_frame(), ts_ms=NOW_MS, seq=1))
+    px = good["pixels"]
+    assert px == base64.b64encode(base64.b64decode(px, validate=True)).decode()
+    urlsafe = "-_" + px[2:]  # the URL-safe alphabet's 62 and 63
+    bad = [px[:40] + " " + px[40:], px[:76] + "\n" + px[76:], urlsafe, px[:-4] + px[-4:-2],
+           px[:40] + "\u00e9" + px[41:], "=" + px[1:]]
+    for pixels in bad:
+        with pytest.raises(ValueError):  # binascii.Error, or non-ASCII text
+            base64.b64decode(pixels, validate=True)  # the reference refuses it, and so does the codec
+        assert _reason(T_THERMAL, json.dumps(dict(good, pixels=pixels))) == "bad_encoding", pixels[:50]
+
+
 def test_future_timestamp_and_size_limit_and_topic():
     future = encode_scd41(co2_ppm=500, temperature_c=20, humidity_rh=40, ts_ms=NOW_MS + 3_600_000, seq=1)
     assert _reason(T_SCD41, future) == "future_timestamp"
