@@ -24,7 +24,7 @@ the broker's own setting decides (1 h on the embedded broker and our Mosquitto).
 Acknowledgement after handling (``manual_ack=True``): a QoS 1 message is acknowledged
 (PUBACK) once every callback that took it is done: a callback with an ``ack`` parameter gets
 a one-shot ``ack()`` to call when it has handled the message (any thread), any other is done
-when it returns. If the client dies first, a persistent session gets the message again (DUP)
+when it returns (:mod:`firesight.iot.delivery`). If the client dies first, a persistent session gets the message again (DUP)
 at the next connection, in order, ahead of what was queued. An ``ack()`` of a message from
 an earlier connection is dropped (``acks_dropped``): the broker delivers it again on the
 new one, and its packet id may by then name another message.
@@ -41,7 +41,6 @@ References
 
 from __future__ import annotations
 
-import inspect
 import logging
 import socket
 import ssl
@@ -60,6 +59,7 @@ from paho.mqtt.properties import Properties
 
 from firesight.errors import AccessDeniedError, FiresightError, InvalidParameterError, require
 from firesight.iot.codec import MAX_PAYLOAD_BYTES
+from firesight.iot.delivery import Delivery, dispatch
 from firesight.iot.topics import DEVICE_STREAMS, device_topic, validate_name
 
 log = logging.getLogger(__name__)
@@ -281,7 +281,7 @@ class MqttClient:
     def _on_message(self, client, userdata, message) -> None:  # noqa: ANN001
         """Network thread: every matching callback, then (``manual_ack``) the dispatch's
         own hold on the acknowledgement is released."""
-        delivery = _Delivery(self, message.mid, message.qos, self._generation) \
+        delivery = Delivery(self, message.mid, message.qos, self._generation) \
             if self.manual_ack and message.qos else None
         try:
             topic = message.topic
@@ -434,7 +434,7 @@ class MqttClient:
         """Route messages matching ``topic_filter`` to ``callback(topic, payload)`` without
         subscribing (for a persistent session's subscriptions, which the broker kept)."""
         with self._handlers_lock:
-            self._handlers[topic_filter] = _delivery(callback, topic_filter)
+            self._handlers[topic_filter] = dispatch(callback, topic_filter)
 
     def _remove_handler(self, topic_filter: str) -> None:
         with self._handlers_lock:
@@ -549,67 +549,3 @@ def _session_expiry(mqtt_version: int, clean_session: bool, session_expiry_s: in
     if not (isinstance(session_expiry_s, int) and 0 < session_expiry_s <= MAX_SESSION_EXPIRY_S):
         raise InvalidParameterError("session_expiry_s", f"an int within 1..{MAX_SESSION_EXPIRY_S}", session_expiry_s)
     return session_expiry_s
-
-
-class _Delivery:
-    """The acknowledgement of one QoS 1 message on a ``manual_ack`` client: sent when the
-    dispatch and every ``ack()`` handed out by :meth:`hold` have been released."""
-
-    __slots__ = ("_owner", "_mid", "_qos", "_generation", "_holds", "_lock")
-
-    def __init__(self, owner: MqttClient, mid: int, qos: int, generation: int):
-        self._owner, self._mid, self._qos, self._generation = owner, mid, qos, generation
-        self._holds = 1  # the dispatch's own, released after the last callback
-        self._lock = threading.Lock()
-
-    def hold(self) -> Callable[[], None]:
-        """One more holder; returns its one-shot release (later calls do nothing)."""
-        with self._lock:
-            self._holds += 1
-        done = threading.Event()
-
-        def ack() -> None:
-            with self._lock:
-                if done.is_set():
-                    return
-                done.set()
-            self.release()
-
-        return ack
-
-    def release(self) -> None:
-        with self._lock:
-            self._holds -= 1
-            last = self._holds == 0
-        if last:
-            self._owner._send_ack(self._mid, self._qos, self._generation)
-
-
-def _no_ack() -> None:
-    """``ack()`` of a client that acknowledges on arrival."""
-
-
-def _delivery(callback: Callable, topic_filter: str) -> Callable:
-    """The dispatch around ``callback(topic, payload[, retain=][, ack=])``: a failing
-    consumer is logged and never kills the network thread (its ``ack`` is then released)."""
-    try:
-        params = inspect.signature(callback).parameters
-    except (TypeError, ValueError):  # builtins without a signature
-        params = {}  # type: ignore[assignment]
-    wants_retain, wants_ack = "retain" in params, "ack" in params
-
-    def _deliver(message: mqtt.MQTTMessage, delivery: _Delivery | None) -> None:
-        kwargs: dict[str, object] = {}
-        if wants_retain:
-            kwargs["retain"] = bool(message.retain)
-        ack = None
-        if wants_ack:
-            ack = kwargs["ack"] = delivery.hold() if delivery is not None else _no_ack
-        try:
-            callback(message.topic, message.payload, **kwargs)
-        except Exception:
-            log.exception("message callback for %s failed", topic_filter)
-            if ack is not None:
-                ack()
-
-    return _deliver
