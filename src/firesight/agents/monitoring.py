@@ -270,17 +270,18 @@ class MonitoringAgent(SharedDevices):
                 if key in self.devices:
                     self.devices[key].counts[f"rejected:{reason}"] += 1
 
-    def _on_message(self, msg: Any) -> None:
+    def _on_message(self, msg: Any) -> list:
         """One validated message (gateway worker): counted, then handled with its
-        correlation id bound."""
+        correlation id bound; returns the windows' QoS 1 publishes, which the gateway waits
+        for before it acknowledges the message."""
         stream = _STREAMS.get(type(msg), "other")
         metrics.MESSAGES_RECEIVED.labels(kind=stream).inc()
         metrics.LAST_READING_TIME.set(time.time())
         seq = "" if msg.seq is None else msg.seq
         with correlation(f"{msg.thing_name}/{stream}/{seq}"):
-            self._handle(msg)
+            return self._handle(msg)
 
-    def _handle(self, msg: Any) -> None:
+    def _handle(self, msg: Any) -> list:
         late = self._started_ms is not None and msg.ts_ms < self._started_ms
         with self._lock:
             key = (msg.site, msg.thing_name)
@@ -297,7 +298,7 @@ class MonitoringAgent(SharedDevices):
                     self._set_condition(dev, "trouble", "offline", True, msg.ts_ms,
                                         {"reason": "the device said it is offline"})
                     dev.last_seen_mono = -math.inf
-                    return
+                    return []
                 dev.seen(now)
                 windows: list[Window] = []
             elif isinstance(msg, ThermalMessage):
@@ -307,11 +308,10 @@ class MonitoringAgent(SharedDevices):
                 dev.seen(now, scd41=not late)  # a burst of late readings says nothing of the interval
                 windows = dev.on_scd41(msg)
             else:
-                return
+                return []
             self._set_condition(dev, "trouble", "offline", False, msg.ts_ms, {})
             self._update_sensor_conditions(dev, msg.ts_ms, hold_camera=self._camera_unsettled(dev, msg.ts_ms, late))
-        for window in windows:
-            self._publish_window(dev, window)
+        return [info for window in windows if (info := self._publish_window(dev, window)) is not None]
 
     def _camera_unsettled(self, dev: DeviceMonitor, ts_ms: int, late: bool) -> bool:
         """Whether a camera judged ``missing`` may only look so: the reading is late (the
@@ -322,7 +322,8 @@ class MonitoringAgent(SharedDevices):
         live_from = self._live_from_ms.get((dev.site, dev.thing))
         return late or live_from is None or ts_ms - live_from <= self.quality.camera_timeout_s * 1000
 
-    def _publish_window(self, dev: DeviceMonitor, window: Window) -> None:
+    def _publish_window(self, dev: DeviceMonitor, window: Window) -> Any:
+        """Publish one window at QoS 1; returns the publish (None: not published, counted)."""
         body = {"site": dev.site, "thing": dev.thing, "time_s": window.time_s, "ts_ms": window.ts_ms,
                 "scenario_time_s": dev.scenario_time_s(window.ts_ms),
                 "features": {k: (None if not math.isfinite(v) else v) for k, v in window.features.items()},
@@ -330,11 +331,13 @@ class MonitoringAgent(SharedDevices):
                 "quality": window.quality, "trigger": window.trigger, "worker": self.worker_id,
                 "handled_ns": time.time_ns()}
         try:
-            self.client.publish(window_topic(self.worker_id, dev.site, dev.thing),
-                                json.dumps(body, separators=(",", ":"), allow_nan=False), qos=1)
+            info = self.client.publish(window_topic(self.worker_id, dev.site, dev.thing),
+                                       json.dumps(body, separators=(",", ":"), allow_nan=False), qos=1)
             self.counts["windows"] += 1
+            return info
         except FiresightError:
             self.counts["windows_not_published"] += 1
+            return None
 
     # ------------------------------------------------------------------ conditions
     def _update_sensor_conditions(self, dev: DeviceMonitor, ts_ms: int, *, hold_camera: bool = False) -> None:

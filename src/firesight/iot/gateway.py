@@ -31,6 +31,16 @@ queues at :meth:`IngestGateway.stop` (``shed["at_stop"]``) or arriving after it
 (``shed["after_stop"]``) are not acknowledged either: a persistent session gets them again
 at the next connection.
 
+A handler may return the QoS 1 publishes it made for a message (objects with
+``is_published()``, e.g. paho's ``MQTTMessageInfo``: the monitoring agent's windows). The
+message is then acknowledged only once the broker has acknowledged all of them: a reading
+counts as done only when what was derived from it is with the broker, so a process killed
+in between gets the reading again (it then feeds the restarted agent's new windows; the
+window that was in flight is not made again, since the feature history it came from was in
+the killed process's memory). The worker polls such held messages between
+items (every 50 ms when idle); at a stop it waits up to ``GatewayConfig.held_wait_s`` for
+them, and those still held are not acknowledged (``shed["held_at_stop"]``).
+
 References
 ----------
 1. AWS IoT Core developer guide, "Rules for AWS IoT" (the gateway stands in for the
@@ -43,8 +53,9 @@ import logging
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from firesight.errors import InvalidParameterError
 from firesight.iot.client import MqttClient
@@ -53,11 +64,18 @@ from firesight.iot.topics import DEVICE_STREAMS, device_filter
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[DecodedMessage], None]
+#: ``handler(message)``: None, or the QoS 1 publishes it made for the message (see above)
+Handler = Callable[[DecodedMessage], "Iterable[Published] | None"]
 RejectHandler = Callable[[str, bytes, PayloadRejected], None]
 Ack = Callable[[], None]
 #: a queued message: topic, payload, receive time [ns], its acknowledgement (None: none owed)
 _Item = tuple[str, bytes, int, Ack | None]
+
+
+class Published(Protocol):
+    """A publish the broker may not have acknowledged yet (paho's ``MQTTMessageInfo``)."""
+
+    def is_published(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -83,6 +101,9 @@ class GatewayConfig:
     persistent_session : bool
         The client has a persistent session (see the module docstring): route before
         connecting, keep the subscriptions at stop.
+    held_wait_s : float
+        At a stop, how long the worker waits for the broker to acknowledge what handlers
+        published for messages it still holds unacknowledged [s].
     """
 
     streams: tuple[str, ...] = DEVICE_STREAMS
@@ -92,6 +113,7 @@ class GatewayConfig:
     qos: int = 0
     frame_qos: int | None = None
     persistent_session: bool = False
+    held_wait_s: float = 2.0
 
     def stream_qos(self, stream: str) -> int:
         """Subscription QoS of one device stream."""
@@ -108,7 +130,8 @@ class IngestGateway:
         with ``config.persistent_session`` it may be not yet connected: :meth:`start`
         connects it once the gateway's handlers are in place.
     handler : callable
-        ``handler(message)`` for each accepted :data:`DecodedMessage`.
+        ``handler(message)`` for each accepted :data:`DecodedMessage`; it may return the
+        QoS 1 publishes it made for it (the message is acknowledged once they are).
     on_reject : callable, optional
         ``on_reject(topic, payload, error)`` for each rejected payload.
     observer : callable, optional
@@ -146,6 +169,8 @@ class IngestGateway:
         self._accepting = False
         self._worker: threading.Thread | None = None
         self._filters: list[str] = []
+        #: messages handled whose publishes the broker has not acknowledged (worker only)
+        self._held: list[tuple[_Item, tuple[Published, ...]]] = []
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "IngestGateway":
@@ -307,41 +332,86 @@ class IngestGateway:
             delay_s = min(delay_s * 2, 5.0)
 
     def _next(self) -> _Item | None:
-        with self._cond:
-            while self._running and not self._frames and not self._readings:
-                self._cond.wait(0.5)
-            if not self._frames and not self._readings:
-                return None
-            item = (self._readings or self._frames).popleft()
-            self._cond.notify_all()
-            return item
+        while True:
+            if self._held:
+                self._ack_published()  # outside the queue lock, as every acknowledgement
+            with self._cond:
+                if self._frames or self._readings:
+                    item = (self._readings or self._frames).popleft()
+                    self._cond.notify_all()
+                    return item
+                if not self._running:
+                    return None
+                self._cond.wait(0.05 if self._held else 0.5)
 
     def _work(self) -> None:
         while (item := self._next()) is not None:
+            published: tuple[Published, ...] = ()
             try:
-                self._handle(item[0], item[1])
+                published = self._handle(item[0], item[1])
             finally:  # handled, rejected or failed: never delivered again
-                self._ack(item)
+                if published and item[3] is not None:
+                    self._held.append((item, published))  # once the broker has what it produced
+                else:
+                    self._ack(item)
+        self._release_held()
 
-    def _handle(self, topic: str, payload: bytes) -> None:
+    def _ack_published(self) -> None:
+        """Acknowledge the held messages whose publishes the broker has all acknowledged."""
+        still: list[tuple[_Item, tuple[Published, ...]]] = []
+        for item, published in self._held:
+            try:
+                done = all(p.is_published() for p in published)
+            except Exception as exc:  # a publish that failed for good: nothing left to wait for
+                self._count_error("publish", exc)
+                done = True
+            if done:
+                self._ack(item)
+            else:
+                still.append((item, published))
+        self._held = still
+
+    def _release_held(self) -> None:
+        """At the worker's end: wait up to ``held_wait_s`` for the held messages' publishes;
+        those still unacknowledged are left for the broker to deliver again."""
+        deadline = time.monotonic() + self.config.held_wait_s
+        while self._held:
+            self._ack_published()
+            if not self._held or time.monotonic() >= deadline:
+                break
+            time.sleep(0.01)
+        if self._held:
+            with self._cond:
+                self._shed["held_at_stop"] += len(self._held)
+            self._held = []
+
+    def _handle(self, topic: str, payload: bytes) -> tuple[Published, ...]:
         try:
             message = self.validator.validate(topic, payload, now_ms=self.clock_ms())
         except PayloadRejected as exc:
             if self.on_reject is not None:
                 self._call(self.on_reject, "reject_handler", topic, payload, exc)
-            return
+            return ()
         except Exception as exc:  # the validator turns data into PayloadRejected; belt and braces
             self._count_error("validator", exc)
             log.exception("gateway validator failed on %s", topic)
-            return
-        self._call(self.handler, "handler", message)
-
-    def _call(self, fn: Callable[..., None], kind: str, *args: object) -> None:
+            return ()
+        result = self._call(self.handler, "handler", message)
+        if not result:
+            return ()
         try:
-            fn(*args)
+            return tuple(result)  # type: ignore[arg-type]
+        except TypeError as exc:  # a handler's bug: the message is acknowledged as handled
+            self._count_error("handler_result", exc)
+            return ()
+
+    def _call(self, fn: Callable[..., object], kind: str, *args: object) -> object:
+        try:
+            return fn(*args)
         except Exception as exc:  # a consumer bug must not stop ingest; counted and logged
             self._count_error(kind, exc)
             log.exception("gateway %s failed", kind)
+            return None
 
     def _count_error(self, kind: str, exc: BaseException) -> None:
         with self._cond:
@@ -351,7 +421,8 @@ class IngestGateway:
 
     # ------------------------------------------------------------------ stats
     def stats(self) -> dict[str, object]:
-        """Accepted, rejected by reason, shed by queue, queue depths, handler errors,
+        """Accepted, rejected by reason, shed by queue, queue depths, messages held for their
+        publishes' acknowledgement, handler errors,
         errors by ``kind:ExceptionType`` and whether the worker runs."""
         with self._cond:
             depth = {"thermal": len(self._frames), "other": len(self._readings)}
@@ -359,5 +430,5 @@ class IngestGateway:
             errors = dict(self._errors)
             handler_errors = self._handler_errors
         return {"accepted": self.validator.accepted, "rejected": self.validator.rejections(), "shed": shed,
-                "queue_depth": depth, "handler_errors": handler_errors, "errors": errors,
-                "worker_alive": self.worker_alive}
+                "queue_depth": depth, "held": len(self._held), "handler_errors": handler_errors,
+                "errors": errors, "worker_alive": self.worker_alive}

@@ -158,3 +158,57 @@ def test_a_clean_session_client_is_never_connected_by_the_gateway():
     assert client.calls == [("subscribe", "firesight/v1/+/+/scd41")]
     gw.stop()
     assert client.calls[-1] == ("unsubscribe", "firesight/v1/+/+/scd41")
+
+
+class PendingPublish:
+    """A QoS 1 publish whose PUBACK the test hands out (paho's ``MQTTMessageInfo`` API)."""
+
+    def __init__(self) -> None:
+        self.acked = threading.Event()
+
+    def is_published(self) -> bool:
+        return self.acked.is_set()
+
+
+def test_a_message_is_acknowledged_only_once_the_broker_has_what_its_handler_published():
+    client, acks, pending = FakeBroker(), [], {}
+
+    def handler(msg):  # seq 1 and 3 "publish a window"; seq 2 publishes nothing
+        if msg.seq != 2:
+            pending[msg.seq] = PendingPublish()
+            return [pending[msg.seq]]
+        return None
+
+    gw = IngestGateway(client, handler, config=GatewayConfig(streams=(), held_wait_s=0.2)).start()
+    for seq in (1, 2, 3):
+        gw.inject(TOPIC, reading(seq), ack=lambda seq=seq: acks.append(seq))
+    assert wait_until(lambda: acks == [2]), acks           # handled, nothing of its own to wait for
+    assert gw.stats()["held"] == 2
+    time.sleep(0.2)
+    assert acks == [2]                                       # no PUBACK for 1 and 3 yet: not acknowledged
+    pending[3].acked.set()
+    assert wait_until(lambda: acks == [2, 3]), acks          # polled while idle
+    gw.stop()                                                # 1 still unpublished after held_wait_s
+    assert acks == [2, 3]                                    # left for the broker to deliver again
+    assert gw.stats()["shed"] == {"held_at_stop": 1} and gw.stats()["held"] == 0
+
+
+def test_a_handler_returning_a_broken_publish_does_not_hold_or_end_the_worker():
+    class Failed:
+        def is_published(self) -> bool:
+            raise RuntimeError("The client is not currently connected.")
+
+    client, acks, got = FakeBroker(), [], []
+
+    def handler(msg):
+        got.append(msg.seq)
+        return [Failed()] if msg.seq == 1 else 42  # 42: not an iterable of publishes
+
+    gw = IngestGateway(client, handler, config=GatewayConfig(streams=())).start()
+    gw.inject(TOPIC, reading(1), ack=lambda: acks.append(1))
+    gw.inject(TOPIC, reading(2), ack=lambda: acks.append(2))
+    assert wait_until(lambda: sorted(acks) == [1, 2]), (acks, gw.stats())
+    stats = gw.stats()
+    assert stats["errors"] == {"publish:RuntimeError": 1, "handler_result:TypeError": 1}
+    assert stats["worker_alive"] and got == [1, 2]
+    gw.stop()
