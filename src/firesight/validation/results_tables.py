@@ -11,7 +11,8 @@ between its markers in the Markdown files::
 
 Tables: ``detection`` (the model, its degraded modes and the baselines), ``evaluation``
 (every detector, members included), ``targets`` (issue 8's targets with the values and
-whether they are met), ``realcheck`` (every real recording) and ``realcheck-summary``.
+whether they are met), ``misses`` (the families where the model or a degraded mode missed a
+fire or raised a false alarm), ``realcheck`` (every real recording) and ``realcheck-summary``.
 """
 
 from __future__ import annotations
@@ -139,12 +140,51 @@ def targets_table(evaluation: Mapping, realcheck: Mapping | None) -> str:
     return _table(["target", "value", "met?"], rows)
 
 
+#: the variants of the ``misses`` table: report key, column label
+MISS_COLUMNS = {"ensemble": "full node", "ensemble_camera_only": "camera only", "ensemble_scd41_only": "SCD41 only"}
+
+
+def misses_table(evaluation: Mapping) -> str:
+    """Per family where any variant missed a fire or alarmed on a non-fire scenario: fires
+    missed and false-alarm scenarios of each variant, out of the family's scenarios; then
+    how many false alarms started during a fire's precursor (docs/evaluation.md)."""
+    det = evaluation["detectors"]
+    variants = {key: label for key, label in MISS_COLUMNS.items() if key in det}
+    counts: dict[str, dict[str, tuple[int, int]]] = {}
+    sizes: dict[str, int] = {}
+    for key in variants:
+        m = det[key]
+        missed: dict[str, int] = {}
+        for item in m["missed"]:
+            fam = item.get("family") or "(family not reported)"
+            missed[fam] = missed.get(fam, 0) + 1
+        for fam, fa in m.get("false_alarms_by_family", {}).items():
+            sizes[fam] = fa["n_scenarios"]
+        for fam in set(missed) | set(m.get("false_alarms_by_family", {})):
+            fa = m.get("false_alarms_by_family", {}).get(fam, {}).get("false_alarm_scenarios", 0)
+            if missed.get(fam, 0) or fa:
+                counts.setdefault(fam, {})[key] = (missed.get(fam, 0), fa)
+    rows = []
+    for fam in sorted(counts):
+        cells = []
+        for key in variants:
+            miss, fa = counts[fam].get(key, (0, 0))
+            cells.append(" · ".join(part for part in (f"{miss} missed" if miss else "",
+                                                      f"{fa} FA" if fa else "") if part) or "—")
+        rows.append([f"`{fam}`", str(sizes.get(fam, "?"))] + cells)
+    if not rows:
+        rows.append(["(none)", "", *["—"] * len(variants)])
+    pre = ", ".join(f"{label} {det[key].get('precursor_alarm_scenarios', 0)}" for key, label in variants.items())
+    return (_table(["family", "scenarios"] + list(variants.values()), rows)
+            + f"\n\nFalse alarms that started during a fire's precursor (counted above as well): {pre}.")
+
+
 def render_all(evaluation: Mapping, realcheck: Mapping | None) -> dict[str, str]:
     """Every table by marker name."""
     from firesight.validation.realcheck import realcheck_markdown
 
     out = {"detection": detection_table(evaluation), "evaluation": evaluation_table(evaluation),
-           "targets": targets_table(evaluation, realcheck)}
+           "targets": targets_table(evaluation, realcheck), "misses": misses_table(evaluation)}
     if realcheck is not None:
         out["realcheck"] = realcheck_markdown(realcheck).rstrip("\n")
         out["realcheck-summary"] = realcheck_summary(realcheck)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from firesight.errors import DataError
-from firesight.validation.results_tables import realcheck_summary, render_all, splice, targets_table
+from firesight.validation.results_tables import misses_table, realcheck_summary, render_all, splice, targets_table
 
 
 def _metrics(rate, fa, fl, sm, n=10, n_fire=4, missed=0):
@@ -82,3 +82,22 @@ def test_calibration_row_follows_the_report():
     assert row.endswith("| **no** |") and f"ECE {overconfident['ece']:.3f}" in row
     with_nan = reliability([1, 0, 1], [0.9, float("nan"), 0.8])
     assert with_nan["n"] == 2 and with_nan["brier"] == pytest.approx((0.01 + 0.04) / 2)
+
+
+def test_misses_table_counts_each_variants_misses_and_false_alarms_by_family():
+    def variant(missed, fa_by_family, precursor=0):
+        return {"missed": [{"id": f"s{i}", "family": fam} for i, fam in enumerate(missed)],
+                "false_alarms_by_family": {fam: {"n_scenarios": 5, "false_alarm_scenarios": n}
+                                           for fam, n in fa_by_family.items()},
+                "precursor_alarm_scenarios": precursor}
+
+    report = {"detectors": {
+        "ensemble": variant(["tf7", "tf7"], {"tf7": 0, "wok": 1, "toaster": 0}, precursor=1),
+        "ensemble_scd41_only": variant(["tf2"], {"tf7": 0, "tf2": 0, "wok": 0, "gas": 3}),
+        "rf": variant(["toaster"], {"toaster": 4})}}          # a member: not a column
+    lines = misses_table(report).splitlines()
+    assert lines[0] == "| family | scenarios | full node | SCD41 only |"
+    rows = {ln.split(" | ")[0].lstrip("| "): ln.split(" | ")[1:] for ln in lines[2:] if ln.startswith("| `")}
+    assert rows == {"`gas`": ["5", "—", "3 FA |"], "`tf2`": ["5", "—", "1 missed |"],
+                    "`tf7`": ["5", "2 missed", "— |"], "`wok`": ["5", "1 FA", "— |"]}  # toaster: neither
+    assert lines[-1].endswith("full node 1, SCD41 only 0.")
