@@ -410,8 +410,8 @@ def _families() -> dict[str, Family]:
     fams["normal_day"] = Family(
         "normal_day", "normal",
         "A stretch of an ordinary working day in real time: people arriving, leaving or coming and going, "
-        "HVAC outdoor air switching under a thermostat that holds the temperature, sun; CO2 rises like a real "
-        "office's (10-25 ppm/min).", _normal_day_sampler)
+        "HVAC outdoor air switching under a thermostat that holds the temperature, sun; CO2 rises at occupancy "
+        "rates (docs/validation.md compares them with the real office's arrivals).", _normal_day_sampler)
     fams["empty_room"] = Family("empty_room", "normal", "An empty room: the quiet baseline.", _empty_room_sampler)
     fams["lepton_faults"] = Family(
         "lepton_faults", "fault", "Lepton faults (dead pixels, stuck and dropped frames) over an ordinary room.",
