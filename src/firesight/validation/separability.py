@@ -1,0 +1,148 @@
+"""How early *any* SCD41-only detector could alarm on a fire without alarming on given nuisances.
+
+A detector that is monotone in a set of evidence features (more CO2 above baseline, a
+faster CO2 rise, more heat, a faster temperature rise: never *less* likely a fire) and
+raises no alarm on any window of a set of nuisance scenarios cannot alarm on a fire window
+that some nuisance window matches or exceeds in every one of those features (the nuisance
+window *dominates* it). So the earliest fire window that no nuisance window dominates is a
+lower bound on the time to alarm of every such detector with zero false alarms on those
+nuisances; a fire none of whose windows escapes domination within the horizon cannot be
+alarmed by any of them.
+
+The learned SCD41-only variant is not strictly monotone (it also sees baselines, noise and
+humidity), so the bound is a yardstick, not a proof about it; for the hand-written rules of
+:mod:`firesight.detection.baselines` it is a proof. Used on the real fire traces (NIST FAA
+and DelCo through the SCD41 model, as ``firesight realcheck`` makes them) against synthetic
+nuisances of a development seed, and on the synthetic fires of the same seed for contrast:
+it measures whether the targets "SCD41 only: zero false-alarm scenarios" and "real fires
+alarm" can hold together in our synthetic world, without fitting anything to the real data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from firesight.errors import DataError
+
+#: evidence features, each larger for stronger evidence of a fire (from :data:`GAS_FEATURES`)
+EVIDENCE = ("scd41_co2_above_baseline_ppm", "scd41_co2_rate_ppm_per_min_60s",
+            "scd41_temperature_rise_c", "scd41_temperature_rate_c_per_min_60s")
+#: every CO2 and temperature evidence feature: both lag-corrected rises and all four rate horizons
+EXTENDED = ("scd41_co2_above_baseline_ppm", "scd41_co2_lag_corrected_above_baseline_ppm",
+            "scd41_co2_rate_ppm_per_min_30s", "scd41_co2_rate_ppm_per_min_60s",
+            "scd41_co2_rate_ppm_per_min_120s", "scd41_co2_rate_ppm_per_min_300s",
+            "scd41_temperature_rise_c", "scd41_temperature_lag_corrected_rise_c",
+            "scd41_temperature_rate_c_per_min_30s", "scd41_temperature_rate_c_per_min_60s",
+            "scd41_temperature_rate_c_per_min_120s", "scd41_temperature_rate_c_per_min_300s")
+EVIDENCE_SETS = {"basic": EVIDENCE, "extended": EXTENDED}
+#: seconds after ignition within which a fire window may escape domination
+HORIZON_S = 300.0
+
+
+def pareto_front(points: np.ndarray) -> np.ndarray:
+    """The maximal rows of ``points`` (n, d): those no other row matches or exceeds in every
+    column while exceeding it in one. A row dominated by the front is dominated by the set."""
+    pts = np.unique(np.asarray(points, dtype=np.float64), axis=0)
+    if pts.size == 0:
+        return pts.reshape(0, np.asarray(points).shape[1])
+    pts = pts[np.argsort(-pts.sum(axis=1), kind="stable")]  # a dominator sums higher: seen first
+    front: list[np.ndarray] = []
+    for p in pts:
+        if not front or not np.any(np.all(np.asarray(front) >= p, axis=1)):
+            front.append(p)
+    return np.asarray(front)
+
+
+def dominated(windows: np.ndarray, front: np.ndarray) -> np.ndarray:
+    """Per row of ``windows`` (n, d): whether a row of ``front`` matches or exceeds it in every column."""
+    w = np.asarray(windows, dtype=np.float64)
+    if front.size == 0:
+        return np.zeros(len(w), dtype=bool)
+    return np.array([bool(np.any(np.all(front >= row, axis=1))) for row in w], dtype=bool)
+
+
+def earliest_escape_s(time_s: np.ndarray, windows: np.ndarray, front: np.ndarray, *,
+                      horizon_s: float = HORIZON_S) -> float | None:
+    """The first time in [0, ``horizon_s``] (time after ignition) of a window the front does
+    not dominate; None if every window in that span is dominated."""
+    t = np.asarray(time_s, dtype=np.float64)
+    keep = (t >= 0.0) & (t <= horizon_s) & np.all(np.isfinite(windows), axis=1)
+    if not keep.any():
+        return None
+    free = ~dominated(np.asarray(windows)[keep], front)
+    return float(t[keep][free][0]) if free.any() else None
+
+
+def nuisance_front(features: pd.DataFrame, families: Iterable[str] | None = None,
+                   evidence: Sequence[str] = EVIDENCE) -> tuple[np.ndarray, dict]:
+    """The Pareto front of every finite window of the non-fire scenarios of a features table
+    (``firesight features`` output), optionally of ``families`` only; with a summary."""
+    missing = [c for c in (*evidence, "is_fire", "family", "scenario_id") if c not in features.columns]
+    if missing:
+        raise DataError(f"features table lacks {missing}")
+    rows = features[~features["is_fire"].astype(bool)]
+    if families is not None:
+        wanted = list(families)
+        unknown = sorted(set(wanted) - set(rows["family"].unique()))
+        if unknown or not wanted:
+            raise DataError(f"no non-fire scenarios of {unknown or 'an empty family list'} in the features table")
+        rows = rows[rows["family"].isin(wanted)]
+    values = rows[list(evidence)].to_numpy(np.float64)
+    values = values[np.all(np.isfinite(values), axis=1)]
+    front = pareto_front(values)
+    return front, {"n_scenarios": int(rows["scenario_id"].nunique()), "n_windows": int(len(values)),
+                   "front_size": int(len(front)), "families": sorted(rows["family"].unique().tolist())}
+
+
+def synthetic_fire_escapes(features: pd.DataFrame, front: np.ndarray, evidence: Sequence[str] = EVIDENCE,
+                           horizon_s: float = HORIZON_S) -> list[dict]:
+    """Per fire scenario of a features table: its family and earliest escape [s after ignition]."""
+    out = []
+    for sid, rows in features[features["is_fire"].astype(bool)].groupby("scenario_id", sort=True):
+        t = rows["time_s"].to_numpy(float) - float(rows["ignition_time_s"].iloc[0])
+        out.append({"name": str(sid), "family": str(rows["family"].iloc[0]),
+                    "escape_s": earliest_escape_s(t, rows[list(evidence)].to_numpy(float), front,
+                                                  horizon_s=horizon_s)})
+    return out
+
+
+def real_fire_escapes(real_data_dir: Path | str, front: np.ndarray, *, seed: int = 0, step_s: float = 1.0,
+                      evidence: Sequence[str] = EVIDENCE, horizon_s: float = HORIZON_S) -> list[dict]:
+    """Per real fire trace (FAA, DelCo through the SCD41 model with ``firesight realcheck``'s
+    seeds; ignition at time 0): its earliest escape [s]."""
+    from firesight.features.gas import GAS_FEATURES, scd41_features_at, scd41_reading_table
+    from firesight.features.windows import emission_times
+    from firesight.validation.realcheck import DELCO_TESTS, FAA_TESTS, delco_readings, faa_readings
+
+    index = [GAS_FEATURES.index(name) for name in evidence]
+    traces = [(f"faa test {k}", faa_readings(real_data_dir, k, rng=np.random.default_rng([seed, k])))
+              for k in FAA_TESTS]
+    traces += [(f"delco test {k}", delco_readings(real_data_dir, k, rng=np.random.default_rng([seed, 100 + k])))
+               for k in DELCO_TESTS]
+    out = []
+    for name, readings in traces:
+        table = scd41_reading_table(*(readings[c].to_numpy(float) for c in ("time_s", "co2_ppm", "temperature_c",
+                                                                          "humidity_rh")))
+        times = emission_times(float(table[0, 0]), float(table[-1, 0]), step_s)
+        feats = scd41_features_at(table, times)[:, index]
+        out.append({"name": name, "escape_s": earliest_escape_s(times, feats, front, horizon_s=horizon_s)})
+    return out
+
+
+def summarize(escapes: list[dict], cut_s: Sequence[float] = (60.0, 120.0, 300.0)) -> dict:
+    """How many escape by each of ``cut_s`` and the median escape among those that do."""
+    times = sorted(e["escape_s"] for e in escapes if e["escape_s"] is not None)
+    return {"n": len(escapes), **{f"by_{int(c)}s": sum(t <= c for t in times) for c in cut_s},
+            "median_escape_s": float(np.median(times)) if times else None}
+
+
+def by_family(escapes: list[dict]) -> Mapping[str, dict]:
+    """:func:`summarize` per family."""
+    fams: dict[str, list[dict]] = {}
+    for e in escapes:
+        fams.setdefault(e.get("family", "real"), []).append(e)
+    return {fam: summarize(items) for fam, items in sorted(fams.items())}
