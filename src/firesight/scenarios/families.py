@@ -43,6 +43,13 @@ HISTORY_TEMPERATURE_TREND_C_PER_MIN = (-0.05, 0.08)
 #: (a step in the CO2 output) during the readings, and the step size [ppm].
 ASC_STEP_PROBABILITY = 0.25
 ASC_STEP_PPM = (5.0, 60.0)
+#: Share of ``scd41_faults`` scenarios in which the SCD41 is power-cycled (a brown-out or a
+#: watchdog reset of the node's I2C side, or a node just installed) and so reads through its
+#: warm-up (:mod:`firesight.sensors.scd41_warmup`), and the span of the power-on time as
+#: fractions of (history, scenario): from halfway through the history to halfway through the
+#: scenario. Both are assumptions (no field statistics of SCD41 resets are published).
+SCD41_POWER_CYCLE_PROBABILITY = 0.5
+SCD41_POWER_ON_SPAN = (-0.5, 0.5)
 #: A scenario's length when none is asked for [s] (``firesight generate`` without
 #: ``--duration-s``).
 DEFAULT_DURATION_S = 300.0
@@ -307,7 +314,12 @@ def _fault_sampler(device: str):
         primary = params["sources"][0] if params["sources"] else {}
         if "people" in primary:
             primary = _first_person(primary)
-        return _finish(rng, params, ctx, primary)
+        params = _finish(rng, params, ctx, primary)
+        # drawn after every other parameter, so that the rest of a seed's scenario is unchanged
+        if device == "scd41" and rng.random() < SCD41_POWER_CYCLE_PROBABILITY:
+            low, high = SCD41_POWER_ON_SPAN
+            params["scd41_history"]["power_on_s"] = r(rng.uniform(low * SCD41_HISTORY_S, high * duration_s), 2)
+        return params
 
     return sampler
 
@@ -417,7 +429,8 @@ def _families() -> dict[str, Family]:
         "lepton_faults", "fault", "Lepton faults (dead pixels, stuck and dropped frames) over an ordinary room.",
         _fault_sampler("lepton"))
     fams["scd41_faults"] = Family(
-        "scd41_faults", "fault", "SCD41 faults (stuck output, missing readings, I2C NACKs) over an ordinary room.",
+        "scd41_faults", "fault", "SCD41 faults (stuck output, missing readings, I2C NACKs, a power cycle read through the "
+        "warm-up) over an ordinary room.",
         _fault_sampler("scd41"))
     return fams
 
