@@ -106,6 +106,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         evidence: str = typer.Option("basic", "--evidence", help="Evidence features: basic (CO2 above baseline, "
                                      "CO2 rate 60 s, temperature rise, temperature rate 60 s) or extended "
                                      "(also lag-corrected rises and the 30/120/300 s rates)."),
+        persistence: int = typer.Option(1, "--persistence", help="Windows in a row the detector needs to alarm "
+                                        "(the shipped SCD41-only policy: 10)."),
     ) -> None:
         """Print JSON: how early any SCD41-only detector monotone in CO2 and temperature
         evidence could alarm on each real fire and each synthetic fire without alarming on
@@ -125,10 +127,13 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
             raise InvalidParameterError("--evidence", " or ".join(sep.EVIDENCE_SETS), evidence)
         names = sep.EVIDENCE_SETS[evidence]
         wanted = [f for f in families.split(",") if f] if families else None
-        front, info = sep.nuisance_front(table, wanted, evidence=names)
-        real = sep.real_fire_escapes(real_data or default_real_data_dir(), front, seed=seed, evidence=names)
-        synthetic = sep.synthetic_fire_escapes(table, front, evidence=names)
-        result = {"evidence": list(names), "horizon_s": sep.HORIZON_S, "nuisances": info,
+        if persistence < 1:
+            raise InvalidParameterError("--persistence", "an integer >= 1", persistence)
+        front, info = sep.nuisance_front(table, wanted, evidence=names, persistence=persistence)
+        real = sep.real_fire_escapes(real_data or default_real_data_dir(), front, seed=seed, evidence=names,
+                                     persistence=persistence)
+        synthetic = sep.synthetic_fire_escapes(table, front, evidence=names, persistence=persistence)
+        result = {"evidence": list(names), "persistence": persistence, "horizon_s": sep.HORIZON_S, "nuisances": info,
                   "real_fires": {"summary": sep.summarize(real), "each": real},
                   "synthetic_fires": {"summary": sep.summarize(synthetic), "by_family": sep.by_family(synthetic)}}
         if out is not None:

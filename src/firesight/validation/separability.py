@@ -9,6 +9,14 @@ lower bound on the time to alarm of every such detector with zero false alarms o
 nuisances; a fire none of whose windows escapes domination within the horizon cannot be
 alarmed by any of them.
 
+Persistence (``persistence`` k > 1): a detector that alarms only after k consecutive
+windows at or above its threshold. A nuisance run of k windows whose componentwise minimum
+(its *floor*) matches or exceeds some window of a fire run would then alarm whenever that
+fire run does (every window of the nuisance run scores at least that fire window's score),
+so nuisance windows are replaced by the floors of their k-runs and a fire is reachable at
+the end of its first k consecutive windows none of which a floor dominates. The blocking
+condition is sufficient, not necessary, so the count of reachable fires stays an upper bound.
+
 The learned SCD41-only variant is not strictly monotone (it also sees baselines, noise and
 humidity), so the bound is a yardstick, not a proof about it; for the hand-written rules of
 :mod:`firesight.detection.baselines` it is a proof. Used on the real fire traces (NIST FAA
@@ -66,21 +74,47 @@ def dominated(windows: np.ndarray, front: np.ndarray) -> np.ndarray:
 
 
 def earliest_escape_s(time_s: np.ndarray, windows: np.ndarray, front: np.ndarray, *,
-                      horizon_s: float = HORIZON_S) -> float | None:
-    """The first time in [0, ``horizon_s``] (time after ignition) of a window the front does
-    not dominate; None if every window in that span is dominated."""
+                      horizon_s: float = HORIZON_S, persistence: int = 1) -> float | None:
+    """The end time in [0, ``horizon_s``] (time after ignition) of the first run of
+    ``persistence`` consecutive windows, all at or after ignition, none of which the front
+    dominates (a window that is not finite breaks a run); None if there is none."""
     t = np.asarray(time_s, dtype=np.float64)
-    keep = (t >= 0.0) & (t <= horizon_s) & np.all(np.isfinite(windows), axis=1)
-    if not keep.any():
+    w = np.asarray(windows, dtype=np.float64)
+    keep = (t >= 0.0) & (t <= horizon_s)
+    t, w = t[keep], w[keep]
+    if not t.size:
         return None
-    free = ~dominated(np.asarray(windows)[keep], front)
-    return float(t[keep][free][0]) if free.any() else None
+    finite = np.all(np.isfinite(w), axis=1)
+    free = np.zeros(t.size, dtype=bool)
+    free[finite] = ~dominated(w[finite], front)
+    run = 0
+    for i, ok in enumerate(free):
+        run = run + 1 if ok else 0
+        if run >= persistence:
+            return float(t[i])
+    return None
+
+
+def run_floors(values: np.ndarray, persistence: int) -> np.ndarray:
+    """Componentwise minimum of every run of ``persistence`` consecutive rows (the rows of
+    one scenario in time order; a non-finite row breaks runs)."""
+    v = np.asarray(values, dtype=np.float64)
+    if persistence <= 1:
+        return v[np.all(np.isfinite(v), axis=1)]
+    floors = []
+    finite = np.all(np.isfinite(v), axis=1)
+    for end in range(persistence - 1, len(v)):
+        start = end - persistence + 1
+        if finite[start:end + 1].all():
+            floors.append(v[start:end + 1].min(axis=0))
+    return np.asarray(floors).reshape(-1, v.shape[1])
 
 
 def nuisance_front(features: pd.DataFrame, families: Iterable[str] | None = None,
-                   evidence: Sequence[str] = EVIDENCE) -> tuple[np.ndarray, dict]:
-    """The Pareto front of every finite window of the non-fire scenarios of a features table
-    (``firesight features`` output), optionally of ``families`` only; with a summary."""
+                   evidence: Sequence[str] = EVIDENCE, persistence: int = 1) -> tuple[np.ndarray, dict]:
+    """The Pareto front of every finite window (``persistence`` > 1: every run floor, see
+    :func:`run_floors`) of the non-fire scenarios of a features table (``firesight features``
+    output), optionally of ``families`` only; with a summary."""
     missing = [c for c in (*evidence, "is_fire", "family", "scenario_id") if c not in features.columns]
     if missing:
         raise DataError(f"features table lacks {missing}")
@@ -91,27 +125,32 @@ def nuisance_front(features: pd.DataFrame, families: Iterable[str] | None = None
         if unknown or not wanted:
             raise DataError(f"no non-fire scenarios of {unknown or 'an empty family list'} in the features table")
         rows = rows[rows["family"].isin(wanted)]
-    values = rows[list(evidence)].to_numpy(np.float64)
-    values = values[np.all(np.isfinite(values), axis=1)]
+    if persistence < 1:
+        raise DataError(f"persistence must be >= 1 window, got {persistence}")
+    parts = [run_floors(g.sort_values("time_s")[list(evidence)].to_numpy(np.float64), persistence)
+             for _, g in rows.groupby("scenario_id", sort=True)]
+    values = np.vstack(parts) if parts else np.empty((0, len(evidence)))
     front = pareto_front(values)
     return front, {"n_scenarios": int(rows["scenario_id"].nunique()), "n_windows": int(len(values)),
                    "front_size": int(len(front)), "families": sorted(rows["family"].unique().tolist())}
 
 
 def synthetic_fire_escapes(features: pd.DataFrame, front: np.ndarray, evidence: Sequence[str] = EVIDENCE,
-                           horizon_s: float = HORIZON_S) -> list[dict]:
+                           horizon_s: float = HORIZON_S, persistence: int = 1) -> list[dict]:
     """Per fire scenario of a features table: its family and earliest escape [s after ignition]."""
     out = []
     for sid, rows in features[features["is_fire"].astype(bool)].groupby("scenario_id", sort=True):
+        rows = rows.sort_values("time_s")
         t = rows["time_s"].to_numpy(float) - float(rows["ignition_time_s"].iloc[0])
         out.append({"name": str(sid), "family": str(rows["family"].iloc[0]),
                     "escape_s": earliest_escape_s(t, rows[list(evidence)].to_numpy(float), front,
-                                                  horizon_s=horizon_s)})
+                                                  horizon_s=horizon_s, persistence=persistence)})
     return out
 
 
 def real_fire_escapes(real_data_dir: Path | str, front: np.ndarray, *, seed: int = 0, step_s: float = 1.0,
-                      evidence: Sequence[str] = EVIDENCE, horizon_s: float = HORIZON_S) -> list[dict]:
+                      evidence: Sequence[str] = EVIDENCE, horizon_s: float = HORIZON_S,
+                      persistence: int = 1) -> list[dict]:
     """Per real fire trace (FAA, DelCo through the SCD41 model with ``firesight realcheck``'s
     seeds; ignition at time 0): its earliest escape [s]."""
     from firesight.features.gas import GAS_FEATURES, scd41_features_at, scd41_reading_table
@@ -129,7 +168,8 @@ def real_fire_escapes(real_data_dir: Path | str, front: np.ndarray, *, seed: int
                                                                           "humidity_rh")))
         times = emission_times(float(table[0, 0]), float(table[-1, 0]), step_s)
         feats = scd41_features_at(table, times)[:, index]
-        out.append({"name": name, "escape_s": earliest_escape_s(times, feats, front, horizon_s=horizon_s)})
+        out.append({"name": name, "escape_s": earliest_escape_s(times, feats, front, horizon_s=horizon_s,
+                                                                persistence=persistence)})
     return out
 
 

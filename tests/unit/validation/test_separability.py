@@ -65,3 +65,23 @@ def test_nuisances_and_synthetic_fires_come_from_a_features_table():
         nuisance_front(table, ["people", "tf9"])
     with pytest.raises(DataError, match="lacks"):
         nuisance_front(table.drop(columns=["family"]))
+
+
+def test_persistence_compares_fire_runs_with_the_floors_of_nuisance_runs():
+    from firesight.validation.separability import run_floors
+
+    # a nuisance that spikes for one window (a flambé's flare) and stays low otherwise
+    nuisance = np.array([[10.0, 1.0], [300.0, 9.0], [12.0, 1.0], [11.0, 1.5], [np.nan, 0.0], [10.0, 1.0]])
+    assert run_floors(nuisance, 1).tolist() == [[10, 1], [300, 9], [12, 1], [11, 1.5], [10, 1]]
+    assert run_floors(nuisance, 3).tolist() == [[10, 1], [11, 1]]        # runs across the NaN are broken
+    t = np.arange(0.0, 8.0)
+    fire = np.array([[50.0, 3.0]] * 8)
+    fire[4] = [5.0, 0.5]                                                 # one weak window breaks a run
+    spike_front = pareto_front(run_floors(nuisance, 1))
+    assert earliest_escape_s(t, fire, spike_front) is None              # the flare dominates every fire window
+    floor_front = pareto_front(run_floors(nuisance, 3))
+    assert earliest_escape_s(t, fire, floor_front, persistence=3) == 2.0
+    assert earliest_escape_s(t, fire, floor_front, persistence=4) == 3.0
+    assert earliest_escape_s(t, fire, floor_front, persistence=5) is None  # windows 5-7 are only 3 long
+    with pytest.raises(DataError, match="persistence"):
+        nuisance_front(_table([("n1", "gas", False, np.nan, 0.0, 1.0, 1.0, 1.0, 1.0)]), persistence=0)
