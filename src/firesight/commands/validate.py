@@ -104,10 +104,14 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         seed: int = typer.Option(0, "--seed", help="Seed of the SCD41 devices that measure the real fire "
                                                    "traces (as `firesight realcheck`)."),
         evidence: str = typer.Option("basic", "--evidence", help="Evidence features: basic (CO2 above baseline, "
-                                     "CO2 rate 60 s, temperature rise, temperature rate 60 s) or extended "
-                                     "(also lag-corrected rises and the 30/120/300 s rates)."),
-        persistence: int = typer.Option(1, "--persistence", help="Windows in a row the detector needs to alarm "
-                                        "(the shipped SCD41-only policy: 10)."),
+                                     "CO2 rate 60 s, temperature rise, temperature rate 60 s), extended "
+                                     "(also lag-corrected rises and the 30/120/300 s rates) or node (extended "
+                                     "and the camera's; synthetic fires only)."),
+        persistence: str = typer.Option("1", "--persistence", help="Windows in a row the detector needs to alarm "
+                                        "(the shipped SCD41-only policy: 10); a comma-separated list also "
+                                        "reports a detector that is the OR of one rule per value."),
+        horizon_s: float = typer.Option(300.0, "--horizon-s", help="Seconds after ignition within which a fire "
+                                        "counts as reachable."),
     ) -> None:
         """Print JSON: how early any SCD41-only detector monotone in CO2 and temperature
         evidence could alarm on each real fire and each synthetic fire without alarming on
@@ -125,17 +129,37 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                                         f"{nuisances} ({type(exc).__name__})") from exc
         if evidence not in sep.EVIDENCE_SETS:
             raise InvalidParameterError("--evidence", " or ".join(sep.EVIDENCE_SETS), evidence)
+        try:
+            ks = sorted({int(k) for k in persistence.split(",") if k.strip()})
+        except ValueError:
+            ks = []
+        if not ks or ks[0] < 1:
+            raise InvalidParameterError("--persistence", "integers >= 1, comma-separated", persistence)
+        if not horizon_s > 0:
+            raise InvalidParameterError("--horizon-s", "> 0", horizon_s)
+        cuts = sorted({60.0, 120.0, 300.0, float(horizon_s)} - {c for c in (60.0, 120.0, 300.0) if c > horizon_s})
         names = sep.EVIDENCE_SETS[evidence]
+        with_real = evidence != "node"  # the real fire recordings have no camera
         wanted = [f for f in families.split(",") if f] if families else None
-        if persistence < 1:
-            raise InvalidParameterError("--persistence", "an integer >= 1", persistence)
-        front, info = sep.nuisance_front(table, wanted, evidence=names, persistence=persistence)
-        real = sep.real_fire_escapes(real_data or default_real_data_dir(), front, seed=seed, evidence=names,
-                                     persistence=persistence)
-        synthetic = sep.synthetic_fire_escapes(table, front, evidence=names, persistence=persistence)
-        result = {"evidence": list(names), "persistence": persistence, "horizon_s": sep.HORIZON_S, "nuisances": info,
-                  "real_fires": {"summary": sep.summarize(real), "each": real},
-                  "synthetic_fires": {"summary": sep.summarize(synthetic), "by_family": sep.by_family(synthetic)}}
+        rules, real_rules, synthetic_rules = {}, [], []
+        for k in ks:
+            front, info = sep.nuisance_front(table, wanted, evidence=names, persistence=k)
+            synthetic = sep.synthetic_fire_escapes(table, front, evidence=names, persistence=k, horizon_s=horizon_s)
+            rule = {"nuisances": info, "synthetic_fires": {"summary": sep.summarize(synthetic, cuts),
+                                                           "by_family": sep.by_family(synthetic)}}
+            synthetic_rules.append(synthetic)
+            if with_real:
+                real = sep.real_fire_escapes(real_data or default_real_data_dir(), front, seed=seed,
+                                             evidence=names, persistence=k, horizon_s=horizon_s)
+                rule["real_fires"] = {"summary": sep.summarize(real, cuts), "each": real}
+                real_rules.append(real)
+            rules[str(k)] = rule
+        result = {"evidence": list(names), "horizon_s": horizon_s, "persistence": rules}
+        if len(ks) > 1:
+            union = sep.union_of_rules(synthetic_rules)
+            result["any_rule"] = {"synthetic_fires": {"summary": sep.summarize(union, cuts), "each": union}}
+            if with_real:
+                result["any_rule"]["real_fires"] = {"summary": sep.summarize(sep.union_of_rules(real_rules), cuts)}
         if out is not None:
             write_json_atomic(out, result)
         print(json.dumps(result, indent=1))

@@ -46,7 +46,13 @@ EXTENDED = ("scd41_co2_above_baseline_ppm", "scd41_co2_lag_corrected_above_basel
             "scd41_temperature_rise_c", "scd41_temperature_lag_corrected_rise_c",
             "scd41_temperature_rate_c_per_min_30s", "scd41_temperature_rate_c_per_min_60s",
             "scd41_temperature_rate_c_per_min_120s", "scd41_temperature_rate_c_per_min_300s")
-EVIDENCE_SETS = {"basic": EVIDENCE, "extended": EXTENDED}
+#: the camera's evidence features, each larger for a hotter, bigger, faster-growing, flickering source
+THERMAL = ("thermal_max_c", "thermal_p99_c", "thermal_top_mean_c", "thermal_hot_frac_40c", "thermal_hot_frac_60c",
+           "thermal_hot_frac_100c", "thermal_hot_frac_200c", "thermal_hot_frac_bg10k", "thermal_blob_area_px",
+           "thermal_max_delta_c", "thermal_top_rise_c_per_s", "thermal_flicker_power_c2")
+#: the full node: the camera's and the SCD41's evidence (no real fire recording has a camera)
+NODE = THERMAL + EXTENDED
+EVIDENCE_SETS = {"basic": EVIDENCE, "extended": EXTENDED, "node": NODE}
 #: seconds after ignition within which a fire window may escape domination
 HORIZON_S = 300.0
 
@@ -173,10 +179,22 @@ def real_fire_escapes(real_data_dir: Path | str, front: np.ndarray, *, seed: int
     return out
 
 
+def union_of_rules(per_rule: Sequence[list[dict]]) -> list[dict]:
+    """Escapes of a detector that is the OR of several rules (one list per rule, each rule
+    with zero false alarms on its own): each fire's earliest escape over the rules."""
+    out: dict[str, dict] = {}
+    for escapes in per_rule:
+        for e in escapes:
+            best = out.setdefault(e["name"], {**e, "escape_s": None})
+            if e["escape_s"] is not None and (best["escape_s"] is None or e["escape_s"] < best["escape_s"]):
+                best["escape_s"] = e["escape_s"]
+    return [out[name] for name in sorted(out)]
+
+
 def summarize(escapes: list[dict], cut_s: Sequence[float] = (60.0, 120.0, 300.0)) -> dict:
     """How many escape by each of ``cut_s`` and the median escape among those that do."""
     times = sorted(e["escape_s"] for e in escapes if e["escape_s"] is not None)
-    return {"n": len(escapes), **{f"by_{int(c)}s": sum(t <= c for t in times) for c in cut_s},
+    return {"n": len(escapes), **{f"by_{c:g}s": sum(t <= c for t in times) for c in cut_s},
             "median_escape_s": float(np.median(times)) if times else None}
 
 

@@ -85,3 +85,18 @@ def test_persistence_compares_fire_runs_with_the_floors_of_nuisance_runs():
     assert earliest_escape_s(t, fire, floor_front, persistence=5) is None  # windows 5-7 are only 3 long
     with pytest.raises(DataError, match="persistence"):
         nuisance_front(_table([("n1", "gas", False, np.nan, 0.0, 1.0, 1.0, 1.0, 1.0)]), persistence=0)
+
+
+def test_an_or_of_rules_reaches_each_fire_at_its_earliest_rule():
+    from firesight.validation.separability import NODE, THERMAL, union_of_rules
+
+    fast = [{"name": "a", "family": "tf1", "escape_s": 8.0}, {"name": "b", "family": "tf7", "escape_s": None},
+            {"name": "c", "family": "tf3", "escape_s": None}]
+    slow = [{"name": "a", "family": "tf1", "escape_s": 60.0}, {"name": "b", "family": "tf7", "escape_s": 299.0},
+            {"name": "c", "family": "tf3", "escape_s": None}]
+    assert [(e["name"], e["escape_s"]) for e in union_of_rules([fast, slow])] == [("a", 8.0), ("b", 299.0),
+                                                                                 ("c", None)]
+    assert fast[1]["escape_s"] is None  # the inputs are left as they were
+    from firesight.features import FEATURE_NAMES
+
+    assert set(THERMAL) <= set(NODE) <= set(FEATURE_NAMES)  # every evidence feature is one the models see
