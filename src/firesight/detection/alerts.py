@@ -4,6 +4,9 @@ One decision path is used everywhere (offline evaluation, replay, the online ana
 agent), so a detector is judged exactly as it will behave in service. A noisy window
 alone never flips the state: the alarm needs ``min_consecutive`` windows at or above
 ``alarm_on`` and clears only after ``clear_consecutive`` windows below ``alarm_off``.
+An optional slow path (``sustain_on`` / ``sustain_consecutive``) also raises the alarm
+after a long run of windows at or above a lower level: sustained, weaker evidence, as a
+smouldering fire gives for minutes and a brief flare (a flambé) does not.
 
 References
 ----------
@@ -44,6 +47,12 @@ class AlertPolicy:
         Consecutive windows [count] at or above ``alarm_on`` needed to enter ``alarm``.
     clear_consecutive : int
         Consecutive windows [count] below ``alarm_off`` needed to leave ``alarm``.
+    sustain_on : float or None
+        Slow path: probability [0-1] at or above which a window counts towards a sustained
+        alarm (None: no slow path). At most ``alarm_on``, at least ``alarm_off``.
+    sustain_consecutive : int or None
+        Slow path: consecutive windows [count] at or above ``sustain_on`` that raise the
+        alarm; more than ``min_consecutive``. Both slow-path fields are set, or neither.
     """
 
     watch_on: float = 0.3
@@ -51,6 +60,8 @@ class AlertPolicy:
     alarm_off: float = 0.3
     min_consecutive: int = 3
     clear_consecutive: int = 30
+    sustain_on: float | None = None
+    sustain_consecutive: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("watch_on", "alarm_on", "alarm_off"):
@@ -65,11 +76,23 @@ class AlertPolicy:
             value = getattr(self, name)
             require(isinstance(value, (int, np.integer)) and value >= 1, name, "an integer >= 1",
                     value)
+        require((self.sustain_on is None) == (self.sustain_consecutive is None), "sustain_consecutive",
+                "set together with sustain_on, or neither", self.sustain_consecutive)
+        if self.sustain_on is not None:
+            require(isinstance(self.sustain_on, (int, float)) and self.alarm_off <= float(self.sustain_on)
+                    <= self.alarm_on, "sustain_on", f"a probability in [alarm_off, alarm_on] "
+                    f"([{self.alarm_off}, {self.alarm_on}])", self.sustain_on)
+            require(isinstance(self.sustain_consecutive, (int, np.integer))
+                    and self.sustain_consecutive > self.min_consecutive, "sustain_consecutive",
+                    f"an integer > min_consecutive ({self.min_consecutive})", self.sustain_consecutive)
 
     def to_dict(self) -> dict:
-        return {"watch_on": float(self.watch_on), "alarm_on": float(self.alarm_on),
-                "alarm_off": float(self.alarm_off), "min_consecutive": int(self.min_consecutive),
-                "clear_consecutive": int(self.clear_consecutive)}
+        out = {"watch_on": float(self.watch_on), "alarm_on": float(self.alarm_on),
+               "alarm_off": float(self.alarm_off), "min_consecutive": int(self.min_consecutive),
+               "clear_consecutive": int(self.clear_consecutive)}
+        if self.sustain_on is not None:
+            out.update(sustain_on=float(self.sustain_on), sustain_consecutive=int(self.sustain_consecutive))
+        return out
 
     @classmethod
     def from_dict(cls, values: dict) -> "AlertPolicy":
@@ -85,6 +108,7 @@ class AlertState:
     level: str = "normal"
     above_count: int = 0
     below_count: int = 0
+    sustain_count: int = 0
     changes: list[dict] = field(default_factory=list)
 
     def update(self, time_s: float, probability: float) -> str:
@@ -103,11 +127,15 @@ class AlertState:
         pol = self.policy
         self.above_count = self.above_count + 1 if p >= pol.alarm_on else 0
         self.below_count = self.below_count + 1 if p < pol.alarm_off else 0
+        sustained = False
+        if pol.sustain_on is not None:
+            self.sustain_count = self.sustain_count + 1 if p >= pol.sustain_on else 0
+            sustained = self.sustain_count >= pol.sustain_consecutive
         if self.level == "alarm":
             new = "watch" if self.below_count >= pol.clear_consecutive else "alarm"
             if new == "watch" and p < pol.watch_on:
                 new = "normal"
-        elif self.above_count >= pol.min_consecutive:
+        elif self.above_count >= pol.min_consecutive or sustained:
             new = "alarm"
         elif p >= pol.watch_on:
             new = "watch"

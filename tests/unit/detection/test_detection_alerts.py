@@ -49,3 +49,26 @@ def test_invalid_policy_names_parameter(kwargs):
     with pytest.raises(InvalidParameterError) as err:
         AlertPolicy(**kwargs)
     assert next(iter(kwargs)) in str(err.value)
+
+
+def test_the_slow_path_alarms_on_sustained_weaker_evidence_and_not_on_a_brief_flare():
+    pol = AlertPolicy(watch_on=0.45, alarm_on=0.9, alarm_off=0.3, min_consecutive=3, clear_consecutive=30,
+                      sustain_on=0.5, sustain_consecutive=60)
+    flare = [0.1] * 10 + [0.95, 0.95] + [0.6] * 40 + [0.1] * 10   # 2 windows high, 40 medium: no alarm
+    assert max(alert_levels(np.arange(len(flare)), flare, pol)) == 1
+    smoulder = [0.1] * 10 + [0.6] * 59 + [0.2] + [0.6] * 60       # a dip restarts the count
+    levels = alert_levels(np.arange(len(smoulder)), smoulder, pol)
+    assert levels[:129].max() == 1 and levels[129] == 2            # the 60th window in a row of the second run
+    plain = AlertPolicy(watch_on=0.45, alarm_on=0.9, alarm_off=0.3, min_consecutive=3, clear_consecutive=30)
+    assert max(alert_levels(np.arange(len(smoulder)), smoulder, plain)) == 1  # without it: never
+    assert AlertPolicy.from_dict(pol.to_dict()) == pol
+    assert "sustain_on" not in plain.to_dict()                     # bundles without it read as before
+
+
+@pytest.mark.parametrize("bad", [dict(sustain_on=0.5), dict(sustain_consecutive=60),
+                                 dict(sustain_on=0.95, sustain_consecutive=60),   # above alarm_on
+                                 dict(sustain_on=0.2, sustain_consecutive=60),    # below alarm_off
+                                 dict(sustain_on=0.5, sustain_consecutive=3)])    # not slower than the fast path
+def test_a_slow_path_must_be_whole_and_slower_and_lower_than_the_fast_one(bad):
+    with pytest.raises(InvalidParameterError):
+        AlertPolicy(watch_on=0.45, alarm_on=0.9, alarm_off=0.3, min_consecutive=3, **bad)
