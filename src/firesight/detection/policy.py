@@ -85,6 +85,44 @@ def choose_policies(bundle: DetectorBundle, table: pd.DataFrame,
     return out
 
 
+#: Slow paths tried (:class:`AlertPolicy` ``sustain_on`` x ``sustain_consecutive``, 1 s windows).
+SLOW_PATH_GRID = {"sustain_on": (0.3, 0.4, 0.5, 0.6, 0.7, 0.8), "sustain_consecutive": (60, 120, 180, 300, 600)}
+
+
+def choose_slow_path(table: pd.DataFrame, probability: np.ndarray, policy: AlertPolicy,
+                     grid: dict | None = None) -> dict:
+    """A slow path for ``policy`` (one variant's probabilities on development scenarios, never
+    a test set), by a rule stated before any result:
+
+    1. keep the slow paths with no more false-alarm scenarios than ``policy`` alone;
+    2. among them the highest detection rate, which must beat ``policy`` alone (else none);
+    3. then the shortest median time to alarm, then the more conservative (higher
+       ``sustain_on``, then longer ``sustain_consecutive``).
+
+    Returns ``{"policy": chosen AlertPolicy (``policy`` itself when none qualifies),
+    "plain": metrics row of ``policy``, "sweep": rows}``."""
+    g = grid or SLOW_PATH_GRID
+    table = prepare_table(table)
+
+    def row(pol: AlertPolicy) -> dict:
+        m = evaluate_probabilities(table, probability, pol)
+        return {"policy": pol.to_dict(), "detection_rate": m["detection_rate"] or 0.0,
+                "false_alarm_scenarios": int(m["false_alarm_scenarios"]), "median_tta_s": m["time_to_alarm_s"]["median"]}
+
+    plain = row(policy)
+    sweep = []
+    for on, k in itertools.product(g["sustain_on"], g["sustain_consecutive"]):
+        if policy.alarm_off <= on <= policy.alarm_on and k > policy.min_consecutive:
+            sweep.append(row(AlertPolicy(**{**policy.to_dict(), "sustain_on": on, "sustain_consecutive": int(k)})))
+    ok = [r for r in sweep if r["false_alarm_scenarios"] <= plain["false_alarm_scenarios"]
+          and r["detection_rate"] > plain["detection_rate"]]
+    if not ok:
+        return {"policy": policy, "plain": plain, "sweep": sweep}
+    best = min(ok, key=lambda r: (-r["detection_rate"], r["median_tta_s"] if r["median_tta_s"] is not None
+                                  else float("inf"), -r["policy"]["sustain_on"], -r["policy"]["sustain_consecutive"]))
+    return {"policy": AlertPolicy.from_dict(best["policy"]), "plain": plain, "sweep": sweep}
+
+
 def choose_guard(table: pd.DataFrame, probability: np.ndarray, policy: AlertPolicy,
                  grid=CONFIRM_GRID, extra=()) -> dict:
     """The co-rise guard of one variant (:mod:`firesight.detection.guard`) by the stated rule:
