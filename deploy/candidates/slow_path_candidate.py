@@ -1,0 +1,70 @@
+"""Candidate 7: the shipped model with a slow alarm path on its full variant.
+
+Why: the bound of `firesight separability --evidence node` (docs/evaluation.md) says a single
+fast rule quiet on every nuisance stops at 72 of 80 fires of seed 919 (the flambés' flares
+block slow smoulders), and that rules on 1-10 minutes of sustained evidence reach six more.
+
+How (every step stated before its result existed):
+1. select: the slow path of the shipped full policy on development seed 919 by
+   `firesight.detection.policy.choose_slow_path` (grid SLOW_PATH_GRID; no more false-alarm
+   scenarios than the fast path alone, strictly more fires, then speed, then conservative);
+2. judge on a fresh development seed 929 (never seen before this script ran; not the test
+   seed 606): ship only if the full node with the slow path has (a) no more false-alarm
+   scenarios than the shipped model, (b) strictly more fires detected, (c) a flaming-in-view
+   median time to alarm no higher. The camera-only and SCD41-only variants are not changed,
+   so the real-data checks (which use those) cannot change.
+
+Usage: python deploy/candidates/slow_path_candidate.py select|judge [--policy JSON]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pandas as pd
+
+from firesight.detection.alerts import AlertPolicy
+from firesight.detection.bundle import DetectorBundle
+from firesight.detection.policy import choose_slow_path
+from firesight.detection.scoring import evaluate_probabilities, prepare_table
+from firesight.detection.shipped_model import default_model_path
+
+
+def _full(path: str):
+    bundle = DetectorBundle.load(default_model_path())
+    table = prepare_table(pd.read_parquet(path))
+    return bundle, table, bundle.variants["full"].fire_probability(table)
+
+
+def _metrics(table, p, policy: AlertPolicy) -> dict:
+    m = evaluate_probabilities(table, p, policy)
+    by_class = m["time_to_alarm_s"].get("by_class", {})
+    return {"detection_rate": m["detection_rate"], "false_alarm_scenarios": int(m["false_alarm_scenarios"]),
+            "false_alarm_ids": m.get("false_alarm_ids"), "missed": m.get("missed"),
+            "median_tta_s": m["time_to_alarm_s"]["median"],
+            "flaming_in_view_median_s": by_class.get("flaming_in_view", {}).get("median"),
+            "smouldering_median_s": by_class.get("smouldering", {}).get("median")}
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["select"]:
+        bundle, table, p = _full("data/dev/dev-s919-features.parquet")
+        out = choose_slow_path(table, p, bundle.policies["full"])
+        print(json.dumps({"chosen": out["policy"].to_dict(), "plain": out["plain"], "sweep": out["sweep"]}, indent=1))
+    elif argv[:1] == ["judge"]:
+        policy = AlertPolicy.from_dict(json.loads(argv[argv.index("--policy") + 1]))
+        bundle, table, p = _full("data/dev/dev-s929-features.parquet")
+        shipped, cand = _metrics(table, p, bundle.policies["full"]), _metrics(table, p, policy)
+        fl_s, fl_c = shipped["flaming_in_view_median_s"], cand["flaming_in_view_median_s"]
+        verdict = {"no_more_false_alarms": cand["false_alarm_scenarios"] <= shipped["false_alarm_scenarios"],
+                   "more_fires": (cand["detection_rate"] or 0) > (shipped["detection_rate"] or 0),
+                   "flaming_not_slower": fl_c is not None and fl_s is not None and fl_c <= fl_s}
+        print(json.dumps({"shipped": shipped, "candidate": cand, "policy": policy.to_dict(), "verdict": verdict,
+                          "ship": all(verdict.values())}, indent=1, default=str))
+    else:
+        raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
