@@ -15,6 +15,13 @@ How (every step stated before its result existed):
    so the real-data checks (which use those) cannot change.
 
 Usage: python deploy/candidates/slow_path_candidate.py select|judge [--policy JSON]
+
+Candidate 8 (the same for the camera-only variant, `thermal`; written before seed 939
+existed): `select --variant thermal` on seed 919; then `firesight evaluate` of the shipped
+bundle and of a copy with the amended `thermal` policy on a fresh development seed 939, and
+`compare --shipped A.json --candidate B.json --detector ensemble_camera_only` applies the same
+rule (no more false-alarm scenarios, strictly more fires, flaming-in-view median no higher)
+to the reports of `firesight evaluate` (which know each scenario's view).
 """
 
 from __future__ import annotations
@@ -31,10 +38,10 @@ from firesight.detection.scoring import evaluate_probabilities, prepare_table
 from firesight.detection.shipped_model import default_model_path
 
 
-def _full(path: str):
+def _variant(path: str, variant: str):
     bundle = DetectorBundle.load(default_model_path())
     table = prepare_table(pd.read_parquet(path))
-    return bundle, table, bundle.variants["full"].fire_probability(table)
+    return bundle, table, bundle.variants[variant].fire_probability(table)
 
 
 def _metrics(table, p, policy: AlertPolicy) -> dict:
@@ -48,20 +55,39 @@ def _metrics(table, p, policy: AlertPolicy) -> dict:
 
 
 def main(argv: list[str]) -> None:
+    variant = argv[argv.index("--variant") + 1] if "--variant" in argv else "full"
     if argv[:1] == ["select"]:
-        bundle, table, p = _full("data/dev/dev-s919-features.parquet")
-        out = choose_slow_path(table, p, bundle.policies["full"])
+        bundle, table, p = _variant("data/dev/dev-s919-features.parquet", variant)
+        out = choose_slow_path(table, p, bundle.policies[variant])
         print(json.dumps({"chosen": out["policy"].to_dict(), "plain": out["plain"], "sweep": out["sweep"]}, indent=1))
     elif argv[:1] == ["judge"]:
         policy = AlertPolicy.from_dict(json.loads(argv[argv.index("--policy") + 1]))
-        bundle, table, p = _full("data/dev/dev-s929-features.parquet")
-        shipped, cand = _metrics(table, p, bundle.policies["full"]), _metrics(table, p, policy)
+        bundle, table, p = _variant("data/dev/dev-s929-features.parquet", variant)
+        shipped, cand = _metrics(table, p, bundle.policies[variant]), _metrics(table, p, policy)
         fl_s, fl_c = shipped["flaming_in_view_median_s"], cand["flaming_in_view_median_s"]
         verdict = {"no_more_false_alarms": cand["false_alarm_scenarios"] <= shipped["false_alarm_scenarios"],
                    "more_fires": (cand["detection_rate"] or 0) > (shipped["detection_rate"] or 0),
                    "flaming_not_slower": fl_c is not None and fl_s is not None and fl_c <= fl_s}
         print(json.dumps({"shipped": shipped, "candidate": cand, "policy": policy.to_dict(), "verdict": verdict,
                           "ship": all(verdict.values())}, indent=1, default=str))
+    elif argv[:1] == ["compare"]:
+        detector = argv[argv.index("--detector") + 1]
+        shipped, cand = (json.load(open(argv[argv.index(flag) + 1]))["detectors"][detector]
+                         for flag in ("--shipped", "--candidate"))
+
+        def flaming(m):
+            return m["time_to_alarm_s"].get("by_class", {}).get("flaming_in_view", {}).get("median")
+
+        verdict = {"no_more_false_alarms": cand["false_alarm_scenarios"] <= shipped["false_alarm_scenarios"],
+                   "more_fires": (cand["detection_rate"] or 0) > (shipped["detection_rate"] or 0),
+                   "flaming_not_slower": flaming(cand) is not None and flaming(shipped) is not None
+                   and flaming(cand) <= flaming(shipped)}
+        print(json.dumps({"detector": detector, "verdict": verdict, "ship": all(verdict.values()),
+                          **{name: {"detection_rate": m["detection_rate"], "false_alarm_scenarios":
+                                    m["false_alarm_scenarios"], "flaming_in_view_median_s": flaming(m),
+                                    "smouldering_median_s": m["time_to_alarm_s"].get("by_class", {})
+                                    .get("smouldering", {}).get("median")}
+                             for name, m in (("shipped", shipped), ("candidate", cand))}}, indent=1))
     else:
         raise SystemExit(__doc__)
 
