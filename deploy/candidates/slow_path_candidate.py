@@ -14,7 +14,13 @@ How (every step stated before its result existed):
    median time to alarm no higher. The camera-only and SCD41-only variants are not changed,
    so the real-data checks (which use those) cannot change.
 
-Usage: python deploy/candidates/slow_path_candidate.py select|judge [--policy JSON]
+Usage: python deploy/candidates/slow_path_candidate.py select [--variant NAME]
+       python deploy/candidates/slow_path_candidate.py compare --shipped A.json --candidate B.json --detector D
+
+(Candidate 7's first judge subcommand scored a features table and could not compute the
+flaming-in-view median, which needs each scenario's view from the dataset; its verdict was
+taken from `firesight evaluate` reports, and that subcommand is gone in favour of `compare`,
+which applies the same rule to such reports: `--detector ensemble` for candidate 7.)
 
 Candidate 8 (the same for the camera-only variant, `thermal`; written before seed 939
 existed): `select --variant thermal` on seed 919; then `firesight evaluate` of the shipped
@@ -31,10 +37,9 @@ import sys
 
 import pandas as pd
 
-from firesight.detection.alerts import AlertPolicy
 from firesight.detection.bundle import DetectorBundle
 from firesight.detection.policy import choose_slow_path
-from firesight.detection.scoring import evaluate_probabilities, prepare_table
+from firesight.detection.scoring import prepare_table
 from firesight.detection.shipped_model import default_model_path
 
 
@@ -44,32 +49,12 @@ def _variant(path: str, variant: str):
     return bundle, table, bundle.variants[variant].fire_probability(table)
 
 
-def _metrics(table, p, policy: AlertPolicy) -> dict:
-    m = evaluate_probabilities(table, p, policy)
-    by_class = m["time_to_alarm_s"].get("by_class", {})
-    return {"detection_rate": m["detection_rate"], "false_alarm_scenarios": int(m["false_alarm_scenarios"]),
-            "false_alarm_ids": m.get("false_alarm_ids"), "missed": m.get("missed"),
-            "median_tta_s": m["time_to_alarm_s"]["median"],
-            "flaming_in_view_median_s": by_class.get("flaming_in_view", {}).get("median"),
-            "smouldering_median_s": by_class.get("smouldering", {}).get("median")}
-
-
 def main(argv: list[str]) -> None:
     variant = argv[argv.index("--variant") + 1] if "--variant" in argv else "full"
     if argv[:1] == ["select"]:
         bundle, table, p = _variant("data/dev/dev-s919-features.parquet", variant)
         out = choose_slow_path(table, p, bundle.policies[variant])
         print(json.dumps({"chosen": out["policy"].to_dict(), "plain": out["plain"], "sweep": out["sweep"]}, indent=1))
-    elif argv[:1] == ["judge"]:
-        policy = AlertPolicy.from_dict(json.loads(argv[argv.index("--policy") + 1]))
-        bundle, table, p = _variant("data/dev/dev-s929-features.parquet", variant)
-        shipped, cand = _metrics(table, p, bundle.policies[variant]), _metrics(table, p, policy)
-        fl_s, fl_c = shipped["flaming_in_view_median_s"], cand["flaming_in_view_median_s"]
-        verdict = {"no_more_false_alarms": cand["false_alarm_scenarios"] <= shipped["false_alarm_scenarios"],
-                   "more_fires": (cand["detection_rate"] or 0) > (shipped["detection_rate"] or 0),
-                   "flaming_not_slower": fl_c is not None and fl_s is not None and fl_c <= fl_s}
-        print(json.dumps({"shipped": shipped, "candidate": cand, "policy": policy.to_dict(), "verdict": verdict,
-                          "ship": all(verdict.values())}, indent=1, default=str))
     elif argv[:1] == ["compare"]:
         detector = argv[argv.index("--detector") + 1]
         shipped, cand = (json.load(open(argv[argv.index(flag) + 1]))["detectors"][detector]

@@ -142,6 +142,8 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
         with_real = evidence != "node"  # the real fire recordings have no camera
         wanted = [f for f in families.split(",") if f] if families else None
         rules, real_rules, synthetic_rules = {}, [], []
+        real_windows = sep.real_fire_windows(real_data or default_real_data_dir(), seed=seed,
+                                             evidence=names) if with_real else []
         for k in ks:
             front, info = sep.nuisance_front(table, wanted, evidence=names, persistence=k)
             synthetic = sep.synthetic_fire_escapes(table, front, evidence=names, persistence=k, horizon_s=horizon_s)
@@ -149,8 +151,7 @@ def register(app: typer.Typer, bench_app: typer.Typer) -> None:
                                                            "by_family": sep.by_family(synthetic)}}
             synthetic_rules.append(synthetic)
             if with_real:
-                real = sep.real_fire_escapes(real_data or default_real_data_dir(), front, seed=seed,
-                                             evidence=names, persistence=k, horizon_s=horizon_s)
+                real = sep.real_fire_escapes(real_windows, front, persistence=k, horizon_s=horizon_s)
                 rule["real_fires"] = {"summary": sep.summarize(real, cuts), "each": real}
                 real_rules.append(real)
             rules[str(k)] = rule

@@ -102,23 +102,15 @@ def choose_slow_path(table: pd.DataFrame, probability: np.ndarray, policy: Alert
     Returns ``{"policy": chosen AlertPolicy (``policy`` itself when none qualifies),
     "plain": metrics row of ``policy``, "sweep": rows}``."""
     g = grid or SLOW_PATH_GRID
-    table = prepare_table(table)
-
-    def row(pol: AlertPolicy) -> dict:
-        m = evaluate_probabilities(table, probability, pol)
-        return {"policy": pol.to_dict(), "detection_rate": m["detection_rate"] or 0.0,
-                "false_alarm_scenarios": int(m["false_alarm_scenarios"]), "median_tta_s": m["time_to_alarm_s"]["median"]}
-
-    plain = row(policy)
-    sweep = []
-    for on, k in itertools.product(g["sustain_on"], g["sustain_consecutive"]):
-        if policy.alarm_off <= on <= policy.alarm_on and k > policy.min_consecutive:
-            sweep.append(row(AlertPolicy(**{**policy.to_dict(), "sustain_on": on, "sustain_consecutive": int(k)})))
+    slow = [AlertPolicy(**{**policy.to_dict(), "sustain_on": on, "sustain_consecutive": int(k)})
+            for on, k in itertools.product(g["sustain_on"], g["sustain_consecutive"])
+            if policy.alarm_off <= on <= policy.alarm_on and k > policy.min_consecutive]
+    plain, *sweep = sweep_policies(prepare_table(table), probability, [policy, *slow])
     ok = [r for r in sweep if r["false_alarm_scenarios"] <= plain["false_alarm_scenarios"]
-          and r["detection_rate"] > plain["detection_rate"]]
+          and (r["detection_rate"] or 0.0) > (plain["detection_rate"] or 0.0)]
     if not ok:
         return {"policy": policy, "plain": plain, "sweep": sweep}
-    best = min(ok, key=lambda r: (-r["detection_rate"], r["median_tta_s"] if r["median_tta_s"] is not None
+    best = min(ok, key=lambda r: (-(r["detection_rate"] or 0.0), r["median_tta_s"] if r["median_tta_s"] is not None
                                   else float("inf"), -r["policy"]["sustain_on"], -r["policy"]["sustain_consecutive"]))
     return {"policy": AlertPolicy.from_dict(best["policy"]), "plain": plain, "sweep": sweep}
 

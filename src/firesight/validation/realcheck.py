@@ -265,13 +265,31 @@ def _recordings(real_data_dir: Path, seed: int, only: set[str] | None):
                 delco_readings(root, test, rng=np.random.default_rng([seed, 100 + test])), None
 
 
+def gas_windows(readings: pd.DataFrame, step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Window times [s] (every ``step_s`` from the first reading to the last) and the
+    :data:`~firesight.features.gas.GAS_FEATURES` rows of SCD41 ``readings``."""
+    from firesight.features.gas import scd41_features_at, scd41_reading_table
+    from firesight.features.windows import emission_times
+
+    table = scd41_reading_table(*(readings[c].to_numpy(float) for c in ("time_s", "co2_ppm", "temperature_c",
+                                                                      "humidity_rh")))
+    times = emission_times(float(table[0, 0]), float(table[-1, 0]), step_s)
+    return times, scd41_features_at(table, times)
+
+
+def real_fires(real_data_dir: Path | str, seed: int = 0):
+    """(name, SCD41 readings) of every real fire trace, exactly as the checks make them."""
+    for name, _, _, readings, _ in _recordings(Path(real_data_dir), seed, {"faa", "delco"}):
+        yield name, readings
+
+
 def _baseline_rules(readings: pd.DataFrame | None, thermal, step_s: float) -> dict:
     """The hand-written rules of :mod:`firesight.detection.baselines` on the same windows:
     first alarm [s] (None if none) and number of alarm episodes of each."""
     from firesight.detection.alerts import AlertState
     from firesight.detection.baselines import BASELINE_POLICY, default_baselines
     from firesight.detection.online import alert_summary
-    from firesight.features.gas import GAS_FEATURES, scd41_features_at, scd41_reading_table
+    from firesight.features.gas import GAS_FEATURES
     from firesight.features.windows import emission_times
 
     if readings is None:  # a camera recording: the thermal hot-spot rule through the online path
@@ -290,10 +308,8 @@ def _baseline_rules(readings: pd.DataFrame | None, thermal, step_s: float) -> di
         frame = pd.DataFrame([r for r in rows if r is not None])
         names = ("baseline_thermal_max",)
     else:
-        table = scd41_reading_table(*(readings[c].to_numpy(float) for c in ("time_s", "co2_ppm", "temperature_c",
-                                                                          "humidity_rh")))
-        times = emission_times(float(table[0, 0]), float(table[-1, 0]), step_s)
-        frame = pd.DataFrame(scd41_features_at(table, times), columns=list(GAS_FEATURES))
+        times, features = gas_windows(readings, step_s)
+        frame = pd.DataFrame(features, columns=list(GAS_FEATURES))
         frame.insert(0, "time_s", times)
         names = ("baseline_co2", "baseline_rate_temperature", "baseline_heat_ul521")
     frame.insert(0, "scenario_id", "recording")

@@ -18,6 +18,7 @@ fire or raised a false alarm), ``realcheck`` (every real recording) and ``realch
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Mapping
 
 from firesight.errors import DataError
@@ -153,17 +154,13 @@ def misses_table(evaluation: Mapping) -> str:
     counts: dict[str, dict[str, tuple[int, int]]] = {}
     sizes: dict[str, int] = {}
     for key in variants:
-        m = det[key]
-        missed: dict[str, int] = {}
-        for item in m["missed"]:
-            fam = item.get("family") or "(family not reported)"
-            missed[fam] = missed.get(fam, 0) + 1
-        for fam, fa in m.get("false_alarms_by_family", {}).items():
-            sizes[fam] = fa["n_scenarios"]
-        for fam in set(missed) | set(m.get("false_alarms_by_family", {})):
-            fa = m.get("false_alarms_by_family", {}).get(fam, {}).get("false_alarm_scenarios", 0)
-            if missed.get(fam, 0) or fa:
-                counts.setdefault(fam, {})[key] = (missed.get(fam, 0), fa)
+        missed = Counter(item.get("family") or "(family not reported)" for item in det[key]["missed"])
+        by_family = det[key].get("false_alarms_by_family", {})
+        sizes.update({fam: fa["n_scenarios"] for fam, fa in by_family.items()})
+        for fam in set(missed) | set(by_family):
+            fa = by_family.get(fam, {}).get("false_alarm_scenarios", 0)
+            if missed[fam] or fa:
+                counts.setdefault(fam, {})[key] = (missed[fam], fa)
     rows = []
     for fam in sorted(counts):
         cells = []

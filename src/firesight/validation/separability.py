@@ -154,29 +154,27 @@ def synthetic_fire_escapes(features: pd.DataFrame, front: np.ndarray, evidence: 
     return out
 
 
-def real_fire_escapes(real_data_dir: Path | str, front: np.ndarray, *, seed: int = 0, step_s: float = 1.0,
-                      evidence: Sequence[str] = EVIDENCE, horizon_s: float = HORIZON_S,
-                      persistence: int = 1) -> list[dict]:
-    """Per real fire trace (FAA, DelCo through the SCD41 model with ``firesight realcheck``'s
-    seeds; ignition at time 0): its earliest escape [s]."""
-    from firesight.features.gas import GAS_FEATURES, scd41_features_at, scd41_reading_table
-    from firesight.features.windows import emission_times
-    from firesight.validation.realcheck import DELCO_TESTS, FAA_TESTS, delco_readings, faa_readings
+def real_fire_windows(real_data_dir: Path | str, *, seed: int = 0, step_s: float = 1.0,
+                      evidence: Sequence[str] = EVIDENCE) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """(name, window times [s from ignition], evidence rows) of every real fire trace (FAA,
+    DelCo through the SCD41 model, as ``firesight realcheck`` makes them)."""
+    from firesight.features.gas import GAS_FEATURES
+    from firesight.validation.realcheck import gas_windows, real_fires
 
     index = [GAS_FEATURES.index(name) for name in evidence]
-    traces = [(f"faa test {k}", faa_readings(real_data_dir, k, rng=np.random.default_rng([seed, k])))
-              for k in FAA_TESTS]
-    traces += [(f"delco test {k}", delco_readings(real_data_dir, k, rng=np.random.default_rng([seed, 100 + k])))
-               for k in DELCO_TESTS]
     out = []
-    for name, readings in traces:
-        table = scd41_reading_table(*(readings[c].to_numpy(float) for c in ("time_s", "co2_ppm", "temperature_c",
-                                                                          "humidity_rh")))
-        times = emission_times(float(table[0, 0]), float(table[-1, 0]), step_s)
-        feats = scd41_features_at(table, times)[:, index]
-        out.append({"name": name, "escape_s": earliest_escape_s(times, feats, front, horizon_s=horizon_s,
-                                                                persistence=persistence)})
+    for name, readings in real_fires(real_data_dir, seed):
+        times, features = gas_windows(readings, step_s)
+        out.append((name, times, features[:, index]))
     return out
+
+
+def real_fire_escapes(windows: Sequence[tuple[str, np.ndarray, np.ndarray]], front: np.ndarray, *,
+                      horizon_s: float = HORIZON_S, persistence: int = 1) -> list[dict]:
+    """Per real fire trace of :func:`real_fire_windows`: its earliest escape [s]."""
+    return [{"name": name, "escape_s": earliest_escape_s(times, feats, front, horizon_s=horizon_s,
+                                                         persistence=persistence)}
+            for name, times, feats in windows]
 
 
 def union_of_rules(per_rule: Sequence[list[dict]]) -> list[dict]:
