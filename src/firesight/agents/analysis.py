@@ -77,6 +77,7 @@ class _Device:
         self.mean: dict[str, float] = {}
         self.var: dict[str, float] = {}
         self.windows = 0
+        self.sustain_saved = 0  # slow-path count in the state store's checkpoint
 
 
 class AnalysisAgent:
@@ -220,17 +221,36 @@ class AnalysisAgent:
                 log.exception("analysis failed on a window")
 
     # ------------------------------------------------------------------ decision
-    def _device(self, site: str, thing: str, variant: str) -> _Device:
+    def _device(self, site: str, thing: str, variant: str, ts_ms: int) -> _Device:
         key = (site, thing)
         dev = self.devices.get(key)
         if dev is None:
-            level, seq = "normal", 0
-            if self.store is not None:
-                item = self.store.get(STATE_TABLE, f"{site}/{thing}", "analysis") or {}
-                level, seq = str(item.get("level", "normal")), int(item.get("seq", 0))
-            dev = _Device(self._history_len(), AlertState(self.bundle.policies[variant], level=level), seq)
+            item = (self.store.get(STATE_TABLE, f"{site}/{thing}", "analysis") if self.store is not None else None) or {}
+            state = AlertState(self.bundle.policies[variant], level=str(item.get("level", "normal")))
+            dev = _Device(self._history_len(), state, int(item.get("seq", 0)))
+            dev.variant = variant
+            saved, at = int(item.get("sustain_count", 0)), int(item.get("sustain_ts_ms", 0))
+            if (saved > 0 and item.get("variant") == variant and state.policy.sustain_on is not None
+                    and 0 <= ts_ms - at <= 1000 * self.settings.sustain_resume_gap_s):
+                state.sustain_count = dev.sustain_saved = saved
+                self.counts["sustain_resumed"] += 1
             self.devices[key] = dev
         return dev
+
+    def _save_state(self, dev: _Device, site: str, thing: str, variant: str, ts_ms: int) -> None:
+        """The device's level, event sequence and slow-path checkpoint into the state store."""
+        if self.store is None:
+            return
+        dev.sustain_saved = dev.state.sustain_count
+        self.store.put(STATE_TABLE, {"device": f"{site}/{thing}", "agent": "analysis", "level": dev.state.level,
+                                     "seq": dev.seq, "variant": variant, "model_version": self.model_version,
+                                     "ts_ms": ts_ms, "sustain_count": dev.state.sustain_count,
+                                     "sustain_ts_ms": ts_ms}, key="device", sort_key="agent")
+
+    def _checkpoint_due(self, dev: _Device) -> bool:
+        """A slow-path run reached the next checkpoint, or a saved run was broken."""
+        n = dev.state.sustain_count
+        return (n > 0 and n % self.settings.sustain_checkpoint_windows == 0) or (n == 0 and dev.sustain_saved > 0)
 
     def process(self, window: dict) -> AlertEvent | None:
         """Decide one window (a dict as the monitoring agent publishes it), its correlation
@@ -252,7 +272,8 @@ class AnalysisAgent:
             except DataError:
                 self.counts["windows_without_inputs"] += 1
                 return None
-            dev = self._device(site, thing, variant)
+            ts_ms = int(window.get("ts_ms", 0))
+            dev = self._device(site, thing, variant, ts_ms)
             if variant != dev.variant:
                 dev.variant = variant
                 dev.state.policy = self.bundle.policies[variant]
@@ -266,6 +287,8 @@ class AnalysisAgent:
             changed = len(dev.state.changes) > before
             del dev.state.changes[:-4]
             event = self._event(dev, site, thing, variant, window, probability) if changed else None
+            if event is None and self._checkpoint_due(dev):
+                self._save_state(dev, site, thing, variant, ts_ms)
             self._publish_probability(dev, site, thing, int(window.get("ts_ms", 0)), probability, level, changed)
             version = self.model_version
         if self.field_windows is not None:  # outside the lock: a queue write
@@ -365,10 +388,7 @@ class AnalysisAgent:
             correlation_id=_correlation_id(window),
             published_ns=int(trigger.get("ts_ms") or 0) * 1_000_000)
         send_event(self.queue, self.client, event, publish=self.settings.publish_alerts)
-        if self.store is not None:
-            self.store.put(STATE_TABLE, {"device": f"{site}/{thing}", "agent": "analysis", "level": level,
-                                         "seq": dev.seq, "variant": variant, "model_version": self.model_version,
-                                         "ts_ms": event.ts_ms}, key="device", sort_key="agent")
+        self._save_state(dev, site, thing, variant, event.ts_ms)
         self.counts["events"] += 1
         if state == "active":
             metrics.ALERTS.labels(signal=signal, level=level).inc()

@@ -105,7 +105,11 @@ class AnalysisSettings:
     """The analysis agent. ``publish_probability``: publish each device's fire probability on
     ``firesight/v1/{site}/probability`` (QoS 0) for the dashboard's chart, at most once per
     ``probability_interval_s`` [s, receiver clock] per device (0: every window) and at every
-    level change."""
+    level change. ``sustain_checkpoint_windows``: while a device's slow-path run (the alert
+    policy's ``sustain_consecutive``) grows, its count is saved with the device's level every
+    this many windows [count]; a restarted agent resumes it if its first window of that device
+    comes within ``sustain_resume_gap_s`` [s, device clock] of the checkpoint (else the run
+    starts over, as after any gap)."""
 
     __pydantic_config__ = _STRICT
     publish_alerts: bool = True
@@ -114,12 +118,17 @@ class AnalysisSettings:
     queue_size: int = 4096
     publish_probability: bool = True
     probability_interval_s: float = 1.0
+    sustain_checkpoint_windows: int = 10
+    sustain_resume_gap_s: float = 60.0
 
     def __post_init__(self) -> None:
         require(1 <= self.top_features <= 40, "analysis.top_features", "within 1..40", self.top_features)
         require(self.queue_size >= 1, "analysis.queue_size", ">= 1", self.queue_size)
         require(self.probability_interval_s >= 0, "analysis.probability_interval_s", ">= 0 (0: every window)",
                 self.probability_interval_s)
+        require(self.sustain_checkpoint_windows >= 1, "analysis.sustain_checkpoint_windows", ">= 1",
+                self.sustain_checkpoint_windows)
+        require(self.sustain_resume_gap_s >= 0, "analysis.sustain_resume_gap_s", ">= 0", self.sustain_resume_gap_s)
 
 
 @dataclass(frozen=True)

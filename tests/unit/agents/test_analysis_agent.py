@@ -227,3 +227,70 @@ def test_scored_windows_and_raised_alerts_are_counted_and_logged_with_the_correl
     logged = {line["message"].split(" -> ")[1].split(" ")[0]: line["correlation_id"] for line in lines
               if " -> " in line["message"]}
     assert logged == {"watch": events[0].correlation_id, "alarm": events[1].correlation_id}
+
+
+
+def _slow_only(bundle):
+    """A policy whose fast path stays shut (the probabilities of these windows never reach
+    1.0, asserted below) and whose slow path counts every scored window (p >= 1e-9) but not a
+    window without evidence (scored 0): the alarm comes exactly at the 12th window in a row."""
+    pol = AlertPolicy(watch_on=1.0, alarm_on=1.0, alarm_off=0.0, min_consecutive=3, clear_consecutive=5,
+                      sustain_on=1e-9, sustain_consecutive=12)
+    return DetectorBundle(variants=bundle.variants, policies={v: pol for v in bundle.variants})
+
+
+def _alarm_window(agent, bodies, offset):
+    for i, body in enumerate(bodies):
+        ev = agent.process(body)
+        if ev is not None and ev.level == "alarm":
+            return offset + i
+    return None
+
+
+@pytest.fixture()
+def slow_run(bundle, windows, tmp_path):
+    from firesight.agents.runtime_config import AnalysisSettings
+    _, wins = windows
+    plain = AnalysisAgent(None, SQLiteMessageQueue(":memory:"), bundle)
+    for w in wins:
+        plain.process(as_body(w))
+    p = [plain._predict("full", list(plain.devices[("s", "n1")].history)[: i + 1]) for i in range(len(wins))]
+    assert all(1e-9 <= x < 1.0 for x in p)
+    settings = AnalysisSettings(sustain_checkpoint_windows=4, sustain_resume_gap_s=5.0)
+    return _slow_only(bundle), settings, [as_body(w) for w in wins], SQLiteMetadataStore(str(tmp_path / "m.db"))
+
+
+def test_a_slow_path_run_resumes_after_a_restart_from_its_checkpoint(slow_run):
+    slow, settings, bodies, store = slow_run
+    # one agent throughout: the alarm at the 12th window (index 11)
+    assert _alarm_window(AnalysisAgent(None, SQLiteMessageQueue(":memory:"), slow), bodies, 0) == 11
+    # killed after 9 windows (checkpoint at 8), restarted on the same store: 4 more windows
+    first = AnalysisAgent(None, SQLiteMessageQueue(":memory:"), slow, state_store=store, settings=settings)
+    assert _alarm_window(first, bodies[:9], 0) is None
+    again = AnalysisAgent(None, SQLiteMessageQueue(":memory:"), slow, state_store=store, settings=settings)
+    assert _alarm_window(again, bodies[9:], 9) == 12  # 8 saved + 4: one window later than unbroken
+    assert again.counts["sustain_resumed"] == 1
+    # without the checkpoint (no store) the restarted run starts over: 12 more windows
+    fresh = AnalysisAgent(None, SQLiteMessageQueue(":memory:"), slow, settings=settings)
+    assert _alarm_window(fresh, bodies[9:], 9) == 20
+
+
+def test_a_slow_path_checkpoint_is_not_resumed_after_a_long_gap(slow_run):
+    slow, settings, bodies, store = slow_run
+    first = AnalysisAgent(None, SQLiteMessageQueue(":memory:"), slow, state_store=store, settings=settings)
+    assert _alarm_window(first, bodies[:9], 0) is None
+    # the device's next window comes 10 s after the checkpoint (> 5 s): the run starts over
+    late = AnalysisAgent(None, SQLiteMessageQueue(":memory:"), slow, state_store=store, settings=settings)
+    assert _alarm_window(late, bodies[18:], 18) == 29 and late.counts["sustain_resumed"] == 0
+
+
+def test_a_broken_slow_path_run_clears_its_checkpoint(slow_run):
+    slow, settings, bodies, store = slow_run
+    first = AnalysisAgent(None, SQLiteMessageQueue(":memory:"), slow, state_store=store, settings=settings)
+    assert _alarm_window(first, bodies[:8], 0) is None
+    assert store.get("agent-device-state", "s/n1", "analysis")["sustain_count"] == 8
+    empty = {**bodies[8], "features": {k: None for k in bodies[8]["features"]}}  # no evidence: scored 0
+    first.process(empty)
+    assert store.get("agent-device-state", "s/n1", "analysis")["sustain_count"] == 0
+    again = AnalysisAgent(None, SQLiteMessageQueue(":memory:"), slow, state_store=store, settings=settings)
+    assert _alarm_window(again, bodies[9:], 9) == 20 and again.counts["sustain_resumed"] == 0
