@@ -40,10 +40,10 @@ p = json.load(open("$C9/params-variants.json"))
 p.setdefault("variant_params", {})["gas"] = {"rf": {"monotone": "physical"}, "xgb": {"monotone": "physical"}}
 json.dump(p, open("$D/params-variants.json", "w"), indent=1)
 PY
-step validation; $B/firesight train --data $C9/train-s313-features.parquet --features $C9/train-s313-features.parquet --out $D/validation --kind ensemble --seed 0 --test-fraction 0.3 --split-seed 0 --params $D/params-variants.json
-step policy;     $B/firesight policy --data $C9/train-s313-features.parquet --features $C9/train-s313-features.parquet --model $D/validation --nuisances $C9/nuisance-s515-features.parquet --out $D/policies.json
+step validation; $B/firesight train --data $C9/train-s313-features.parquet --out $D/validation --kind ensemble --seed 0 --test-fraction 0.3 --split-seed 0 --params $D/params-variants.json
+step policy;     $B/firesight policy --data $C9/train-s313-features.parquet --model $D/validation --nuisances $C9/nuisance-s515-features.parquet --out $D/policies.json
 $B/python -c "import json; a = json.load(open('$D/params-variants.json')); d = json.load(open('$D/policies.json')); a.update(policies=d['policies'], guards=d['guards'], policy_selection=d['policy_selection']); json.dump(a, open('$D/params-final.json', 'w'), indent=1)"
-step final;      $B/firesight train --data $C9/train-s313-features.parquet --features $C9/train-s313-features.parquet --out $D/trained --kind ensemble --seed 0 --params $D/params-final.json
+step final;      $B/firesight train --data $C9/train-s313-features.parquet --out $D/trained --kind ensemble --seed 0 --params $D/params-final.json
 step bundle;     $B/python deploy/candidates/swap_variant.py --base src/firesight/models/default --donor $D/trained --variant gas --out $D/model
 step dev set;    $B/firesight generate --out $D/dev-s959 --count 215 --seed 959 --frame-rate-hz 8.7 --workers 2
 step features;   $B/firesight features --data $D/dev-s959 --out $D/dev-s959-features.parquet --workers 2
